@@ -1,0 +1,104 @@
+//! Turning a PEP 508 requirement string into a [`Dependency`].
+
+use std::str::FromStr;
+
+use picket_formats::pep440_rs::Operator;
+use picket_formats::pep508_rs::{Requirement, VersionOrUrl};
+use picket_formats::{ProjectName, VerbatimUrl};
+
+use crate::{Dependency, Location};
+
+/// Parses `text` as a PEP 508 requirement. The error is a message fit to follow `file:line: `.
+pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> {
+    let requirement = Requirement::<VerbatimUrl>::from_str(text).map_err(|e| {
+        format!(
+            "`{text}` is not a valid requirement: {}",
+            first_line(&e.to_string())
+        )
+    })?;
+    let given = given_name(text);
+    let name = ProjectName::new(given)
+        .or_else(|_| ProjectName::new(requirement.name.as_ref()))
+        .map_err(|e| e.to_string())?;
+    let mut dep = Dependency::new(name, source);
+    dep.extras = requirement.extras.iter().map(ToString::to_string).collect();
+    dep.marker = requirement.marker.try_to_string();
+    match &requirement.version_or_url {
+        Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+            dep.specifier = Some(specifiers.to_string());
+            if let [only] = &**specifiers {
+                if matches!(only.operator(), Operator::Equal | Operator::ExactEqual) {
+                    dep.pinned = Some(only.version().to_string());
+                }
+            }
+        }
+        Some(VersionOrUrl::Url(url)) => {
+            dep.url = Some(url.given().map_or_else(|| url.to_string(), str::to_owned))
+        }
+        None => {}
+    }
+    Ok(dep)
+}
+
+/// The name as written: the leading run of name characters.
+fn given_name(text: &str) -> &str {
+    let text = text.trim_start();
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn here() -> Location {
+        Location {
+            file: PathBuf::from("r.txt"),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn pins_only_exact_single_specifiers() {
+        let d = parse(
+            "Requests[socks,security] == 2.31.0 ; python_version >= '3.8'",
+            here(),
+        )
+        .unwrap();
+        assert_eq!(d.name.as_given(), "Requests");
+        assert_eq!(d.pinned.as_deref(), Some("2.31.0"));
+        assert_eq!(d.extras, ["socks", "security"]);
+        assert_eq!(d.marker.as_deref(), Some("python_full_version >= '3.8'"));
+        assert_eq!(parse("urllib3==1.26.*", here()).unwrap().pinned, None);
+        assert_eq!(parse("urllib3>=1,<2", here()).unwrap().pinned, None);
+        assert_eq!(
+            parse("foo===1.0", here()).unwrap().pinned.as_deref(),
+            Some("1.0")
+        );
+    }
+
+    #[test]
+    fn keeps_direct_urls() {
+        let d = parse("pkg @ https://example.invalid/pkg-1.0.tar.gz", here()).unwrap();
+        assert_eq!(
+            d.url.as_deref(),
+            Some("https://example.invalid/pkg-1.0.tar.gz")
+        );
+    }
+
+    #[test]
+    fn reports_invalid_requirements() {
+        let err = parse("foo >>= 1", here()).unwrap_err();
+        assert!(
+            err.starts_with("`foo >>= 1` is not a valid requirement"),
+            "{err}"
+        );
+    }
+}
