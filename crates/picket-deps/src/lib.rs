@@ -46,14 +46,24 @@ impl FileFormat {
     /// Recognizes a dependency file by its name, the way the tools that write it name it.
     pub fn detect(path: &Path) -> Option<Self> {
         let name = path.file_name()?.to_str()?;
+        let lower = name.to_ascii_lowercase();
         Some(match name {
             "pyproject.toml" => Self::Pyproject,
             "uv.lock" => Self::UvLock,
             "poetry.lock" => Self::PoetryLock,
             "Pipfile.lock" => Self::PipfileLock,
             "pylock.toml" => Self::Pylock,
-            _ if name.starts_with("pylock.") && name.ends_with(".toml") => Self::Pylock,
-            _ if name.ends_with(".txt") || name.ends_with(".in") => Self::Requirements,
+            _ if lower.starts_with("pylock.")
+                && Path::new(&lower).extension().is_some_and(|e| e == "toml") =>
+            {
+                Self::Pylock
+            }
+            _ if Path::new(&lower)
+                .extension()
+                .is_some_and(|e| e == "txt" || e == "in") =>
+            {
+                Self::Requirements
+            }
             _ => return None,
         })
     }
@@ -331,11 +341,7 @@ fn join_lexically(base: &Path, relative: &Path) -> PathBuf {
 }
 
 fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
 }
 
 fn syntax(file: &Path, line: usize, message: impl Into<String>) -> DepsError {

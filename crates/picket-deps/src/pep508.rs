@@ -26,14 +26,14 @@ pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> 
     match &requirement.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
             dep.specifier = Some(specifiers.to_string());
-            if let [only] = &**specifiers {
-                if matches!(only.operator(), Operator::Equal | Operator::ExactEqual) {
-                    dep.pinned = Some(only.version().to_string());
-                }
+            if let [only] = &**specifiers
+                && matches!(only.operator(), Operator::Equal | Operator::ExactEqual)
+            {
+                dep.pinned = Some(only.version().to_string());
             }
         }
         Some(VersionOrUrl::Url(url)) => {
-            dep.url = Some(url.given().map_or_else(|| url.to_string(), str::to_owned))
+            dep.url = Some(url.given().map_or_else(|| url.to_string(), str::to_owned));
         }
         None => {}
     }

@@ -25,10 +25,19 @@ pub(crate) fn parse(path: &Path, text: &str, out: &mut DependencyFile) -> Result
         );
         dep.pinned = Some(version.to_owned());
         dep.specifier = Some(format!("=={version}"));
-        if let Some(category) = doc.opt_str(table, "category")? {
-            if category != "main" {
-                dep.group = Some(category.to_owned());
-            }
+        // Poetry 1 writes `category = "dev"`, Poetry 2 writes `groups = ["main", "dev"]`.
+        if let Some(category) = doc.opt_str(table, "category")?
+            && category != "main"
+        {
+            dep.group = Some(category.to_owned());
+        }
+        let groups = doc
+            .opt_array(table, "groups")?
+            .iter()
+            .map(|g| doc.str(g, "package.groups"))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !groups.is_empty() && !groups.contains(&"main") {
+            dep.group = Some(groups.join(","));
         }
         for file in doc.opt_array(table, "files")? {
             let file = doc.table(file, "package.files")?;

@@ -39,13 +39,13 @@ pub(crate) fn parse(path: &Path, text: &str, out: &mut DependencyFile) -> Result
             poetry_table(&doc, table, None, out)?;
         }
         if let Some(table) = poetry.get("dev-dependencies") {
-            poetry_table(&doc, table, Some("dev".to_owned()), out)?;
+            poetry_table(&doc, table, Some("dev"), out)?;
         }
         if let Some(groups) = poetry.get("group") {
             for (name, group) in doc.table(groups, "tool.poetry.group")? {
                 let group_table = doc.table(group, "tool.poetry.group")?;
                 if let Some(table) = group_table.get("dependencies") {
-                    poetry_table(&doc, table, Some(format!("group:{}", name.get_ref())), out)?;
+                    poetry_table(&doc, table, Some(&format!("group:{}", name.get_ref())), out)?;
                 }
             }
         }
@@ -134,10 +134,10 @@ fn check_include_chain<'v, 'i: 'v>(
         };
         chain.push(normalized);
         for item in doc.array(list, "dependency-groups")? {
-            if let DeValue::Table(table) = item.get_ref() {
-                if let Some(inc) = table.get("include-group") {
-                    pending.push(doc.str(inc, "include-group")?.to_owned());
-                }
+            if let DeValue::Table(table) = item.get_ref()
+                && let Some(inc) = table.get("include-group")
+            {
+                pending.push(doc.str(inc, "include-group")?.to_owned());
             }
         }
         if chain.len() > 64 {
@@ -152,7 +152,7 @@ fn check_include_chain<'v, 'i: 'v>(
 fn poetry_table(
     doc: &Doc<'_>,
     table: &Value<'_>,
-    group: Option<String>,
+    group: Option<&str>,
     out: &mut DependencyFile,
 ) -> Result<(), DepsError> {
     let entries: &DeTable<'_> = doc.table(table, "tool.poetry.dependencies")?;
@@ -176,7 +176,7 @@ fn poetry_table(
                     line,
                 },
             );
-            dep.group.clone_from(&group);
+            dep.group = group.map(str::to_owned);
             match constraint.get_ref() {
                 DeValue::String(spec) => set_poetry_version(&mut dep, spec),
                 DeValue::Table(spec) => {
