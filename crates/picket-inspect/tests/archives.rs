@@ -1,0 +1,148 @@
+//! The inspector against archives built by real tools (`tests/fixtures/dists`, see its README) and
+//! against every hostile archive of `picket-testkit`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use picket_inspect::{DistKind, InspectError, Inventory, Limits, inspect_bytes, inspect_path};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/dists")
+        .join(name)
+}
+
+fn inspect_fixture(name: &str) -> Inventory {
+    inspect_path(&fixture(name), &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn pure_python_wheel_with_console_scripts() {
+    let inv = inspect_fixture("demo_tool-1.0.0-py3-none-any.whl");
+    assert_eq!(inv.kind, DistKind::Wheel);
+    assert_eq!(inv.name.as_deref(), Some("demo-tool"));
+    assert_eq!(inv.version.as_deref(), Some("1.0.0"));
+    let meta = inv.metadata.as_ref().unwrap();
+    assert_eq!(meta.requires_dist[0], "click>=8");
+    assert_eq!(meta.license_expression.as_deref(), Some("MIT"));
+    assert_eq!(
+        inv.console_scripts().collect::<Vec<_>>(),
+        ["demo-admin", "demo-tool"]
+    );
+    assert_eq!(inv.measures.python_files, 2);
+    assert!(inv.measures.substantive_lines >= 10, "{:?}", inv.measures);
+    assert!(inv.measures.native_binaries.is_empty());
+    assert!(!inv.emptiness.empty, "{}", inv.emptiness.reason);
+    let paths: Vec<&str> = inv.entries.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.contains(&"demo_tool/cli.py"), "{paths:?}");
+}
+
+#[test]
+fn sdist_has_pkg_info_entry_points_and_no_setup_py() {
+    let inv = inspect_fixture("demo_tool-1.0.0.tar.gz");
+    assert_eq!(inv.kind, DistKind::Sdist);
+    assert_eq!(
+        inv.metadata_path.as_deref(),
+        Some("demo_tool-1.0.0/PKG-INFO")
+    );
+    assert_eq!(inv.name.as_deref(), Some("demo-tool"));
+    let mut scripts: Vec<&str> = inv.console_scripts().collect();
+    scripts.sort_unstable();
+    assert_eq!(scripts, ["demo-admin", "demo-tool"]);
+    assert!(
+        inv.measures.install_hooks.is_empty(),
+        "{:?}",
+        inv.measures.install_hooks
+    );
+    assert!(!inv.emptiness.empty);
+}
+
+#[test]
+fn c_extension_wheel_carries_a_native_binary() {
+    let inv = inspect_fixture("cext_demo-0.1.0-cp311-cp311-linux_x86_64.whl");
+    let natives: Vec<(&str, &str)> = inv
+        .measures
+        .native_binaries
+        .iter()
+        .map(|n| (n.path.as_str(), n.format))
+        .collect();
+    assert_eq!(natives.len(), 1, "{natives:?}");
+    assert!(natives[0].0.starts_with("cext_demo/_speed"), "{natives:?}");
+    assert_eq!(natives[0].1, "ELF");
+    assert!(!inv.emptiness.empty, "a native extension is code");
+}
+
+#[test]
+fn empty_package_is_called_empty_in_both_forms() {
+    for name in ["empty_pkg-0.0.1-py3-none-any.whl", "empty_pkg-0.0.1.tar.gz"] {
+        let inv = inspect_fixture(name);
+        assert!(inv.emptiness.empty, "{name}: {}", inv.emptiness.reason);
+        assert_eq!(inv.measures.python_files, 1, "{name}");
+        assert!(inv.emptiness.reason.starts_with("no code"), "{name}");
+    }
+}
+
+#[test]
+fn legacy_zip_sdist_has_setup_py_as_install_hook() {
+    let inv = inspect_fixture("legacy_zip-0.3.zip");
+    assert_eq!(inv.kind, DistKind::Sdist);
+    assert_eq!(inv.name.as_deref(), Some("legacy-zip"));
+    assert_eq!(inv.measures.install_hooks, ["legacy_zip-0.3/setup.py"]);
+    assert_eq!(inv.console_scripts().collect::<Vec<_>>(), ["legacy-zip"]);
+    assert!(!inv.emptiness.empty, "{}", inv.emptiness.reason);
+}
+
+#[test]
+fn every_hostile_archive_gets_its_own_clear_error_in_bounded_time() {
+    for case in picket_testkit::hostile_archives() {
+        let start = Instant::now();
+        let err = inspect_bytes(case.filename, &case.bytes, &Limits::default())
+            .map(|_| ())
+            .expect_err(case.case);
+        let message = err.to_string();
+        assert!(
+            message.contains(case.expect),
+            "{}: expected `{}` in `{message}`",
+            case.case,
+            case.expect
+        );
+        assert!(
+            !message.contains('\n'),
+            "{}: one line: {message}",
+            case.case
+        );
+        // Generous: a guard against unbounded work, not a benchmark.
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{} took {:?}",
+            case.case,
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn total_size_limit_stops_an_archive_of_many_honest_files() {
+    let chunks: Vec<Vec<u8>> = (0..20).map(|i| picket_testkit::noise(1 << 20, i)).collect();
+    let names: Vec<String> = (0..20).map(|i| format!("big/part{i}.bin")).collect();
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&chunks)
+        .map(|(n, c)| (n.as_str(), c.as_slice()))
+        .collect();
+    let bytes = picket_testkit::wheel("big", "1.0", &files);
+    let limits = Limits {
+        max_total_uncompressed: 16 << 20,
+        ..Limits::default()
+    };
+    let err = inspect_bytes("big-1.0-py3-none-any.whl", &bytes, &limits).unwrap_err();
+    assert!(matches!(err, InspectError::TotalTooLarge { .. }), "{err}");
+}
+
+#[test]
+fn wrong_extensions_are_refused_up_front() {
+    let err = inspect_bytes("x.rar", b"", &Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("not a wheel or sdist"));
+    let err = inspect_bytes("x-1.0.tar.bz2", b"", &Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("not supported"));
+}
