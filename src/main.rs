@@ -1,1 +1,26 @@
-fn main() {}
+//! The `picket` command line.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; real usage errors exit 2 as documented.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    output::init_color(cli.color);
+    let exit = match &cli.command {
+        cli::Command::Inspect(args) => commands::inspect::run(args, cli.format),
+        cli::Command::Deps(args) => commands::deps::run(args, cli.format),
+    };
+    ExitCode::from(exit as u8)
+}

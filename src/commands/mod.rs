@@ -1,0 +1,4 @@
+//! One module per command: each turns parsed arguments into output and an exit code.
+
+pub mod deps;
+pub mod inspect;

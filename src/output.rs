@@ -1,0 +1,84 @@
+//! Writing for people and machines: data to stdout, diagnostics to stderr, color only where wanted.
+
+use std::io::Write;
+
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
+
+use crate::cli::Color;
+
+/// The outcome of a command, as the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: nothing at or above the fail level.
+    Ok = 0,
+    /// 1: findings at or above the fail level.
+    Findings = 1,
+    /// 2: usage or input error.
+    Error = 2,
+}
+
+/// Styles used in tables.
+pub const BOLD: Style = Style::new().bold();
+/// A bad verdict.
+pub const BAD: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+/// A good verdict.
+pub const GOOD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+/// Secondary text.
+pub const DIM: Style = Style::new().dimmed();
+
+/// Applies `--color` globally; `auto` lets anstream decide from the terminal and `NO_COLOR`.
+pub fn init_color(color: Color) {
+    let choice = match color {
+        Color::Auto => ColorChoice::Auto,
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// Standard output, stripped of color when color is off.
+pub fn stdout() -> AutoStream<std::io::StdoutLock<'static>> {
+    AutoStream::auto(std::io::stdout().lock())
+}
+
+/// Prints `error: MESSAGE` on stderr.
+pub fn error(message: &str) {
+    let mut err = AutoStream::auto(std::io::stderr().lock());
+    let _ = writeln!(err, "{BAD}error{BAD:#}: {message}");
+}
+
+/// Prints `hint: MESSAGE` on stderr.
+pub fn hint(message: &str) {
+    let mut err = AutoStream::auto(std::io::stderr().lock());
+    let _ = writeln!(err, "{BOLD}hint{BOLD:#}: {message}");
+}
+
+/// Formats a byte count for people: `1,986 B`, `4.2 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 10 * 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_well() {
+        assert_eq!(bytes(1986), "1986 B");
+        assert_eq!(bytes(5 << 20), "5.0 MiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
+    }
+}
