@@ -44,6 +44,29 @@ pub fn stdout() -> AutoStream<std::io::StdoutLock<'static>> {
     AutoStream::auto(std::io::stdout().lock())
 }
 
+/// Writes a command's data to stdout: the JSON document, or the table `print_table` draws.
+/// A closed pipe (`| head`) is not an error; any other write failure is reported and exits 2.
+pub fn emit<T: serde::Serialize>(
+    format: crate::cli::Format,
+    report: &T,
+    print_table: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Exit> {
+    let mut out = stdout();
+    let written = match format {
+        crate::cli::Format::Json => serde_json::to_writer_pretty(&mut out, report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+        crate::cli::Format::Table => print_table(&mut out),
+    };
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            error(&format!("writing output: {e}"));
+            Err(Exit::Error)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Prints `error: MESSAGE` on stderr.
 pub fn error(message: &str) {
     let mut err = AutoStream::auto(std::io::stderr().lock());

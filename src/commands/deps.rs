@@ -44,26 +44,14 @@ pub fn run(args: &DepsArgs, format: Format) -> Exit {
             "name the file as the tool that writes it does, e.g. `requirements-dev.txt` or `uv.lock`",
         );
     }
-    let mut out = output::stdout();
-    let written = match format {
-        Format::Json => {
-            let report = Report {
-                files: parsed.iter().collect(),
-                errors,
-            };
-            serde_json::to_writer_pretty(&mut out, &report)
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Table => parsed
-            .iter()
-            .try_for_each(|file| print_table(&mut out, file)),
+    let report = Report {
+        files: parsed.iter().collect(),
+        errors,
     };
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            output::error(&format!("writing output: {e}"));
-            return Exit::Error;
-        }
+    if let Err(exit) = output::emit(format, &report, |out| {
+        parsed.iter().try_for_each(|file| print_table(out, file))
+    }) {
+        return exit;
     }
     if parsed.len() == args.files.len() {
         Exit::Ok
@@ -72,7 +60,7 @@ pub fn run(args: &DepsArgs, format: Format) -> Exit {
     }
 }
 
-fn print_table(out: &mut impl Write, file: &DependencyFile) -> std::io::Result<()> {
+fn print_table(out: &mut dyn Write, file: &DependencyFile) -> std::io::Result<()> {
     writeln!(
         out,
         "{BOLD}{}{BOLD:#}  {:?}, {} dependencies",

@@ -54,26 +54,16 @@ pub fn run(args: &InspectArgs, format: Format) -> Exit {
             }
         }
     }
-    let mut out = output::stdout();
-    let written = match format {
-        Format::Json => {
-            let report = Report {
-                inspected: inventories.iter().collect(),
-                errors,
-            };
-            serde_json::to_writer_pretty(&mut out, &report)
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Table => inventories
-            .iter()
-            .try_for_each(|inv| print_table(&mut out, inv, args.all_files)),
+    let report = Report {
+        inspected: inventories.iter().collect(),
+        errors,
     };
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            output::error(&format!("writing output: {e}"));
-            return Exit::Error;
-        }
+    if let Err(exit) = output::emit(format, &report, |out| {
+        inventories
+            .iter()
+            .try_for_each(|inv| print_table(out, inv, args.all_files))
+    }) {
+        return exit;
     }
     let mut exit = Exit::Ok;
     if inventories.iter().any(|i| i.emptiness.empty) {
@@ -97,7 +87,7 @@ fn list_or_none<T: AsRef<str>>(items: &[T]) -> String {
     }
 }
 
-fn print_table(out: &mut impl Write, inv: &Inventory, all_files: bool) -> std::io::Result<()> {
+fn print_table(out: &mut dyn Write, inv: &Inventory, all_files: bool) -> std::io::Result<()> {
     let m = &inv.measures;
     let kind = match inv.kind {
         picket_inspect::DistKind::Wheel => "wheel",
