@@ -73,13 +73,26 @@ fn wheels_and_sdists_from_pip_uv_and_build() {
     let tmp = tempfile::tempdir().unwrap();
 
     let real = tmp.path().join("real-cli");
-    project(&real, "real-cli", "def main():\n    return 42\n", "real-cli = \"real_cli:main\"");
+    project(
+        &real,
+        "real-cli",
+        "def main():\n    return 42\n",
+        "real-cli = \"real_cli:main\"",
+    );
     let empty = tmp.path().join("hollow-pkg");
     project(&empty, "hollow-pkg", "", "pip = \"hollow_pkg:main\"");
 
     let pip_out = tmp.path().join("pip");
     run(Command::new(venv.join("bin/python"))
-        .args(["-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w"])
+        .args([
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+        ])
         .arg(&pip_out)
         .arg(&real));
     let uv_out = tmp.path().join("uv");
