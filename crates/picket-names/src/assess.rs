@@ -1,0 +1,243 @@
+//! Findings about one name, from what the name index and the detector know. The binary adds the
+//! findings that need the network (`new-project`, `empty-package`, …) to the same list.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::hallucination::{self, HallucinationPattern};
+use crate::index::NameIndex;
+use crate::squat::{SquatDetector, SquatMatch};
+use crate::techniques::Technique;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Low,
+    /// Look before installing.
+    Medium,
+    /// Do not install without checking.
+    High,
+    /// Known bad.
+    Critical,
+}
+
+impl Severity {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// What kind of finding. The serialized names are the stable ids of the JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingId {
+    /// The project does not exist on the index.
+    Nonexistent,
+    /// The name imitates a popular project's name.
+    Typosquat,
+    /// The name has the same confusable skeleton as a popular project's.
+    Confusable,
+    /// The name has the shape of an invented one and the project is obscure or new.
+    HallucinationPattern,
+    /// The project's first upload is recent.
+    NewProject,
+    /// The distribution holds no code.
+    EmptyPackage,
+    /// A console script named like another project's well-known command or name.
+    EntrypointShadowing,
+    /// The chosen release is yanked.
+    Yanked,
+    /// The project has a single release.
+    SingleRelease,
+    /// The project has no description.
+    NoDescription,
+}
+
+impl FindingId {
+    /// The id used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nonexistent => "nonexistent",
+            Self::Typosquat => "typosquat",
+            Self::Confusable => "confusable",
+            Self::HallucinationPattern => "hallucination-pattern",
+            Self::NewProject => "new-project",
+            Self::EmptyPackage => "empty-package",
+            Self::EntrypointShadowing => "entrypoint-shadowing",
+            Self::Yanked => "yanked",
+            Self::SingleRelease => "single-release",
+            Self::NoDescription => "no-description",
+        }
+    }
+}
+
+/// One finding about a name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// What kind.
+    pub id: FindingId,
+    /// How serious.
+    pub severity: Severity,
+    /// One or two sentences for a person, ending with what to do.
+    pub message: String,
+    /// The project the finding points at (the imitated one), if any.
+    pub target: Option<String>,
+    /// How the name imitates the target, if it does.
+    pub technique: Option<Technique>,
+}
+
+/// Tunable parts of the assessment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AssessConfig {
+    /// Whether the index lists every project, so absence means the project does not exist. The
+    /// embedded list holds only ranked projects and cannot say so.
+    pub index_is_complete: bool,
+    /// A latest release within this many months of the index's newest counts as new.
+    pub new_within_months: u32,
+}
+
+impl Default for AssessConfig {
+    fn default() -> Self {
+        Self {
+            index_is_complete: false,
+            new_within_months: 3,
+        }
+    }
+}
+
+/// What is known about one name offline: whether it exists (`None`: cannot tell) and the findings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// Exists on the index; `None` when the index cannot tell.
+    pub exists: Option<bool>,
+    /// The findings, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
+    if m.technique == Technique::Confusable {
+        return Finding {
+            id: FindingId::Confusable,
+            severity: Severity::High,
+            message: format!(
+                "`{name}` looks the same as `{}` (rank {}) once look-alike characters and separators are folded; did you mean `{}`?",
+                m.target, m.target_rank, m.target
+            ),
+            target: Some(m.target.clone()),
+            technique: Some(m.technique),
+        };
+    }
+    let severity = if m.confidence >= 0.7 {
+        Severity::High
+    } else if m.confidence >= 0.5 {
+        Severity::Medium
+    } else {
+        Severity::Low
+    };
+    Finding {
+        id: FindingId::Typosquat,
+        severity,
+        message: format!(
+            "`{name}` imitates `{}` (rank {}) by {}; did you mean `{}`?",
+            m.target,
+            m.target_rank,
+            m.technique.as_str().replace('-', " "),
+            m.target
+        ),
+        target: Some(m.target.clone()),
+        technique: Some(m.technique),
+    }
+}
+
+fn pattern_words(p: &HallucinationPattern) -> String {
+    if p.joined_is_project {
+        format!(
+            "joins two popular projects, `{}` and `{}`",
+            p.base, p.joined
+        )
+    } else {
+        format!("joins popular `{}` with the generic `{}`", p.base, p.joined)
+    }
+}
+
+/// Assesses one name offline.
+pub fn assess(
+    name: &str,
+    index: &NameIndex,
+    detector: &SquatDetector,
+    config: &AssessConfig,
+) -> Assessment {
+    let normalized = picket_formats::normalize(name);
+    let info = index.get(&normalized);
+    let exists = match info {
+        Some(_) => Some(true),
+        None if config.index_is_complete => Some(false),
+        None => None,
+    };
+    let own_rank = info.and_then(|i| i.rank);
+    let squats = detector.check(&normalized, own_rank);
+    let pattern = hallucination::pattern(&normalized, detector);
+    let mut findings = Vec::new();
+
+    if exists == Some(false) {
+        let mut message = format!(
+            "`{name}` does not exist on the index; anyone can register it and wait for installs"
+        );
+        if let Some(p) = &pattern {
+            let _ = write!(
+                message,
+                ". The name {}, a shape AI assistants invent (slopsquatting)",
+                pattern_words(p)
+            );
+        }
+        match squats.first() {
+            Some(m) => {
+                let _ = write!(message, "; did you mean `{}`?", m.target);
+            }
+            None => message.push_str("; check the name at its source before installing"),
+        }
+        findings.push(Finding {
+            id: FindingId::Nonexistent,
+            severity: Severity::High,
+            message,
+            target: squats.first().map(|m| m.target.clone()),
+            technique: None,
+        });
+    }
+    // The strongest imitation per target, at most three.
+    findings.extend(squats.iter().take(3).map(|m| squat_finding(name, m)));
+
+    if exists == Some(true)
+        && squats.is_empty()
+        && own_rank.is_none()
+        && let Some(p) = &pattern
+    {
+        let newest = index.newest_release().map(crate::ReleaseMonth::ordinal);
+        let latest = info
+            .and_then(|i| i.latest_release)
+            .map(crate::ReleaseMonth::ordinal);
+        let is_new = matches!((newest, latest), (Some(n), Some(l)) if n.saturating_sub(l) < config.new_within_months);
+        findings.push(Finding {
+            id: FindingId::HallucinationPattern,
+            severity: if is_new { Severity::Medium } else { Severity::Low },
+            message: format!(
+                "`{name}` {}, a shape AI assistants invent, and the project is obscure{}; make sure it is the project you meant, not a name a model made up",
+                pattern_words(p),
+                if is_new { " and new" } else { "" }
+            ),
+            target: Some(p.base.clone()),
+            technique: None,
+        });
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    Assessment { exists, findings }
+}

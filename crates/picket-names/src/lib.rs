@@ -1,0 +1,25 @@
+//! Project-name intelligence: is a name real, popular, new, or an imitation of one that is?
+//!
+//! - [`NameIndex`] holds the known names of an index with rank and latest-release month: the
+//!   embedded default (every ranked PyPI project), or a full snapshot imported into an `fst` map.
+//! - [`SquatDetector`] finds the popular names a candidate imitates and names the technique.
+//! - [`hallucination::pattern`] recognizes the shapes of names code-generating models invent.
+//! - [`assess`] combines them into findings for one name; [`sweep`] runs the detector over a whole
+//!   index on all cores.
+//!
+//! **Invariant:** no I/O. Callers hand in bytes (`NameIndex::from_tsv`, `from_bytes`) and get data
+//! back; reading files, the network and the terminal belong to the binary.
+#![deny(missing_docs)]
+
+mod assess;
+pub mod hallucination;
+mod index;
+mod squat;
+mod sweep;
+pub mod techniques;
+
+pub use assess::{AssessConfig, Assessment, Finding, FindingId, Severity, assess};
+pub use index::{IndexError, NameIndex, NameInfo, ReleaseMonth};
+pub use squat::{SquatConfig, SquatDetector, SquatMatch};
+pub use sweep::{Suspect, sweep};
+pub use techniques::Technique;

@@ -1,0 +1,357 @@
+//! The typosquat and look-alike detector: which popular names does a candidate imitate, and how.
+//!
+//! Built once from the popular names, it keeps one hash map per technique, keyed by a transform of
+//! each popular name (1-deletion neighbourhoods, the confusable skeleton, a homoglyph fold, the
+//! separator-free form, sorted words, affix-stripped cores). Checking a name computes the same
+//! transforms of the candidate and looks them up: a few dozen hash probes instead of a comparison
+//! with every popular name, which is what lets a sweep of 886k names finish in seconds.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::techniques::{
+    SQUAT_PREFIXES, SQUAT_SUFFIXES, Technique, deletion_neighbourhood, glyph_fold, single_edit,
+    sorted_words, without_separators,
+};
+
+/// Tunable parts of the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SquatConfig {
+    /// Single-character edits are only considered against targets at least this long: short names
+    /// are one edit from many others.
+    pub min_edit_len: usize,
+    /// A ranked candidate is reported only when its target is at least this many times more popular
+    /// (rank ratio); unranked candidates are always compared. Keeps established neighbours (a project
+    /// and its long-standing fork) from being called squats of each other.
+    pub min_rank_ratio: u32,
+    /// Affix-stripped cores shorter than this are not used: `py` + `yaml` is not `yaml`.
+    pub min_core_len: usize,
+}
+
+impl Default for SquatConfig {
+    fn default() -> Self {
+        Self {
+            min_edit_len: 5,
+            min_rank_ratio: 50,
+            min_core_len: 4,
+        }
+    }
+}
+
+/// A popular name a candidate imitates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SquatMatch {
+    /// The imitated project (normalized).
+    pub target: String,
+    /// Its download rank.
+    pub target_rank: u32,
+    /// How the candidate imitates it.
+    pub technique: Technique,
+    /// 0–1: technique strength, scaled by the target's popularity and the candidate's own.
+    pub confidence: f32,
+}
+
+type Ids = Vec<u32>;
+
+/// The detector. Cheap to query from many threads at once (`&self` only).
+pub struct SquatDetector {
+    config: SquatConfig,
+    names: Vec<String>,
+    ranks: Vec<u32>,
+    exact: HashMap<String, u32>,
+    deletions: HashMap<String, Ids>,
+    skeletons: HashMap<String, Ids>,
+    glyphs: HashMap<String, Ids>,
+    bare: HashMap<String, Ids>,
+    words: HashMap<String, Ids>,
+    cores: HashMap<String, Ids>,
+}
+
+fn push(map: &mut HashMap<String, Ids>, key: String, id: u32) {
+    let ids = map.entry(key).or_default();
+    if ids.last() != Some(&id) {
+        ids.push(id);
+    }
+}
+
+/// Whether two multi-word names differ in one short word only (`tensorflow-gpu`, `tensorflow-cpu`):
+/// members of one family, not a typo. Squatters edit the distinctive word.
+fn edits_a_short_word(candidate: &str, target: &str) -> bool {
+    let (c, t): (Vec<&str>, Vec<&str>) =
+        (candidate.split('-').collect(), target.split('-').collect());
+    if c.len() < 2 || c.len() != t.len() {
+        return false;
+    }
+    let mut differing = c.iter().zip(&t).filter(|(a, b)| a != b);
+    matches!((differing.next(), differing.next()), (Some((_, word)), None) if word.len() < 4)
+}
+
+fn lookup<'a>(map: &'a HashMap<String, Ids>, key: &str) -> &'a [u32] {
+    map.get(key).map_or(&[], Vec::as_slice)
+}
+
+/// `name` with one known prefix or suffix removed, every way that applies.
+fn strip_affixes(name: &str, min_core_len: usize) -> impl Iterator<Item = &str> {
+    let prefixed = SQUAT_PREFIXES
+        .iter()
+        .filter_map(move |p| name.strip_prefix(p));
+    let suffixed = SQUAT_SUFFIXES
+        .iter()
+        .filter_map(move |s| name.strip_suffix(s));
+    prefixed
+        .chain(suffixed)
+        .map(|core| core.trim_matches('-'))
+        .filter(move |core| core.len() >= min_core_len)
+}
+
+impl SquatDetector {
+    /// Builds the detector from popular names (any spelling) and their ranks.
+    pub fn new(popular: &[(String, u32)], config: SquatConfig) -> Self {
+        let mut detector = Self {
+            config,
+            names: Vec::with_capacity(popular.len()),
+            ranks: Vec::with_capacity(popular.len()),
+            exact: HashMap::with_capacity(popular.len()),
+            deletions: HashMap::new(),
+            skeletons: HashMap::new(),
+            glyphs: HashMap::new(),
+            bare: HashMap::new(),
+            words: HashMap::new(),
+            cores: HashMap::new(),
+        };
+        for (name, rank) in popular {
+            let normalized = picket_formats::normalize(name);
+            if detector.exact.contains_key(&normalized) {
+                continue;
+            }
+            let id = u32::try_from(detector.names.len()).expect("fewer than 4 billion names");
+            if normalized.chars().count() >= config.min_edit_len {
+                for variant in deletion_neighbourhood(&normalized) {
+                    push(&mut detector.deletions, variant, id);
+                }
+            }
+            push(
+                &mut detector.skeletons,
+                picket_formats::skeleton(&normalized),
+                id,
+            );
+            push(&mut detector.glyphs, glyph_fold(&normalized), id);
+            push(&mut detector.bare, without_separators(&normalized), id);
+            if let Some(words) = sorted_words(&normalized) {
+                push(&mut detector.words, words, id);
+            }
+            for core in strip_affixes(&normalized, config.min_core_len) {
+                push(&mut detector.cores, core.to_owned(), id);
+            }
+            detector.exact.insert(normalized.clone(), id);
+            detector.names.push(normalized);
+            detector.ranks.push(*rank);
+        }
+        detector
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &SquatConfig {
+        &self.config
+    }
+
+    /// How many popular names the detector knows.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether it knows none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The rank of a popular name, if it is one.
+    pub fn popular_rank(&self, name: &str) -> Option<u32> {
+        self.exact
+            .get(&picket_formats::normalize(name))
+            .map(|&id| self.ranks[id as usize])
+    }
+
+    /// The popular names `candidate` imitates, strongest first, at most one match per target.
+    /// `candidate_rank` is the candidate's own rank, if it has one.
+    pub fn check(&self, candidate: &str, candidate_rank: Option<u32>) -> Vec<SquatMatch> {
+        let normalized = picket_formats::normalize(candidate);
+        let mut found: HashMap<u32, Technique> = HashMap::new();
+        let mut note = |id: u32, technique: Technique| {
+            let best = found.entry(id).or_insert(technique);
+            if technique.weight() > best.weight() {
+                *best = technique;
+            }
+        };
+
+        for &id in lookup(&self.skeletons, &picket_formats::skeleton(&normalized)) {
+            note(id, Technique::Confusable);
+        }
+        for &id in lookup(&self.bare, &without_separators(&normalized)) {
+            note(id, Technique::Separator);
+        }
+        for &id in lookup(&self.glyphs, &glyph_fold(&normalized)) {
+            note(id, Technique::Homoglyph);
+        }
+        if let Some(words) = sorted_words(&normalized) {
+            for &id in lookup(&self.words, &words) {
+                note(id, Technique::WordOrder);
+            }
+        }
+        for variant in deletion_neighbourhood(&normalized) {
+            for &id in lookup(&self.deletions, &variant) {
+                let target = &self.names[id as usize];
+                if edits_a_short_word(&normalized, target) {
+                    continue;
+                }
+                if let Some(technique) = single_edit(&normalized, target) {
+                    note(id, technique);
+                }
+            }
+        }
+        // Affixes: the candidate is a popular name (or a popular name's core) plus or minus an affix.
+        for &id in lookup(&self.cores, &normalized) {
+            note(id, Technique::Affix);
+        }
+        for core in strip_affixes(&normalized, self.config.min_core_len) {
+            if let Some(&id) = self.exact.get(core) {
+                note(id, Technique::Affix);
+            }
+            for &id in lookup(&self.cores, core) {
+                note(id, Technique::Affix);
+            }
+        }
+
+        let mut matches: Vec<SquatMatch> = found
+            .into_iter()
+            .filter(|(id, _)| self.names[*id as usize] != normalized)
+            .filter_map(|(id, technique)| {
+                let target_rank = self.ranks[id as usize];
+                if let Some(own) = candidate_rank
+                    && own < target_rank.saturating_mul(self.config.min_rank_ratio)
+                {
+                    return None;
+                }
+                Some(SquatMatch {
+                    target: self.names[id as usize].clone(),
+                    target_rank,
+                    technique,
+                    confidence: confidence(technique, target_rank, candidate_rank),
+                })
+            })
+            .collect();
+        matches.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then(a.target_rank.cmp(&b.target_rank))
+        });
+        matches
+    }
+}
+
+/// Technique strength, scaled by how popular (and so how worth imitating) the target is, and
+/// lowered when the candidate has a following of its own.
+fn confidence(technique: Technique, target_rank: u32, candidate_rank: Option<u32>) -> f32 {
+    let popularity = match target_rank {
+        0..=100 => 1.0,
+        101..=1_000 => 0.95,
+        1_001..=5_000 => 0.9,
+        _ => 0.85,
+    };
+    let own = if candidate_rank.is_some() { 0.6 } else { 1.0 };
+    technique.weight() * popularity * own
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector() -> SquatDetector {
+        let popular: Vec<(String, u32)> = [
+            ("requests", 6),
+            ("python-dateutil", 13),
+            ("urllib3", 3),
+            ("colorama", 81),
+            ("beautifulsoup4", 103),
+            ("django", 528),
+            ("matplotlib", 60),
+            ("pillow", 78),
+            ("six", 14),
+        ]
+        .iter()
+        .map(|(n, r)| ((*n).to_owned(), *r))
+        .collect();
+        SquatDetector::new(&popular, SquatConfig::default())
+    }
+
+    fn check(candidate: &str, target: &str, technique: Technique) {
+        let matches = detector().check(candidate, None);
+        let best = matches
+            .first()
+            .unwrap_or_else(|| panic!("{candidate}: no match"));
+        assert_eq!(
+            (best.target.as_str(), best.technique),
+            (target, technique),
+            "{candidate}: {matches:?}"
+        );
+    }
+
+    #[test]
+    fn finds_known_typosquats_with_their_technique() {
+        check("reqeusts", "requests", Technique::Transposition);
+        check("python3-dateutil", "python-dateutil", Technique::Insertion);
+        check("dateutil-py", "python-dateutil", Technique::Affix);
+        check("colourama", "colorama", Technique::Insertion);
+        check("urlib3", "urllib3", Technique::OmittedCharacter);
+        check("beautifulsup4", "beautifulsoup4", Technique::Deletion);
+        check("djanga", "django", Technique::Substitution);
+        check("dateutil-python", "python-dateutil", Technique::WordOrder);
+        check("pythondateutil", "python-dateutil", Technique::Confusable);
+        check("rnatplotlib", "matplotlib", Technique::Homoglyph);
+        check("pi11ow", "pillow", Technique::Confusable);
+        check("requests-py", "requests", Technique::Affix);
+        check("dateutil", "python-dateutil", Technique::Affix);
+    }
+
+    #[test]
+    fn leaves_the_real_names_and_short_ones_alone() {
+        let d = detector();
+        for name in [
+            "requests",
+            "Requests",
+            "python_dateutil",
+            "django",
+            "flask",
+            "sox",
+        ] {
+            assert!(
+                d.check(name, None).is_empty(),
+                "{name}: {:?}",
+                d.check(name, None)
+            );
+        }
+    }
+
+    #[test]
+    fn a_popular_neighbour_is_not_a_squat() {
+        let d = detector();
+        assert!(!d.check("reqeusts", None).is_empty());
+        assert!(d.check("reqeusts", Some(250)).is_empty(), "250 < 6 × 50");
+        assert!(!d.check("reqeusts", Some(500)).is_empty(), "500 ≥ 6 × 50");
+    }
+
+    #[test]
+    fn family_variants_are_not_typos() {
+        let popular = vec![
+            ("tensorflow-cpu".to_owned(), 3940),
+            ("types-pyyaml".to_owned(), 200),
+        ];
+        let d = SquatDetector::new(&popular, SquatConfig::default());
+        assert!(d.check("tensorflow-gpu", None).is_empty());
+        assert!(
+            !d.check("tensorfl0w-cpu", None).is_empty(),
+            "the distinctive word is edited"
+        );
+    }
+}

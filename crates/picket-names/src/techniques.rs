@@ -1,0 +1,268 @@
+//! The ways a name can imitate another, and the small string tools that recognize them.
+
+use serde::Serialize;
+
+/// How a candidate name imitates its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Technique {
+    /// Same confusable skeleton as the target (PyPI refuses such names).
+    Confusable,
+    /// A look-alike character or pair: `0/o`, `1/l/i`, `rn/m`, `vv/w`, `cl/d`.
+    Homoglyph,
+    /// Only separators differ: `-`, `_`, `.`, or none.
+    Separator,
+    /// Two adjacent characters swapped.
+    Transposition,
+    /// A key next to the intended one.
+    KeyboardAdjacent,
+    /// A character typed twice.
+    RepeatedCharacter,
+    /// One of a doubled character left out.
+    OmittedCharacter,
+    /// One character replaced.
+    Substitution,
+    /// One character added.
+    Insertion,
+    /// One character removed.
+    Deletion,
+    /// The same words in another order: `dateutil-python`.
+    WordOrder,
+    /// A prefix or suffix added or removed: `python3-dateutil`, `requests-py`.
+    Affix,
+}
+
+impl Technique {
+    /// How strongly the technique alone suggests imitation, 0–1.
+    pub fn weight(self) -> f32 {
+        match self {
+            Self::Confusable => 0.95,
+            Self::Homoglyph | Self::Separator => 0.9,
+            Self::Transposition
+            | Self::KeyboardAdjacent
+            | Self::RepeatedCharacter
+            | Self::OmittedCharacter => 0.85,
+            Self::WordOrder => 0.8,
+            Self::Substitution | Self::Insertion | Self::Deletion => 0.75,
+            Self::Affix => 0.6,
+        }
+    }
+
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confusable => "confusable",
+            Self::Homoglyph => "homoglyph",
+            Self::Separator => "separator",
+            Self::Transposition => "transposition",
+            Self::KeyboardAdjacent => "keyboard-adjacent",
+            Self::RepeatedCharacter => "repeated-character",
+            Self::OmittedCharacter => "omitted-character",
+            Self::Substitution => "substitution",
+            Self::Insertion => "insertion",
+            Self::Deletion => "deletion",
+            Self::WordOrder => "word-order",
+            Self::Affix => "affix",
+        }
+    }
+}
+
+/// Affixes squatters add to or remove from a real name (the typosquat `affix` technique).
+pub const SQUAT_PREFIXES: [&str; 7] = [
+    "python-", "python3-", "python2-", "py-", "py3-", "python", "py",
+];
+/// See [`SQUAT_PREFIXES`].
+pub const SQUAT_SUFFIXES: [&str; 19] = [
+    "-python",
+    "-python3",
+    "-py",
+    "-py3",
+    "-py2",
+    "2",
+    "3",
+    "-lib",
+    "-dev",
+    "-pro",
+    "-api",
+    "-sdk",
+    "-client",
+    "-utils",
+    "-tools",
+    "-official",
+    "-latest",
+    "-new",
+    "py",
+];
+
+/// Removes separators and folds look-alike characters and pairs into one form, so every homoglyph
+/// variant of a name lands on the same key.
+pub fn glyph_fold(name: &str) -> String {
+    let bare: String = name
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    // Characters first, so `c1` becomes `cl` and then folds with `d`.
+    let chars: String = bare
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' | 'i' => 'l',
+            other => other,
+        })
+        .collect();
+    chars
+        .replace("rn", "m")
+        .replace("vv", "w")
+        .replace("cl", "d")
+}
+
+/// Separators removed.
+pub fn without_separators(normalized: &str) -> String {
+    normalized.replace('-', "")
+}
+
+/// Words sorted, for names of two or more words; `None` otherwise.
+pub fn sorted_words(normalized: &str) -> Option<String> {
+    let mut words: Vec<&str> = normalized.split('-').filter(|w| !w.is_empty()).collect();
+    if words.len() < 2 {
+        return None;
+    }
+    words.sort_unstable();
+    Some(words.join("-"))
+}
+
+/// Every 1-deletion of `name`, plus `name` itself.
+pub fn deletion_neighbourhood(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = Vec::with_capacity(chars.len() + 1);
+    out.push(name.to_owned());
+    for skip in 0..chars.len() {
+        let variant: String = chars
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, c)| *c)
+            .collect();
+        out.push(variant);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn keyboard_position(c: char) -> Option<(f32, f32)> {
+    const ROWS: [(&str, f32); 4] = [
+        ("1234567890", 0.0),
+        ("qwertyuiop", 0.5),
+        ("asdfghjkl", 0.75),
+        ("zxcvbnm", 1.25),
+    ];
+    ROWS.iter()
+        .enumerate()
+        .find_map(|(row, (keys, offset))| keys.find(c).map(|col| (col as f32 + offset, row as f32)))
+}
+
+fn keyboard_adjacent(a: char, b: char) -> bool {
+    match (keyboard_position(a), keyboard_position(b)) {
+        (Some((ax, ay)), Some((bx, by))) => (ay - by).abs() <= 1.0 && (ax - bx).abs() <= 1.0,
+        _ => false,
+    }
+}
+
+fn look_alike(a: char, b: char) -> bool {
+    let class = |c| match c {
+        '0' | 'o' => 1,
+        '1' | 'l' | 'i' => 2,
+        _ => 0,
+    };
+    class(a) != 0 && class(a) == class(b)
+}
+
+/// If `candidate` is one edit from `target` (insertion, deletion, substitution or adjacent swap),
+/// names the edit.
+pub fn single_edit(candidate: &str, target: &str) -> Option<Technique> {
+    let c: Vec<char> = candidate.chars().collect();
+    let t: Vec<char> = target.chars().collect();
+    let prefix = c.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let suffix = c[prefix..]
+        .iter()
+        .rev()
+        .zip(t[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (c_mid, t_mid) = (&c[prefix..c.len() - suffix], &t[prefix..t.len() - suffix]);
+    match (c_mid, t_mid) {
+        ([inserted], []) => {
+            let neighbours = [c.get(prefix.wrapping_sub(1)), c.get(prefix + 1)];
+            Some(if neighbours.contains(&Some(inserted)) {
+                Technique::RepeatedCharacter
+            } else {
+                Technique::Insertion
+            })
+        }
+        ([], [removed]) => {
+            let neighbours = [t.get(prefix.wrapping_sub(1)), t.get(prefix + 1)];
+            Some(if neighbours.contains(&Some(removed)) {
+                Technique::OmittedCharacter
+            } else {
+                Technique::Deletion
+            })
+        }
+        ([a], [b]) => Some(if look_alike(*a, *b) {
+            Technique::Homoglyph
+        } else if keyboard_adjacent(*a, *b) {
+            Technique::KeyboardAdjacent
+        } else {
+            Technique::Substitution
+        }),
+        ([a1, a2], [b1, b2]) if a1 == b2 && a2 == b1 => Some(Technique::Transposition),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_single_edits() {
+        for (candidate, target, technique) in [
+            ("reqeusts", "requests", Some(Technique::Transposition)),
+            ("requestss", "requests", Some(Technique::RepeatedCharacter)),
+            ("reqests", "requests", Some(Technique::Deletion)),
+            ("urlib3", "urllib3", Some(Technique::OmittedCharacter)),
+            ("requesta", "requests", Some(Technique::KeyboardAdjacent)),
+            ("djanga", "django", Some(Technique::Substitution)),
+            ("dj4ngo", "django", Some(Technique::Substitution)),
+            ("dj0ngo", "django", Some(Technique::Substitution)),
+            ("djang0", "django", Some(Technique::Homoglyph)),
+            ("requestsx", "requests", Some(Technique::Insertion)),
+            ("requests", "requests", None),
+            ("rqeuests", "requests", Some(Technique::Transposition)),
+            ("rqustsee", "requests", None),
+            ("abc", "xyz", None),
+        ] {
+            assert_eq!(
+                single_edit(candidate, target),
+                technique,
+                "{candidate} vs {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn folds_glyphs_and_words() {
+        assert_eq!(glyph_fold("rnatplotlib"), glyph_fold("matplotlib"));
+        assert_eq!(glyph_fold("vvheel"), glyph_fold("wheel"));
+        assert_eq!(glyph_fold("c1ick"), glyph_fold("click"));
+        assert_eq!(glyph_fold("clateutil"), glyph_fold("dateutil"));
+        assert_eq!(glyph_fold("Pi11ow"), glyph_fold("pillow"));
+        assert_eq!(
+            sorted_words("dateutil-python"),
+            sorted_words("python-dateutil")
+        );
+        assert_eq!(sorted_words("requests"), None);
+        assert_eq!(deletion_neighbourhood("abc"), ["ab", "abc", "ac", "bc"]);
+    }
+}
