@@ -6,13 +6,11 @@ use std::process::Command;
 
 /// The test virtualenv, or `None` (with a note) when the suite runs without `scripts/test`.
 fn venv() -> Option<PathBuf> {
-    match std::env::var_os("PICKET_TEST_VENV") {
-        Some(v) => Some(PathBuf::from(v)),
-        None => {
-            eprintln!("skipped: PICKET_TEST_VENV is not set; run the suite with scripts/test");
-            None
-        }
+    let venv = std::env::var_os("PICKET_TEST_VENV").map(PathBuf::from);
+    if venv.is_none() {
+        eprintln!("skipped: PICKET_TEST_VENV is not set; run the suite with scripts/test");
     }
+    venv
 }
 
 fn run(cmd: &mut Command) {
