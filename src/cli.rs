@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success, nothing found at or above the fail level
-  1  findings at or above the fail level (for `inspect`: an archive is empty)
+  1  findings at or above the fail level (`check`: a verdict at --fail-on or worse;
+     `inspect`: an archive is empty)
   2  usage or input error (unreadable, malformed or hostile input)";
 
 /// picket: defense against fake, squatted and malicious Python packages.
@@ -52,6 +53,12 @@ pub enum Command {
     /// code measures and whether the package is empty.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// Before you install: is each name the project you meant, does it exist, does it look like bait?
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+    /// Manage the name index: import a full snapshot, sweep it for typosquats.
+    #[command(subcommand)]
+    Names(NamesCommand),
     /// Read dependency files (requirements*.txt, pyproject.toml, uv.lock, poetry.lock,
     /// Pipfile.lock, pylock.toml) and list the dependencies they declare.
     #[command(after_help = EXIT_CODES)]
@@ -82,6 +89,66 @@ pub struct InspectArgs {
     /// Most entries an archive may hold.
     #[arg(long, value_name = "N")]
     pub max_entries: Option<usize>,
+}
+
+/// `picket check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Project names, as `NAME` or `NAME==VERSION`; `-` reads them from stdin, one per line.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Use only the local name index, never the network.
+    #[arg(long, conflicts_with = "index")]
+    pub offline: bool,
+    /// The package index (simple API base URL) to check against.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+    /// Exit 1 at this verdict or worse (default from picket.toml, else `block`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<crate::config::FailOn>,
+    /// The policy file (default: ./picket.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where imported data lives (default: `$PICKET_DATA_DIR`, else `~/.local/share/picket`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// How many names to check at once online.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+}
+
+/// `picket names …`.
+#[derive(Debug, Subcommand)]
+pub enum NamesCommand {
+    /// Build the full offline name index from a snapshot TSV (`name`, `latest_version`,
+    /// `latest_release_month`, `download_rank`; gzip or plain).
+    Import {
+        /// The snapshot file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Where to keep the index.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Check every name of the index against the popular ones; writes suspects as JSON lines,
+    /// most confident first.
+    Sweep {
+        /// Write the suspects here instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Leave out suspects below this confidence (0–1).
+        #[arg(long, default_value_t = 0.0, value_name = "X")]
+        min_confidence: f32,
+        /// Threads (default: all cores).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Where the imported index lives.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The policy file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `picket deps`.

@@ -2,6 +2,10 @@
 
 mod cli;
 mod commands;
+mod config;
+mod index_url;
+mod name_data;
+mod online;
 mod output;
 
 use std::process::ExitCode;
@@ -21,6 +25,8 @@ fn main() -> ExitCode {
     let exit = match &cli.command {
         cli::Command::Inspect(args) => commands::inspect::run(args, cli.format),
         cli::Command::Deps(args) => commands::deps::run(args, cli.format),
+        cli::Command::Check(args) => commands::check::run(args, cli.format),
+        cli::Command::Names(command) => commands::names::run(command, cli.format),
     };
     ExitCode::from(exit as u8)
 }

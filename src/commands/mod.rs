@@ -1,4 +1,6 @@
 //! One module per command: each turns parsed arguments into output and an exit code.
 
+pub mod check;
 pub mod deps;
 pub mod inspect;
+pub mod names;

@@ -169,20 +169,22 @@ fn pattern_words(p: &HallucinationPattern) -> String {
     }
 }
 
-/// Assesses one name offline.
+/// Assesses one name. Existence comes from `online` when an index answered (`Some(true)` or
+/// `Some(false)`), else from the name index.
 pub fn assess(
     name: &str,
     index: &NameIndex,
     detector: &SquatDetector,
     config: &AssessConfig,
+    online: Option<bool>,
 ) -> Assessment {
     let normalized = picket_formats::normalize(name);
     let info = index.get(&normalized);
-    let exists = match info {
+    let exists = online.or(match info {
         Some(_) => Some(true),
         None if config.index_is_complete => Some(false),
         None => None,
-    };
+    });
     let own_rank = info.and_then(|i| i.rank);
     let squats = detector.check(&normalized, own_rank);
     let pattern = hallucination::pattern(&normalized, detector);

@@ -3,6 +3,7 @@
 //! - [`NameIndex`] holds the known names of an index with rank and latest-release month: the
 //!   embedded default (every ranked PyPI project), or a full snapshot imported into an `fst` map.
 //! - [`SquatDetector`] finds the popular names a candidate imitates and names the technique.
+//! - [`CommandMap`] knows which project owns a well-known command, for entry-point shadowing.
 //! - [`hallucination::pattern`] recognizes the shapes of names code-generating models invent.
 //! - [`assess`] combines them into findings for one name; [`sweep`] runs the detector over a whole
 //!   index on all cores.
@@ -12,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod assess;
+mod commands;
 pub mod hallucination;
 mod index;
 mod squat;
@@ -19,6 +21,7 @@ mod sweep;
 pub mod techniques;
 
 pub use assess::{AssessConfig, Assessment, Finding, FindingId, Severity, assess};
+pub use commands::{CommandMap, Owner};
 pub use index::{IndexError, NameIndex, NameInfo, ReleaseMonth};
 pub use squat::{SquatConfig, SquatDetector, SquatMatch};
 pub use sweep::{Suspect, sweep};

@@ -1,0 +1,173 @@
+//! `picket.toml`: the policy and settings file, and where picket keeps its data.
+//!
+//! Every key is optional; the defaults below are what picket uses without a file. Unknown keys are
+//! refused, so a typo does not silently leave a default in force.
+//!
+//! ```toml
+//! # Index to check names against (also taken from PICKET_INDEX_URL, PIP_INDEX_URL, UV_INDEX_URL,
+//! # UV_DEFAULT_INDEX or pip.conf, in that order, when neither --index nor this key is given).
+//! index-url = "http://127.0.0.1:8080/simple/"
+//!
+//! [check]
+//! allow = ["my-internal-pkg"]   # names never reported
+//! fail-on = "block"             # exit 1 at this verdict or worse: "warn" or "block"
+//! cooldown-days = 14            # a first upload younger than this is `new-project`
+//!
+//! [names]
+//! min-edit-len = 5              # single-character edits only against names this long or longer
+//! min-rank-ratio = 50           # a ranked name is a squat only of names this many times more popular
+//! new-within-months = 3         # latest release this recent counts as new
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// The index `check` uses online.
+    pub index_url: Option<String>,
+    /// `[check]`.
+    #[serde(default)]
+    pub check: CheckPolicy,
+    /// `[names]`.
+    #[serde(default)]
+    pub names: NamesPolicy,
+}
+
+/// The verdict at which a command exits 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Exit 1 on `warn` or `block`.
+    Warn,
+    /// Exit 1 on `block` only.
+    Block,
+}
+
+/// `[check]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckPolicy {
+    /// Names never reported (any spelling).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Exit 1 at this verdict or worse.
+    #[serde(default = "default_fail_on")]
+    pub fail_on: FailOn,
+    /// A first upload younger than this many days is `new-project`.
+    #[serde(default = "default_cooldown")]
+    pub cooldown_days: u32,
+}
+
+impl Default for CheckPolicy {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            fail_on: default_fail_on(),
+            cooldown_days: default_cooldown(),
+        }
+    }
+}
+
+fn default_fail_on() -> FailOn {
+    FailOn::Block
+}
+
+fn default_cooldown() -> u32 {
+    14
+}
+
+/// `[names]`. Unset keys take `picket-names`' defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NamesPolicy {
+    /// See [`picket_names::SquatConfig::min_edit_len`].
+    pub min_edit_len: Option<usize>,
+    /// See [`picket_names::SquatConfig::min_rank_ratio`].
+    pub min_rank_ratio: Option<u32>,
+    /// See [`picket_names::AssessConfig::new_within_months`].
+    pub new_within_months: Option<u32>,
+}
+
+impl NamesPolicy {
+    /// The detector configuration, defaults filled in.
+    pub fn squat_config(&self) -> picket_names::SquatConfig {
+        let defaults = picket_names::SquatConfig::default();
+        picket_names::SquatConfig {
+            min_edit_len: self.min_edit_len.unwrap_or(defaults.min_edit_len),
+            min_rank_ratio: self.min_rank_ratio.unwrap_or(defaults.min_rank_ratio),
+            ..defaults
+        }
+    }
+}
+
+impl Config {
+    /// Reads `--config PATH`, else `./picket.toml` if it exists, else the defaults.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        let path = match explicit {
+            Some(p) => p.to_owned(),
+            None => {
+                let local = PathBuf::from("picket.toml");
+                if !local.exists() {
+                    return Ok(Self::default());
+                }
+                local
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        match toml::from_str(&text) {
+            Ok(config) => Ok(config),
+            Err(e) => bail!(
+                "{}: {}",
+                path.display(),
+                e.to_string().trim_end().replace('\n', " ")
+            ),
+        }
+    }
+}
+
+/// Where picket keeps imported data: `--data-dir`, else `PICKET_DATA_DIR`, else
+/// `$XDG_DATA_HOME/picket`, else `~/.local/share/picket`.
+pub fn data_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_owned());
+    }
+    if let Some(dir) = std::env::var_os("PICKET_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("picket"));
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/picket")),
+        None => bail!("no data directory: set PICKET_DATA_DIR or pass --data-dir"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_documented_key() {
+        let config: Config = toml::from_str(
+            "index-url = \"http://127.0.0.1:1/simple/\"\n[check]\nallow = [\"x\"]\nfail-on = \"warn\"\ncooldown-days = 7\n\
+             [names]\nmin-edit-len = 6\nmin-rank-ratio = 10\nnew-within-months = 2\n",
+        )
+        .unwrap();
+        assert_eq!(config.check.fail_on, FailOn::Warn);
+        assert_eq!(config.check.cooldown_days, 7);
+        assert_eq!(config.names.squat_config().min_rank_ratio, 10);
+    }
+
+    #[test]
+    fn refuses_unknown_keys() {
+        let err = toml::from_str::<Config>("[check]\nfail_on = \"warn\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `fail_on`"), "{err}");
+    }
+}
