@@ -10,13 +10,21 @@ use crate::{Dependency, Location};
 
 /// Parses `text` as a PEP 508 requirement. The error is a message fit to follow `file:line: `.
 pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> {
+    // pep508_rs 0.9.2 panics on a name that ends in `.`, `-` or `_` followed by anything else
+    // (`N. x`): its scanner accepts the name, then its own validation `expect`s. Refuse such names
+    // here, with the message the grammar calls for.
+    let given = given_name(text);
+    if given.ends_with(['.', '-', '_']) {
+        return Err(format!(
+            "`{text}` is not a valid requirement: the name `{given}` must end with a letter or digit"
+        ));
+    }
     let requirement = Requirement::<VerbatimUrl>::from_str(text).map_err(|e| {
         format!(
             "`{text}` is not a valid requirement: {}",
             first_line(&e.to_string())
         )
     })?;
-    let given = given_name(text);
     let name = ProjectName::new(given)
         .or_else(|_| ProjectName::new(requirement.name.as_ref()))
         .map_err(|e| e.to_string())?;
@@ -91,6 +99,15 @@ mod tests {
             d.url.as_deref(),
             Some("https://example.invalid/pkg-1.0.tar.gz")
         );
+    }
+
+    /// Found by `cargo fuzz run requirements`: this input panicked inside pep508_rs.
+    #[test]
+    fn fuzz_name_ending_in_a_separator_before_a_space() {
+        for input in ["N. ismflUhit T##fl# ", "foo- >=1", "foo_[x]", "foo.;python_version>'3'"] {
+            let err = parse(input, here()).unwrap_err();
+            assert!(err.contains("must end with a letter or digit"), "{input}: {err}");
+        }
     }
 
     #[test]
