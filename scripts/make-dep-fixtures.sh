@@ -46,7 +46,7 @@ TOML
 done
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/pypi-server" run -i 127.0.0.1 -p "$port" -a . -P . "$work/dist" >"$work/server.log" 2>&1 &
+"$venv/bin/pypi-server" run --disable-fallback -i 127.0.0.1 -p "$port" -a . -P . "$work/dist" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/simple/" >/dev/null && break; sleep 0.2; done
 index="http://127.0.0.1:$port/simple/"

@@ -1,42 +1,12 @@
 //! Wheels and sdists built during the test run by real build tools (pip, uv, python -m build),
 //! then inspected by the `picket` binary. Needs the virtualenv `scripts/test` sets up.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The test virtualenv, or `None` (with a note) when the suite runs without `scripts/test`.
-fn venv() -> Option<PathBuf> {
-    let venv = std::env::var_os("PICKET_TEST_VENV").map(PathBuf::from);
-    if venv.is_none() {
-        eprintln!("skipped: PICKET_TEST_VENV is not set; run the suite with scripts/test");
-    }
-    venv
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn build tool");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn project(dir: &Path, name: &str, init: &str, scripts: &str) {
-    let module = name.replace('-', "_");
-    std::fs::create_dir_all(dir.join("src").join(&module)).unwrap();
-    std::fs::write(dir.join("src").join(&module).join("__init__.py"), init).unwrap();
-    std::fs::write(
-        dir.join("pyproject.toml"),
-        format!(
-            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
-             [project]\nname = \"{name}\"\nversion = \"2.0.0\"\ndescription = \"built by a test\"\n\n\
-             [project.scripts]\n{scripts}\n"
-        ),
-    )
-    .unwrap();
-}
+use common::{project, run, venv};
 
 fn inspect_json(paths: &[PathBuf]) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_picket"))
@@ -74,11 +44,18 @@ fn wheels_and_sdists_from_pip_uv_and_build() {
     project(
         &real,
         "real-cli",
+        "2.0.0",
         "def main():\n    return 42\n",
         "real-cli = \"real_cli:main\"",
     );
     let empty = tmp.path().join("hollow-pkg");
-    project(&empty, "hollow-pkg", "", "pip = \"hollow_pkg:main\"");
+    project(
+        &empty,
+        "hollow-pkg",
+        "2.0.0",
+        "",
+        "pip = \"hollow_pkg:main\"",
+    );
 
     let pip_out = tmp.path().join("pip");
     run(Command::new(venv.join("bin/python"))

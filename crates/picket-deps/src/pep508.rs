@@ -104,9 +104,17 @@ mod tests {
     /// Found by `cargo fuzz run requirements`: this input panicked inside pep508_rs.
     #[test]
     fn fuzz_name_ending_in_a_separator_before_a_space() {
-        for input in ["N. ismflUhit T##fl# ", "foo- >=1", "foo_[x]", "foo.;python_version>'3'"] {
+        for input in [
+            "N. ismflUhit T##fl# ",
+            "foo- >=1",
+            "foo_[x]",
+            "foo.;python_version>'3'",
+        ] {
             let err = parse(input, here()).unwrap_err();
-            assert!(err.contains("must end with a letter or digit"), "{input}: {err}");
+            assert!(
+                err.contains("must end with a letter or digit"),
+                "{input}: {err}"
+            );
         }
     }
 

@@ -1,0 +1,221 @@
+//! Helpers shared by the integration tests: running the binary, the test virtualenv, building
+//! distributions with real tools, and loopback servers.
+#![allow(dead_code, reason = "each test binary uses its own subset")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `picket` with `args`, a private data directory and no inherited index configuration.
+pub fn picket(data_dir: &Path, args: &[&str]) -> Output {
+    picket_with_stdin(data_dir, args, "")
+}
+
+/// Like [`picket`], feeding `stdin`.
+pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(args)
+        .env("PICKET_DATA_DIR", data_dir)
+        .env("HOME", data_dir)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PICKET_INDEX_URL")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("UV_INDEX_URL")
+        .env_remove("UV_DEFAULT_INDEX")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("NO_COLOR")
+        .current_dir(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run picket");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Lossy text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The test virtualenv, or `None` (with a note) when the suite runs without `scripts/test`.
+pub fn venv() -> Option<PathBuf> {
+    let venv = std::env::var_os("PICKET_TEST_VENV").map(PathBuf::from);
+    if venv.is_none() {
+        eprintln!("skipped: PICKET_TEST_VENV is not set; run the suite with scripts/test");
+    }
+    venv
+}
+
+/// Runs a command and insists it succeeds.
+pub fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// Writes a setuptools project: `init` is the package's `__init__.py`, `scripts` the lines of
+/// `[project.scripts]`.
+pub fn project(dir: &Path, name: &str, version: &str, init: &str, scripts: &str) {
+    let module = name.replace('-', "_");
+    std::fs::create_dir_all(dir.join("src").join(&module)).unwrap();
+    std::fs::write(dir.join("src").join(&module).join("__init__.py"), init).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        format!(
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [project]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"built by a test\"\n\n\
+             [project.scripts]\n{scripts}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Builds a wheel of the project in `src` into `out` with `pip wheel`.
+pub fn pip_wheel(venv: &Path, src: &Path, out: &Path) {
+    run(Command::new(venv.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+        ])
+        .arg(out)
+        .arg(src));
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `port` accepts connections.
+pub fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "port {port} never opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts pypiserver on loopback serving `packages`; returns it and its simple-API URL.
+pub fn pypiserver(venv: &Path, packages: &Path) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(venv.join("bin/pypi-server"))
+        .args([
+            "run",
+            "--disable-fallback",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-a",
+            ".",
+            "-P",
+            ".",
+        ])
+        .arg(packages)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pypiserver");
+    let server = Server(child);
+    wait_for_port(port);
+    (server, format!("http://127.0.0.1:{port}/simple/"))
+}
+
+/// One canned HTTP answer.
+#[derive(Clone)]
+pub struct Canned {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// A loopback HTTP server answering each path from `routes` (404 otherwise), for indexes that
+/// misbehave in ways a real server won't on request. Runs until the test process ends.
+pub fn canned_server(routes: Vec<(String, Canned)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let routes = routes.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    return;
+                }
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_owned();
+                let answer = routes
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, c)| c.clone());
+                let answer = answer.unwrap_or(Canned {
+                    status: 404,
+                    content_type: "text/plain",
+                    body: b"not found".to_vec(),
+                });
+                let head = format!(
+                    "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    answer.status,
+                    answer.content_type,
+                    answer.body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&answer.body);
+                let _ = stream.flush();
+                let _ = reader.read(&mut [0u8; 1]);
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/simple/")
+}
