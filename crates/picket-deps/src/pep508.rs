@@ -101,7 +101,7 @@ mod tests {
         );
     }
 
-    /// Found by `cargo fuzz run requirements`: this input panicked inside pep508_rs.
+    /// Found by `cargo fuzz run requirements`: this input panicked inside `pep508_rs`.
     #[test]
     fn fuzz_name_ending_in_a_separator_before_a_space() {
         for input in [
