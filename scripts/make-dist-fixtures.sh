@@ -116,6 +116,9 @@ TOML
 (cd "$p" && "$venv/bin/uv" build -q --out-dir "$out" --no-build-isolation 2>/dev/null \
   || "$venv/bin/uv" build -q --out-dir "$out")
 
+# uv marks its output folder ignored (a `.gitignore` of `*`); these files are meant to be committed.
+rm -f "$out/.gitignore"
+
 # A legacy zip sdist.
 p="$work/legacy-zip"
 mkdir -p "$p/legacy_zip"
