@@ -258,8 +258,8 @@ impl FileSource for FsSource {
         file.take(self.max_bytes + 1).read_to_end(&mut bytes)?;
         if bytes.len() as u64 > self.max_bytes {
             return Err(io::Error::other(format!(
-                "file is larger than the {} MiB limit",
-                self.max_bytes >> 20
+                "file is larger than the limit of {} bytes",
+                self.max_bytes
             )));
         }
         Ok(bytes)
