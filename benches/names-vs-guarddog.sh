@@ -28,7 +28,10 @@ count=$(wc -l <"$work/names.txt")
 start=$(date +%s.%N)
 target/release/picket --format json check --offline - <"$work/names.txt" >"$work/picket.json" || true
 end=$(date +%s.%N)
-"$venv/bin/python" benches/guarddog_typosquat.py crates/picket-names/data/popular.tsv <"$work/names.txt" >"$work/guarddog.json"
+# GuardDog fetches package lists for other ecosystems when imported; an empty network namespace
+# makes sure the benchmark reaches nothing.
+unshare --net "$venv/bin/python" benches/guarddog_typosquat.py crates/picket-names/data/popular.tsv \
+  <"$work/names.txt" >"$work/guarddog.json" 2>"$work/guarddog.stderr"
 
 python3 - "$work/picket.json" "$work/guarddog.json" "$start" "$end" "$count" <<'PY'
 import json, sys

@@ -10,15 +10,15 @@ use crate::{Dependency, Location};
 
 /// Parses `text` as a PEP 508 requirement. The error is a message fit to follow `file:line: `.
 pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> {
-    // pep508_rs 0.9.2 panics on a name that ends in `.`, `-` or `_` followed by anything else
-    // (`N. x`): its scanner accepts the name, then its own validation `expect`s. Refuse such names
-    // here, with the message the grammar calls for.
-    let given = given_name(text);
-    if given.ends_with(['.', '-', '_']) {
-        return Err(format!(
-            "`{text}` is not a valid requirement: the name `{given}` must end with a letter or digit"
-        ));
+    if let Some(message) = panicking_input(text) {
+        return Err(format!("`{text}` is not a valid requirement: {message}"));
     }
+    // Last line of defence: a parser bug on hostile input must not take the process down.
+    let parsed =
+        std::panic::catch_unwind(|| Requirement::<VerbatimUrl>::from_str(text)).map_err(|_| {
+            format!("`{text}` is not a valid requirement (the PEP 508 parser failed on it)")
+        })?;
+    let given = given_name(text);
     let requirement = Requirement::<VerbatimUrl>::from_str(text).map_err(|e| {
         format!(
             "`{text}` is not a valid requirement: {}",
@@ -46,6 +46,26 @@ pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> 
         None => {}
     }
     Ok(dep)
+}
+
+/// `pep508_rs` 0.9.2 scans a name or an extra as a run of `[A-Za-z0-9._-]` and then `expect`s that
+/// run to be valid, so a run ending in `.`, `-` or `_` (`N. x`, `pkg[l- ]`) panics. Such input is
+/// refused here with the message the grammar calls for. Found by `cargo fuzz run requirements`.
+fn panicking_input(text: &str) -> Option<String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let given = given_name(text);
+    if given.ends_with(['.', '-', '_']) {
+        return Some(format!(
+            "the name `{given}` must end with a letter or digit"
+        ));
+    }
+    let after_name = text.trim_start()[given.len()..].trim_start();
+    let extras = after_name.strip_prefix('[')?;
+    let extras = extras.split(']').next().unwrap_or(extras);
+    extras
+        .split(|c: char| !is_name_char(c))
+        .find(|run| run.ends_with(['.', '-', '_']))
+        .map(|run| format!("the extra `{run}` must end with a letter or digit"))
 }
 
 /// The name as written: the leading run of name characters.
@@ -101,7 +121,7 @@ mod tests {
         );
     }
 
-    /// Found by `cargo fuzz run requirements`: this input panicked inside `pep508_rs`.
+    /// Found by `cargo fuzz run requirements`: these inputs panicked inside `pep508_rs`.
     #[test]
     fn fuzz_name_ending_in_a_separator_before_a_space() {
         for input in [

@@ -6,8 +6,7 @@
 //! transforms of the candidate and looks them up: a few dozen hash probes instead of a comparison
 //! with every popular name, which is what lets a sweep of 886k names finish in seconds.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::techniques::{
@@ -55,6 +54,9 @@ pub struct SquatMatch {
 type Ids = Vec<u32>;
 
 /// The detector. Cheap to query from many threads at once (`&self` only).
+///
+/// Its maps use a fast non-keyed hasher: their keys are the popular names, which are trusted; a
+/// candidate name is only ever looked up, never inserted.
 pub struct SquatDetector {
     config: SquatConfig,
     names: Vec<String>,
@@ -112,13 +114,13 @@ impl SquatDetector {
             config,
             names: Vec::with_capacity(popular.len()),
             ranks: Vec::with_capacity(popular.len()),
-            exact: HashMap::with_capacity(popular.len()),
-            deletions: HashMap::new(),
-            skeletons: HashMap::new(),
-            glyphs: HashMap::new(),
-            bare: HashMap::new(),
-            words: HashMap::new(),
-            cores: HashMap::new(),
+            exact: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
+            deletions: HashMap::with_capacity_and_hasher(popular.len() * 12, Default::default()),
+            skeletons: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
+            glyphs: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
+            bare: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
+            words: HashMap::default(),
+            cores: HashMap::default(),
         };
         for (name, rank) in popular {
             let normalized = picket_formats::normalize(name);
@@ -177,7 +179,7 @@ impl SquatDetector {
     /// `candidate_rank` is the candidate's own rank, if it has one.
     pub fn check(&self, candidate: &str, candidate_rank: Option<u32>) -> Vec<SquatMatch> {
         let normalized = picket_formats::normalize(candidate);
-        let mut found: HashMap<u32, Technique> = HashMap::new();
+        let mut found: HashMap<u32, Technique> = HashMap::default();
         let mut note = |id: u32, technique: Technique| {
             let best = found.entry(id).or_insert(technique);
             if technique.weight() > best.weight() {
