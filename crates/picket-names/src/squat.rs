@@ -6,7 +6,7 @@
 //! transforms of the candidate and looks them up: a few dozen hash probes instead of a comparison
 //! with every popular name, which is what lets a sweep of 886k names finish in seconds.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use serde::Serialize;
 
 use crate::techniques::{
@@ -114,11 +114,11 @@ impl SquatDetector {
             config,
             names: Vec::with_capacity(popular.len()),
             ranks: Vec::with_capacity(popular.len()),
-            exact: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
-            deletions: HashMap::with_capacity_and_hasher(popular.len() * 12, Default::default()),
-            skeletons: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
-            glyphs: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
-            bare: HashMap::with_capacity_and_hasher(popular.len(), Default::default()),
+            exact: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
+            deletions: HashMap::with_capacity_and_hasher(popular.len() * 12, FxBuildHasher),
+            skeletons: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
+            glyphs: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
+            bare: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
             words: HashMap::default(),
             cores: HashMap::default(),
         };
