@@ -19,7 +19,7 @@ pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> 
             format!("`{text}` is not a valid requirement (the PEP 508 parser failed on it)")
         })?;
     let given = given_name(text);
-    let requirement = Requirement::<VerbatimUrl>::from_str(text).map_err(|e| {
+    let requirement = parsed.map_err(|e| {
         format!(
             "`{text}` is not a valid requirement: {}",
             first_line(&e.to_string())
