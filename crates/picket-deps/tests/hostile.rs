@@ -8,8 +8,7 @@ use picket_deps::parse_file;
 fn check_err(name: &str, content: &[u8], expected: &str) {
     let files: BTreeMap<PathBuf, Vec<u8>> = [(PathBuf::from(name), content.to_vec())].into();
     let err = parse_file(Path::new(name), &files)
-        .map(|f| format!("parsed: {f:?}"))
-        .unwrap_or_else(|e| e.to_string());
+        .map_or_else(|e| e.to_string(), |f| format!("parsed: {f:?}"));
     assert!(
         err.contains(expected),
         "{name}: expected `{expected}` in `{err}`"
