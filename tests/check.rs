@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Canned, canned_server, picket, picket_with_stdin, text};
+use common::{Canned, canned_server, package, picket, picket_with_stdin, text};
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -16,15 +16,6 @@ fn json(out: &std::process::Output) -> Value {
             text(&out.stderr)
         )
     })
-}
-
-fn package<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not in {doc}"))
 }
 
 fn finding<'a>(pkg: &'a Value, id: &str) -> Option<&'a Value> {

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Canned, canned_server, picket, pip_wheel, project, pypiserver, text, venv};
+use common::{Canned, canned_server, package, picket, pip_wheel, project, pypiserver, text, venv};
 use serde_json::Value;
 
 fn check(dir: &Path, index: &str, names: &[&str]) -> (Option<i32>, Value) {
@@ -15,15 +15,6 @@ fn check(dir: &Path, index: &str, names: &[&str]) -> (Option<i32>, Value) {
     let doc = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)));
     (out.status.code(), doc)
-}
-
-fn package<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not in {doc}"))
 }
 
 fn ids(pkg: &Value) -> Vec<String> {

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{project, run, venv};
+use common::{pip_wheel, project, run, venv};
 
 fn inspect_json(paths: &[PathBuf]) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_picket"))
@@ -58,18 +58,7 @@ fn wheels_and_sdists_from_pip_uv_and_build() {
     );
 
     let pip_out = tmp.path().join("pip");
-    run(Command::new(venv.join("bin/python"))
-        .args([
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-        ])
-        .arg(&pip_out)
-        .arg(&real));
+    pip_wheel(&venv, &real, &pip_out);
     let uv_out = tmp.path().join("uv");
     run(Command::new(venv.join("bin/uv"))
         .args(["build", "-q", "--no-build-isolation", "--out-dir"])

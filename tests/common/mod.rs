@@ -43,6 +43,16 @@ pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output 
     child.wait_with_output().unwrap()
 }
 
+/// The entry of `packages` named `name` in a `check --format json` document.
+pub fn package<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {doc}"))
+}
+
 /// Lossy text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
