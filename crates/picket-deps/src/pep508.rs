@@ -19,12 +19,10 @@ pub(crate) fn parse(text: &str, source: Location) -> Result<Dependency, String> 
             format!("`{text}` is not a valid requirement (the PEP 508 parser failed on it)")
         })?;
     let given = given_name(text);
-    let requirement = parsed.map_err(|e| {
-        format!(
-            "`{text}` is not a valid requirement: {}",
-            first_line(&e.to_string())
-        )
-    })?;
+    // The error's own `Display` slices its input at char offsets as if they were byte offsets and
+    // panics on multi-byte input (third fuzz find); its message field is all we show anyway.
+    let requirement =
+        parsed.map_err(|e| format!("`{text}` is not a valid requirement: {}", e.message))?;
     let name = ProjectName::new(given)
         .or_else(|_| ProjectName::new(requirement.name.as_ref()))
         .map_err(|e| e.to_string())?;
@@ -75,10 +73,6 @@ fn given_name(text: &str) -> &str {
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         .unwrap_or(text.len());
     &text[..end]
-}
-
-fn first_line(message: &str) -> &str {
-    message.lines().next().unwrap_or(message)
 }
 
 #[cfg(test)]
