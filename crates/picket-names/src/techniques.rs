@@ -134,16 +134,12 @@ pub fn sorted_words(normalized: &str) -> Option<String> {
 
 /// Every 1-deletion of `name`, plus `name` itself.
 pub fn deletion_neighbourhood(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = Vec::with_capacity(chars.len() + 1);
+    let mut out = Vec::with_capacity(name.len() + 1);
     out.push(name.to_owned());
-    for skip in 0..chars.len() {
-        let variant: String = chars
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, c)| *c)
-            .collect();
+    for (i, c) in name.char_indices() {
+        let mut variant = String::with_capacity(name.len());
+        variant.push_str(&name[..i]);
+        variant.push_str(&name[i + c.len_utf8()..]);
         out.push(variant);
     }
     out.sort_unstable();
