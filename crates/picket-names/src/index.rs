@@ -99,7 +99,8 @@ pub enum IndexError {
 /// A set of project names with what is known of each.
 pub struct NameIndex {
     map: Map<Vec<u8>>,
-    newest_release: Option<ReleaseMonth>,
+    /// Found by a scan of every name, so only on first use.
+    newest_release: std::sync::OnceLock<Option<ReleaseMonth>>,
 }
 
 impl std::fmt::Debug for NameIndex {
@@ -225,14 +226,9 @@ impl NameIndex {
         map.as_fst()
             .verify()
             .map_err(|e| IndexError::Corrupt(e.to_string()))?;
-        let mut newest = None;
-        let mut stream = map.stream();
-        while let Some((_, value)) = stream.next() {
-            newest = newest.max(NameInfo::unpack(value).latest_release);
-        }
         Ok(Self {
             map,
-            newest_release: newest,
+            newest_release: std::sync::OnceLock::new(),
         })
     }
 
@@ -260,7 +256,14 @@ impl NameIndex {
 
     /// The newest release month in the index: the index's "now", for judging what is new.
     pub fn newest_release(&self) -> Option<ReleaseMonth> {
-        self.newest_release
+        *self.newest_release.get_or_init(|| {
+            let mut newest = None;
+            let mut stream = self.map.stream();
+            while let Some((_, value)) = stream.next() {
+                newest = newest.max(NameInfo::unpack(value).latest_release);
+            }
+            newest
+        })
     }
 
     /// Every name with a rank, best first.
