@@ -67,14 +67,6 @@ impl FileFormat {
             _ => return None,
         })
     }
-
-    /// Whether the format pins every package (a lock file).
-    pub fn is_lock(self) -> bool {
-        matches!(
-            self,
-            Self::UvLock | Self::PoetryLock | Self::PipfileLock | Self::Pylock
-        )
-    }
 }
 
 /// Where a dependency was declared.

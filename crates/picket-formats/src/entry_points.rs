@@ -68,6 +68,13 @@ pub struct EntryPoint {
     pub line: usize,
 }
 
+impl EntryPoint {
+    /// Whether this entry point installs a command (`console_scripts` or `gui_scripts`).
+    pub fn is_script(&self) -> bool {
+        self.group == "console_scripts" || self.group == "gui_scripts"
+    }
+}
+
 /// All entry points of a distribution, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EntryPoints {
@@ -136,9 +143,7 @@ impl EntryPoints {
 
     /// The commands this distribution installs (`console_scripts` and `gui_scripts`).
     pub fn scripts(&self) -> impl Iterator<Item = &EntryPoint> {
-        self.entries
-            .iter()
-            .filter(|e| e.group == "console_scripts" || e.group == "gui_scripts")
+        self.entries.iter().filter(|e| e.is_script())
     }
 }
 

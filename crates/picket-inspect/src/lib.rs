@@ -154,7 +154,7 @@ impl Inventory {
     pub fn console_scripts(&self) -> impl Iterator<Item = &str> {
         self.entry_points
             .iter()
-            .filter(|e| e.group == "console_scripts" || e.group == "gui_scripts")
+            .filter(|e| e.is_script())
             .map(|e| e.name.as_str())
     }
 }

@@ -153,11 +153,6 @@ impl SquatDetector {
         detector
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &SquatConfig {
-        &self.config
-    }
-
     /// How many popular names the detector knows.
     pub fn len(&self) -> usize {
         self.names.len()
