@@ -121,11 +121,19 @@ pub struct CheckArgs {
 #[derive(Debug, Subcommand)]
 pub enum NamesCommand {
     /// Build the full offline name index from a snapshot TSV (`name`, `latest_version`,
-    /// `latest_release_month`, `download_rank`; gzip or plain).
+    /// `latest_release_month`, `download_rank`; gzip or plain), or from the live project list of
+    /// a package index.
     Import {
         /// The snapshot file.
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
+        #[arg(
+            value_name = "FILE",
+            required_unless_present = "from_index",
+            conflicts_with = "from_index"
+        )]
+        file: Option<PathBuf>,
+        /// Take the names from this index's project list (its simple-API root) instead.
+        #[arg(long, value_name = "URL")]
+        from_index: Option<String>,
         /// Where to keep the index.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,

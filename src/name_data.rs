@@ -16,6 +16,9 @@ pub struct LoadedIndex {
     pub complete: bool,
     /// Where it came from, for messages.
     pub origin: String,
+    /// The popular names typosquats are judged against: the index's ranked names, or the embedded
+    /// list when the index has no ranks (one imported from an index's project list).
+    pub popular: Vec<(String, u32)>,
 }
 
 /// The index file inside `data_dir`.
@@ -30,17 +33,27 @@ pub fn load(data_dir: &Path) -> anyhow::Result<LoadedIndex> {
         Ok(bytes) => {
             let index =
                 NameIndex::from_bytes(bytes).with_context(|| format!("{}", path.display()))?;
+            let mut popular = index.ranked();
+            if popular.is_empty() {
+                popular = NameIndex::embedded().ranked();
+            }
             Ok(LoadedIndex {
                 index,
                 complete: true,
                 origin: path.display().to_string(),
+                popular,
             })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LoadedIndex {
-            index: NameIndex::embedded(),
-            complete: false,
-            origin: "the embedded list of ranked projects".to_owned(),
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let index = NameIndex::embedded();
+            let popular = index.ranked();
+            Ok(LoadedIndex {
+                index,
+                complete: false,
+                origin: "the embedded list of ranked projects".to_owned(),
+                popular,
+            })
+        }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use picket_formats::simple_api::{JSON_CONTENT_TYPE, ProjectPage};
+use picket_formats::simple_api::{JSON_CONTENT_TYPE, ProjectList, ProjectPage};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -239,6 +239,28 @@ impl Client {
             message: e.to_string(),
         })?;
         Ok(Some((url, page)))
+    }
+
+    /// The index's list of every project it hosts (its root page).
+    pub fn project_list(&self) -> Result<ProjectList, OnlineError> {
+        let url = self.base.as_str();
+        let accept = format!("{JSON_CONTENT_TYPE}, text/html;q=0.1");
+        let fetched =
+            self.get(url, &accept, MAX_PAGE_BYTES)?
+                .ok_or_else(|| OnlineError::Status {
+                    url: url.to_owned(),
+                    status: 404,
+                })?;
+        let is_json = fetched.content_type.is_some_and(|t| t.contains("json"));
+        if is_json {
+            ProjectList::from_json(&fetched.body)
+        } else {
+            ProjectList::from_html(&fetched.body)
+        }
+        .map_err(|e| OnlineError::Malformed {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })
     }
 
     /// Downloads a file and checks it against the sha256 the index lists, if any.

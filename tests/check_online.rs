@@ -5,7 +5,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{Canned, canned_server, package, picket, pip_wheel, project, pypiserver, text, venv};
+use common::{
+    Canned, canned_server, canned_server_logged, package, picket, pip_wheel, project, pypiserver,
+    text, venv,
+};
 use serde_json::Value;
 
 fn check(dir: &Path, index: &str, names: &[&str]) -> (Option<i32>, Value) {
@@ -274,4 +277,88 @@ fn yanked_new_and_tampered_releases_on_a_pep_691_index() {
             .unwrap()
             .contains("but the index lists")
     );
+}
+
+#[test]
+fn the_name_index_can_come_from_an_index_project_list() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let packages = tmp.path().join("packages");
+    for name in ["internal-billing", "internal-auth"] {
+        let src = tmp.path().join(name);
+        project(&src, name, "1.0", CODE, "");
+        pip_wheel(&venv, &src, &packages);
+    }
+    let (_server, index) = pypiserver(&venv, &packages);
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let out = picket(&data, &["names", "import", "--from-index", &index]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("imported 2 names (0 ranked)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = picket(
+        &data,
+        &[
+            "--format=json",
+            "check",
+            "--offline",
+            "internal-auth",
+            "internal-payroll",
+            "reqeusts",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(package(&doc, "internal-auth")["exists"], true);
+    assert_eq!(package(&doc, "internal-payroll")["exists"], false);
+    let reqeusts = package(&doc, "reqeusts");
+    assert!(
+        reqeusts["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["target"] == "requests"),
+        "typosquats are still judged against the embedded popular list: {reqeusts}"
+    );
+}
+
+#[test]
+fn the_http_cache_revalidates_instead_of_refetching() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wheel = picket_testkit::wheel(
+        "cached-thing",
+        "1.0",
+        &[("cached_thing/__init__.py", b"def f():\n    return 1\n")],
+    );
+    let page = serde_json::json!({
+        "meta": {"api-version": "1.1"}, "name": "cached-thing",
+        "files": [{"filename": "cached_thing-1.0-py3-none-any.whl", "url": "/files/c.whl", "hashes": {}}]
+    });
+    let (index, served) = canned_server_logged(vec![
+        (
+            "/simple/cached-thing/".into(),
+            Canned {
+                status: 200,
+                content_type: "application/vnd.pypi.simple.v1+json",
+                body: page.to_string().into_bytes(),
+            },
+        ),
+        (
+            "/files/c.whl".into(),
+            Canned {
+                status: 200,
+                content_type: "application/octet-stream",
+                body: wheel,
+            },
+        ),
+    ]);
+    let first = check(tmp.path(), &index, &["cached-thing"]);
+    let second = check(tmp.path(), &index, &["cached-thing"]);
+    assert_eq!(first, second, "the cached answer gives the same result");
+    let log = served.lock().unwrap().clone();
+    let statuses: Vec<u16> = log.iter().map(|(_, s)| *s).collect();
+    assert_eq!(statuses, [200, 200, 304, 304], "{log:?}");
 }

@@ -151,7 +151,7 @@ fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
             loaded.origin
         ));
     }
-    let detector = SquatDetector::new(&loaded.index.ranked(), config.names.squat_config());
+    let detector = SquatDetector::new(&loaded.popular, config.names.squat_config());
     let defaults = AssessConfig::default();
     let client = index_url
         .as_ref()

@@ -15,7 +15,15 @@ use crate::output::{self, Exit};
 
 pub fn run(command: &NamesCommand, _format: Format) -> Exit {
     let result = match command {
-        NamesCommand::Import { file, data_dir } => import(file, data_dir.as_deref()),
+        NamesCommand::Import {
+            file,
+            from_index,
+            data_dir,
+        } => match (file, from_index) {
+            (Some(file), _) => import(file, data_dir.as_deref()),
+            (None, Some(url)) => import_from_index(url, data_dir.as_deref()),
+            (None, None) => unreachable!("clap requires one of them"),
+        },
         NamesCommand::Sweep {
             out,
             min_confidence,
@@ -55,9 +63,44 @@ fn import(file: &Path, data_dir_flag: Option<&Path>) -> anyhow::Result<()> {
         NameIndex::from_tsv(reader)
     }
     .with_context(|| format!("{}", file.display()))?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let target = name_data::index_path(&dir);
-    // Written beside the target and renamed over it: a crash never leaves half an index.
+    write_index(&dir, &index, &start)
+}
+
+/// Builds the index from an index's live project list. It has no download ranks, so typosquats are
+/// judged against the embedded popular list (see `name_data::load`).
+fn import_from_index(url: &str, data_dir_flag: Option<&Path>) -> anyhow::Result<()> {
+    let dir = data_dir(data_dir_flag)?;
+    let start = Instant::now();
+    let client = crate::online::Client::new(url, &dir.join("http-cache"))?;
+    let list = client.project_list()?;
+    let total = list.names.len();
+    let entries: Vec<(String, picket_names::NameInfo)> = list
+        .names
+        .iter()
+        .filter(|n| picket_formats::project_name::validate(n).is_ok())
+        .map(|n| {
+            let info = picket_names::NameInfo {
+                rank: None,
+                latest_release: None,
+            };
+            (picket_formats::normalize(n), info)
+        })
+        .collect();
+    if entries.len() < total {
+        output::hint(&format!(
+            "{} of the index's {total} names are not valid project names and were left out",
+            total - entries.len()
+        ));
+    }
+    let index = NameIndex::from_entries(entries).with_context(|| url.to_owned())?;
+    write_index(&dir, &index, &start)
+}
+
+/// Writes the index beside its final name and renames it into place: a crash never leaves half
+/// an index.
+fn write_index(dir: &Path, index: &NameIndex, start: &Instant) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let target = name_data::index_path(dir);
     let temp = target.with_extension("fst.tmp");
     {
         let mut out = std::fs::File::create(&temp)
@@ -91,7 +134,7 @@ fn sweep(
             "sweeping only the embedded ranked names; `picket names import SNAPSHOT.tsv.gz` sweeps every project",
         );
     }
-    let detector = SquatDetector::new(&loaded.index.ranked(), config.names.squat_config());
+    let detector = SquatDetector::new(&loaded.popular, config.names.squat_config());
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let bar = ProgressBar::new(loaded.index.len() as u64).with_style(

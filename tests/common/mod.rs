@@ -179,25 +179,43 @@ pub struct Canned {
     pub body: Vec<u8>,
 }
 
+/// What a canned server answered: `(path, status)` in order.
+pub type Served = std::sync::Arc<std::sync::Mutex<Vec<(String, u16)>>>;
+
 /// A loopback HTTP server answering each path from `routes` (404 otherwise), for indexes that
 /// misbehave in ways a real server won't on request. Runs until the test process ends.
 pub fn canned_server(routes: Vec<(String, Canned)>) -> String {
+    canned_server_logged(routes).0
+}
+
+/// Like [`canned_server`], and every answer carries an `ETag` (a hash of the body); a request whose
+/// `If-None-Match` matches gets `304`. Returns the log of what was served.
+pub fn canned_server_logged(routes: Vec<(String, Canned)>) -> (String, Served) {
+    let served: Served = Served::default();
+    let log = served.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let routes = routes.clone();
+            let log = log.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut request_line = String::new();
                 if reader.read_line(&mut request_line).is_err() {
                     return;
                 }
+                let mut if_none_match = None;
                 loop {
                     let mut header = String::new();
                     if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
                         break;
+                    }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("if-none-match")
+                    {
+                        if_none_match = Some(value.trim().to_owned());
                     }
                 }
                 let path = request_line
@@ -214,18 +232,30 @@ pub fn canned_server(routes: Vec<(String, Canned)>) -> String {
                     content_type: "text/plain",
                     body: b"not found".to_vec(),
                 });
-                let head = format!(
-                    "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    answer.status,
-                    answer.content_type,
+                let etag = format!(
+                    "\"{:x}-{}\"",
+                    answer.body.iter().map(|&b| u64::from(b)).sum::<u64>(),
                     answer.body.len()
                 );
+                let not_modified =
+                    answer.status == 200 && if_none_match.as_deref() == Some(etag.as_str());
+                let (status, body): (u16, &[u8]) = if not_modified {
+                    (304, b"")
+                } else {
+                    (answer.status, &answer.body)
+                };
+                log.lock().unwrap().push((path.clone(), status));
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nETag: {etag}\r\nConnection: close\r\n\r\n",
+                    answer.content_type,
+                    body.len()
+                );
                 let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&answer.body);
+                let _ = stream.write_all(body);
                 let _ = stream.flush();
                 let _ = reader.read(&mut [0u8; 1]);
             });
         }
     });
-    format!("http://127.0.0.1:{port}/simple/")
+    (format!("http://127.0.0.1:{port}/simple/"), served)
 }

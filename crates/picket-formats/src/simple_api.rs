@@ -187,6 +187,42 @@ impl ProjectPage {
     }
 }
 
+/// The root page of an index (`/simple/`): every project it hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectList {
+    /// Project names as the index spells them.
+    pub names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct JsonRoot {
+    projects: Vec<JsonProject>,
+}
+
+#[derive(Deserialize)]
+struct JsonProject {
+    name: String,
+}
+
+impl ProjectList {
+    /// Parses a PEP 691 JSON root page.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, PageError> {
+        let root: JsonRoot =
+            serde_json::from_slice(bytes).map_err(|e| PageError::Json(e.to_string()))?;
+        Ok(Self {
+            names: root.projects.into_iter().map(|p| p.name).collect(),
+        })
+    }
+
+    /// Parses a PEP 503 HTML root page: the text of every `<a>`.
+    pub fn from_html(bytes: &[u8]) -> Result<Self, PageError> {
+        let page = ProjectPage::from_html(bytes)?;
+        Ok(Self {
+            names: page.files.into_iter().map(|f| f.filename).collect(),
+        })
+    }
+}
+
 fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
     haystack
         .as_bytes()
@@ -260,6 +296,22 @@ mod tests {
             ProjectPage::from_json(b"{\"files\": 3}"),
             Err(PageError::Json(_))
         ));
+    }
+
+    #[test]
+    fn reads_root_pages() {
+        let json =
+            br#"{"meta":{"api-version":"1.0"},"projects":[{"name":"Demo_Pkg"},{"name":"six"}]}"#;
+        assert_eq!(
+            ProjectList::from_json(json).unwrap().names,
+            ["Demo_Pkg", "six"]
+        );
+        let html = b"<html><body><a href=\"/simple/demo-pkg/\">Demo_Pkg</a>\n<a href='six/'>six</a></body></html>";
+        assert_eq!(
+            ProjectList::from_html(html).unwrap().names,
+            ["Demo_Pkg", "six"]
+        );
+        assert!(ProjectList::from_json(b"{\"projects\": [{}]}").is_err());
     }
 
     #[test]
