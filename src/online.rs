@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use picket_formats::hashes::sha256_hex;
 use picket_formats::simple_api::{JSON_CONTENT_TYPE, ProjectList, ProjectPage};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The largest project page accepted.
 const MAX_PAGE_BYTES: u64 = 32 << 20;
@@ -82,17 +82,6 @@ pub struct Client {
     agent: ureq::Agent,
     base: url::Url,
     cache_dir: PathBuf,
-}
-
-/// Lowercase hex of a SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
 }
 
 impl Client {

@@ -7,6 +7,7 @@
 //! - [`dist_filename`] parses wheel and sdist filenames;
 //! - [`core_metadata`] reads `METADATA` / `PKG-INFO`, metadata 1.0–2.4;
 //! - [`entry_points`] reads `entry_points.txt`;
+//! - [`hashes`] writes file hashes the way indexes and lock files do;
 //! - [`simple_api`] reads project pages of the simple repository API (PEP 503 HTML, PEP 691 JSON);
 //! - versions and requirements are PEP 440 / PEP 508 from the maintained `pep440_rs` and
 //!   `pep508_rs` crates, re-exported here so every picket crate uses the same ones.
@@ -15,6 +16,7 @@
 pub mod core_metadata;
 pub mod dist_filename;
 pub mod entry_points;
+pub mod hashes;
 pub mod project_name;
 pub mod simple_api;
 

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use picket_formats::hashes::sha256_hex;
 
 use crate::StoreError;
 
@@ -15,17 +15,6 @@ use crate::StoreError;
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
-}
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
 }
 
 fn is_sha256_hex(key: &str) -> bool {

@@ -17,7 +17,8 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-pub use blobs::{BlobStore, sha256_hex};
+pub use blobs::BlobStore;
+pub use picket_formats::hashes::sha256_hex;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
