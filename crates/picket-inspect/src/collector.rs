@@ -14,9 +14,9 @@ use crate::{
     Measures, NativeBinary,
 };
 
-/// Metadata-like files are kept in memory for parsing; each is capped at this size.
+/// Metadata files are kept in memory for parsing; each is capped at this size.
 const MAX_KEPT_FILE: u64 = 16 << 20;
-/// And at most this many are kept.
+/// And an archive with more of them than this is refused (a real one has two or three).
 const MAX_KEPT_FILES: usize = 64;
 /// Bytes of each file kept to recognize native binaries.
 const HEAD_LEN: usize = 1024;
@@ -158,12 +158,17 @@ impl<'l> Collector<'l> {
         }
     }
 
-    fn wants_kept(path: &str) -> bool {
-        let name = file_name(path);
-        let d = depth(path);
-        match name {
-            "METADATA" | "PKG-INFO" | "entry_points.txt" => d <= 4,
-            "pyproject.toml" => d <= 2,
+    /// The files parsed after the walk, and only those: a wheel's `NAME.dist-info/METADATA` and
+    /// `entry_points.txt`; an sdist's `ROOT/PKG-INFO`, `ROOT/pyproject.toml` and
+    /// `*.egg-info/entry_points.txt`. Anything looser would let decoys crowd out the real ones.
+    fn wants_kept(kind: DistKind, path: &str) -> bool {
+        let parent_dir = file_name(parent(path));
+        match (kind, file_name(path), depth(path)) {
+            (DistKind::Wheel, "METADATA" | "entry_points.txt", 2) => {
+                has_extension(parent_dir, "dist-info")
+            }
+            (DistKind::Sdist, "PKG-INFO" | "pyproject.toml", 2) => true,
+            (DistKind::Sdist, "entry_points.txt", 3 | 4) => has_extension(parent_dir, "egg-info"),
             _ => false,
         }
     }
@@ -179,7 +184,12 @@ impl<'l> Collector<'l> {
     ) -> Result<(), InspectError> {
         let path = self.path(raw, true)?;
         let is_python = has_extension(&path, "py");
-        let keep = Self::wants_kept(&path) && self.kept.len() < MAX_KEPT_FILES;
+        let keep = Self::wants_kept(self.kind, &path);
+        if keep && self.kept.len() >= MAX_KEPT_FILES {
+            return Err(InspectError::TooManyMetadataFiles {
+                limit: MAX_KEPT_FILES,
+            });
+        }
         let mut content = Vec::new();
         let mut head = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];

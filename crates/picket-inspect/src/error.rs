@@ -154,6 +154,14 @@ pub enum InspectError {
         /// The parser's message.
         message: String,
     },
+    /// More metadata files than any real distribution has.
+    #[error(
+        "archive has more than {limit} metadata files (`.dist-info` / `.egg-info`, `PKG-INFO`)"
+    )]
+    TooManyMetadataFiles {
+        /// The limit.
+        limit: usize,
+    },
     /// A wheel without its metadata.
     #[error("wheel has no `.dist-info/METADATA`")]
     NoWheelMetadata,

@@ -146,3 +146,39 @@ fn wrong_extensions_are_refused_up_front() {
     let err = inspect_bytes("x-1.0.tar.bz2", b"", &Limits::default()).unwrap_err();
     assert!(err.to_string().contains("not supported"));
 }
+
+#[test]
+fn decoy_metadata_files_cannot_hide_the_real_entry_points() {
+    let decoys: Vec<String> = (0..70)
+        .map(|i| format!("pkg{i}/entry_points.txt"))
+        .collect();
+    let mut files: Vec<(&str, &[u8])> =
+        decoys.iter().map(|p| (p.as_str(), &b"[x]\n"[..])).collect();
+    files.push(("shadow/__init__.py", b"def main():\n    run()\n"));
+    files.push((
+        "shadow-1.0.dist-info/entry_points.txt",
+        b"[console_scripts]\naws = shadow:main\n",
+    ));
+    let bytes = picket_testkit::wheel("shadow", "1.0", &files);
+    let inv = inspect_bytes("shadow-1.0-py3-none-any.whl", &bytes, &Limits::default()).unwrap();
+    assert_eq!(inv.console_scripts().collect::<Vec<_>>(), ["aws"]);
+}
+
+#[test]
+fn a_flood_of_metadata_files_is_refused_not_truncated() {
+    let names: Vec<String> = (0..70)
+        .map(|i| format!("flood-1.0/d{i}.egg-info/entry_points.txt"))
+        .collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"[x]\n"[..])).collect();
+    let bytes = picket_testkit::gzip(&picket_testkit::tar(
+        &files
+            .iter()
+            .map(|(p, d)| picket_testkit::TarEntry::File(p.as_bytes(), d))
+            .collect::<Vec<_>>(),
+    ));
+    let err = inspect_bytes("flood-1.0.tar.gz", &bytes, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(err, InspectError::TooManyMetadataFiles { limit: 64 }),
+        "{err}"
+    );
+}
