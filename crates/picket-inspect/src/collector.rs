@@ -441,6 +441,10 @@ impl<'l> Collector<'l> {
             .map(|m| m.version.clone())
             .or_else(|| parsed_name.as_ref().map(|f| f.version().to_string()));
 
+        let metadata_bytes = metadata_path
+            .as_deref()
+            .and_then(|path| self.kept(path))
+            .map(<[u8]>::to_vec);
         self.measures.substantive_lines = self.substantive_lines();
         let emptiness = self.emptiness();
         Ok(Inventory {
@@ -454,6 +458,7 @@ impl<'l> Collector<'l> {
             entries: self.entries,
             metadata,
             metadata_path,
+            metadata_bytes,
             entry_points,
             measures: self.measures,
             emptiness,

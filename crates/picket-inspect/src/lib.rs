@@ -141,6 +141,9 @@ pub struct Inventory {
     pub metadata: Option<CoreMetadata>,
     /// The metadata file it came from.
     pub metadata_path: Option<String>,
+    /// That file's bytes exactly as stored (what PEP 658 serves as `.metadata`).
+    #[serde(skip)]
+    pub metadata_bytes: Option<Vec<u8>>,
     /// All entry points (from `entry_points.txt`, or an sdist's `[project.scripts]`).
     pub entry_points: Vec<EntryPoint>,
     /// Content measures.

@@ -2,22 +2,30 @@
 //!
 //! [`Store::open`] needs nothing but a folder: it creates the SQLite database (WAL mode) and runs the
 //! embedded migrations, so `picket serve --data-dir DIR` works on first start. Every write that
-//! touches more than one row is one transaction: it happens whole or not at all.
+//! touches more than one row is one transaction — including the journal event that records it — so
+//! it happens whole or not at all.
 //!
-//! **Invariant:** this crate knows nothing of HTTP or of the upload rules; callers decide *whether*
-//! something may be stored, the store only makes sure it is stored whole and consistently.
+//! **Invariant:** this crate knows nothing of HTTP, of credentials' secrets or of the upload rules;
+//! callers decide *whether* something may be stored, the store only makes sure it is stored whole and
+//! consistently (the few checks it does make — a name taken, a file already there, ownership — are
+//! the ones that must be made inside the transaction to be race-free).
 #![deny(missing_docs)]
 
+mod accounts;
 mod blobs;
+mod journal;
+mod packages;
 
 use std::path::Path;
 use std::str::FromStr;
 
-use serde::Serialize;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
 
+pub use accounts::{NewUser, TokenInfo, TokenScope, User};
 pub use blobs::BlobStore;
+pub use journal::{Event, rfc3339};
+pub use packages::{FileRow, Project, ReleaseRow, Removal, Upload, UploadOutcome};
 pub use picket_formats::hashes::sha256_hex;
 
 /// Why a storage operation failed.
@@ -43,6 +51,22 @@ pub enum StoreError {
     /// No such project.
     #[error("no project named `{0}`")]
     NoProject(String),
+    /// No such release.
+    #[error("project `{project}` has no release `{version}`")]
+    NoRelease {
+        /// The project.
+        project: String,
+        /// The version.
+        version: String,
+    },
+    /// No such file.
+    #[error("project `{project}` has no file `{filename}`")]
+    NoFile {
+        /// The project.
+        project: String,
+        /// The filename.
+        filename: String,
+    },
     /// A file with this name exists with other content.
     #[error("file `{filename}` already exists")]
     FileExists {
@@ -50,6 +74,49 @@ pub enum StoreError {
         filename: String,
         /// The stored file's sha256, so a caller can tell a retry (same hash) from a conflict.
         existing_sha256: String,
+    },
+    /// The filename was used before by a file since removed.
+    #[error("file `{0}` was uploaded before and removed; a filename can't be reused")]
+    FilenameReused(String),
+    /// The release already has an sdist.
+    #[error("release `{version}` already has an sdist (`{existing}`)")]
+    SdistExists {
+        /// The version.
+        version: String,
+        /// The sdist stored.
+        existing: String,
+    },
+    /// The project would exceed its size limit.
+    #[error("project `{project}` would hold {size} bytes, over its limit of {limit}")]
+    ProjectTooLarge {
+        /// The project.
+        project: String,
+        /// Its size with the new file.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The user does not own the project.
+    #[error("user `{user}` isn't an owner of project `{project}`")]
+    NotOwner {
+        /// The user.
+        user: String,
+        /// The project.
+        project: String,
+    },
+    /// A username is taken (in any case).
+    #[error("the username `{0}` is taken")]
+    UserExists(String),
+    /// No such user.
+    #[error("no user named `{0}`")]
+    NoUser(String),
+    /// Removing this owner would leave the project without one.
+    #[error("`{user}` is the last owner of `{project}`")]
+    LastOwner {
+        /// The user.
+        user: String,
+        /// The project.
+        project: String,
     },
 }
 
@@ -72,65 +139,6 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         Self::Database(e.to_string())
     }
-}
-
-/// A file to add to a release.
-#[derive(Debug, Clone)]
-pub struct NewFile<'a> {
-    /// The project (any spelling).
-    pub project: &'a str,
-    /// The release version.
-    pub version: &'a str,
-    /// The distribution filename.
-    pub filename: &'a str,
-    /// `bdist_wheel` or `sdist`.
-    pub packagetype: &'a str,
-    /// `Requires-Python`, if any.
-    pub requires_python: Option<&'a str>,
-    /// The uploading user, if known.
-    pub uploaded_by: Option<i64>,
-    /// The file's bytes.
-    pub bytes: &'a [u8],
-    /// Upload time, milliseconds since the epoch.
-    pub time_ms: i64,
-}
-
-/// A stored file as the index lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileRow {
-    /// The filename.
-    pub filename: String,
-    /// The release version.
-    pub version: String,
-    /// `bdist_wheel` or `sdist`.
-    pub packagetype: String,
-    /// Lowercase hex sha256; also the blob key.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: i64,
-    /// `Requires-Python`.
-    pub requires_python: Option<String>,
-    /// Whether the release is yanked.
-    pub yanked: bool,
-    /// Why, if yanked with a reason.
-    pub yanked_reason: Option<String>,
-    /// Upload time, milliseconds since the epoch.
-    pub upload_time: i64,
-}
-
-/// An event to journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Event {
-    /// Milliseconds since the epoch.
-    pub time_ms: i64,
-    /// The kind, e.g. `project.create`.
-    pub kind: String,
-    /// The account concerned, if any.
-    pub user: Option<String>,
-    /// The client address, if known.
-    pub ip: Option<String>,
-    /// The kind's own fields.
-    pub data: serde_json::Value,
 }
 
 /// Metadata database and blob store of one registry.
@@ -166,186 +174,8 @@ impl Store {
         &self.blobs
     }
 
-    /// Registers a project; refuses a name whose normal form is taken.
-    pub async fn create_project(&self, name: &str, time_ms: i64) -> Result<i64, StoreError> {
-        let normalized = picket_formats::normalize(name);
-        let mut tx = self.pool.begin().await?;
-        if let Some(row) = sqlx::query("SELECT name FROM projects WHERE normalized = ?")
-            .bind(&normalized)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Err(StoreError::ProjectExists {
-                existing: row.get("name"),
-            });
-        }
-        let id = sqlx::query(
-            "INSERT INTO projects (name, normalized, skeleton, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(name)
-        .bind(&normalized)
-        .bind(picket_formats::skeleton(name))
-        .bind(time_ms)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// Every project, as `(name, normalized)`, ordered by normalized name.
-    pub async fn projects(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT name, normalized FROM projects ORDER BY normalized")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get("name"), r.get("normalized")))
-            .collect())
-    }
-
-    /// Adds a file to a release of an existing project, creating the release if needed. The blob
-    /// is written first (content-addressed, so an orphan from a failed transaction is harmless),
-    /// then the rows, in one transaction. A filename already stored is refused with its hash.
-    pub async fn add_file(&self, file: &NewFile<'_>) -> Result<String, StoreError> {
-        let sha256 = self.blobs.put(file.bytes)?;
-        let normalized = picket_formats::normalize(file.project);
-        let mut tx = self.pool.begin().await?;
-        let project_id: i64 = sqlx::query("SELECT id FROM projects WHERE normalized = ?")
-            .bind(&normalized)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.get("id"))
-            .ok_or_else(|| StoreError::NoProject(file.project.to_owned()))?;
-        if let Some(row) = sqlx::query("SELECT sha256 FROM files WHERE filename = ?")
-            .bind(file.filename)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Err(StoreError::FileExists {
-                filename: file.filename.to_owned(),
-                existing_sha256: row.get("sha256"),
-            });
-        }
-        sqlx::query(
-            "INSERT INTO releases (project_id, version, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (project_id, version) DO NOTHING",
-        )
-        .bind(project_id)
-        .bind(file.version)
-        .bind(file.time_ms)
-        .execute(&mut *tx)
-        .await?;
-        let release_id: i64 =
-            sqlx::query("SELECT id FROM releases WHERE project_id = ? AND version = ?")
-                .bind(project_id)
-                .bind(file.version)
-                .fetch_one(&mut *tx)
-                .await?
-                .get("id");
-        sqlx::query(
-            "INSERT INTO files (release_id, filename, packagetype, sha256, size, requires_python, uploaded_by, upload_time) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(release_id)
-        .bind(file.filename)
-        .bind(file.packagetype)
-        .bind(&sha256)
-        .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
-        .bind(file.requires_python)
-        .bind(file.uploaded_by)
-        .bind(file.time_ms)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(sha256)
-    }
-
-    /// The files of a project (any spelling), oldest upload first.
-    pub async fn project_files(&self, project: &str) -> Result<Vec<FileRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT f.filename, r.version, f.packagetype, f.sha256, f.size, f.requires_python, \
-                    r.yanked, r.yanked_reason, f.upload_time \
-             FROM files f JOIN releases r ON f.release_id = r.id JOIN projects p ON r.project_id = p.id \
-             WHERE p.normalized = ? ORDER BY f.upload_time, f.id",
-        )
-        .bind(picket_formats::normalize(project))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| FileRow {
-                filename: r.get("filename"),
-                version: r.get("version"),
-                packagetype: r.get("packagetype"),
-                sha256: r.get("sha256"),
-                size: r.get("size"),
-                requires_python: r.get("requires_python"),
-                yanked: r.get::<i64, _>("yanked") != 0,
-                yanked_reason: r.get("yanked_reason"),
-                upload_time: r.get("upload_time"),
-            })
-            .collect())
-    }
-
-    /// Yanks (or, with `yanked = false`, restores) a release.
-    pub async fn set_yanked(
-        &self,
-        project: &str,
-        version: &str,
-        yanked: bool,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let changed = sqlx::query(
-            "UPDATE releases SET yanked = ?, yanked_reason = ? \
-             WHERE version = ? AND project_id = (SELECT id FROM projects WHERE normalized = ?)",
-        )
-        .bind(i64::from(yanked))
-        .bind(if yanked { reason } else { None })
-        .bind(version)
-        .bind(picket_formats::normalize(project))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NoProject(format!("{project} {version}")));
-        }
-        Ok(())
-    }
-
-    /// Appends an event to the journal.
-    pub async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO events (time, kind, user_name, ip, data) VALUES (?, ?, ?, ?, ?)")
-            .bind(event.time_ms)
-            .bind(&event.kind)
-            .bind(&event.user)
-            .bind(&event.ip)
-            .bind(event.data.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Events at or after `since_ms`, in journal order.
-    pub async fn events_since(&self, since_ms: i64) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT time, kind, user_name, ip, data FROM events WHERE time >= ? ORDER BY time, id",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let data: String = r.get("data");
-                Ok(Event {
-                    time_ms: r.get("time"),
-                    kind: r.get("kind"),
-                    user: r.get("user_name"),
-                    ip: r.get("ip"),
-                    data: serde_json::from_str(&data)
-                        .map_err(|e| StoreError::Database(format!("event data: {e}")))?,
-                })
-            })
-            .collect()
+    /// Closes the database cleanly (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 }

@@ -1,17 +1,64 @@
 //! The store against a real SQLite database in a temporary folder.
 
-use picket_store::{Event, NewFile, Store, StoreError, sha256_hex};
+use std::sync::Arc;
 
-fn file<'a>(project: &'a str, version: &'a str, filename: &'a str, bytes: &'a [u8]) -> NewFile<'a> {
-    NewFile {
+use picket_store::{
+    Event, NewUser, Store, StoreError, TokenScope, Upload, UploadOutcome, sha256_hex,
+};
+use serde_json::json;
+
+const T: i64 = 1_750_000_000_000;
+
+async fn user(store: &Store, name: &str) -> i64 {
+    store
+        .create_user(
+            &NewUser {
+                username: name,
+                email: &format!("{name}@example.org"),
+                password_hash: "$argon2id$stub",
+                is_admin: false,
+                email_verified: true,
+                time_ms: T,
+            },
+            &[Event::new("account.create", T, Some(name), None, json!({}))],
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn upload<'a>(
+    project: &'a str,
+    version: &'a str,
+    filename: &'a str,
+    sha256: &'a str,
+    user: (i64, &'a str),
+) -> Upload<'a> {
+    static EMPTY: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| json!({}));
+    Upload {
         project,
         version,
         filename,
-        packagetype: "bdist_wheel",
+        packagetype: if filename.ends_with(".whl") {
+            "bdist_wheel"
+        } else {
+            "sdist"
+        },
         requires_python: Some(">=3.9"),
-        uploaded_by: None,
-        bytes,
-        time_ms: 1_700_000_000_000,
+        user_id: user.0,
+        user_name: user.1,
+        ip: Some("127.0.0.1"),
+        may_create: true,
+        sha256,
+        size: 10,
+        md5: None,
+        blake2_256: None,
+        metadata_sha256: None,
+        release_metadata: &EMPTY,
+        artifact: &EMPTY,
+        summary: Some("demo"),
+        max_project_bytes: 1000,
+        time_ms: T,
     }
 }
 
@@ -20,7 +67,7 @@ async fn creates_everything_on_first_open_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("data")).await.unwrap();
     store.create_project("Demo_Pkg", 1).await.unwrap();
-    drop(store);
+    store.close().await;
     let again = Store::open(&dir.path().join("data")).await.unwrap();
     assert_eq!(
         again.projects().await.unwrap(),
@@ -42,109 +89,324 @@ async fn a_normalized_name_is_registered_once() {
 }
 
 #[tokio::test]
-async fn files_are_stored_whole_and_listed_with_their_release() {
+async fn usernames_are_unique_in_any_case() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
-    store.create_project("demo", 1).await.unwrap();
-    let sha = store
-        .add_file(&file(
-            "demo",
-            "1.0",
-            "demo-1.0-py3-none-any.whl",
-            b"wheel one",
-        ))
-        .await
-        .unwrap();
-    assert_eq!(sha, sha256_hex(b"wheel one"));
-    store
-        .add_file(&file("demo", "1.0", "demo-1.0.tar.gz", b"sdist one"))
-        .await
-        .unwrap();
-    let files = store.project_files("DEMO").await.unwrap();
-    assert_eq!(files.len(), 2);
-    assert_eq!(files[0].version, "1.0");
-    assert_eq!(files[0].size, 9);
-    assert_eq!(
-        store.blobs().get(&files[0].sha256).unwrap().unwrap(),
-        b"wheel one"
-    );
-
-    // The same filename again is refused with the stored hash, so the caller can tell a retry
-    // (same bytes) from a conflict (other bytes).
+    user(&store, "Alice").await;
     let err = store
-        .add_file(&file(
-            "demo",
-            "1.0",
-            "demo-1.0-py3-none-any.whl",
-            b"other bytes",
-        ))
+        .create_user(
+            &NewUser {
+                username: "alice",
+                email: "a@example.org",
+                password_hash: "x",
+                is_admin: false,
+                email_verified: false,
+                time_ms: T,
+            },
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::FileExists { ref existing_sha256, .. } if *existing_sha256 == sha),
+        matches!(err, StoreError::UserExists(ref u) if u == "Alice"),
         "{err}"
     );
     assert_eq!(
-        store.project_files("demo").await.unwrap().len(),
-        2,
-        "nothing half-added"
+        store.user("ALICE").await.unwrap().unwrap().username,
+        "Alice"
     );
+}
 
+#[tokio::test]
+async fn an_upload_creates_the_project_with_its_owner_and_journals_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let sha = store.put_blob(Arc::from(&b"wheel one"[..])).await.unwrap();
+    assert_eq!(sha, sha256_hex(b"wheel one"));
+    let up = upload(
+        "Demo",
+        "1.0",
+        "demo-1.0-py3-none-any.whl",
+        &sha,
+        (alice, "alice"),
+    );
+    assert_eq!(
+        store.record_upload(&up).await.unwrap(),
+        UploadOutcome::Stored {
+            created_project: true
+        }
+    );
+    assert_eq!(store.owners("demo").await.unwrap(), ["alice"]);
+    // The same file again: nothing changes.
+    assert_eq!(
+        store.record_upload(&up).await.unwrap(),
+        UploadOutcome::Duplicate
+    );
+    // Same name, other content.
+    let other = sha256_hex(b"other");
     let err = store
-        .add_file(&file("ghost", "1.0", "ghost-1.0.tar.gz", b"x"))
+        .record_upload(&upload(
+            "Demo",
+            "1.0",
+            "demo-1.0-py3-none-any.whl",
+            &other,
+            (alice, "alice"),
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::NoProject(_)));
+    assert!(matches!(err, StoreError::FileExists { .. }), "{err}");
+    // Someone else's project.
+    let err = store
+        .record_upload(&upload(
+            "demo",
+            "2.0",
+            "demo-2.0.tar.gz",
+            &other,
+            (bob, "bob"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotOwner { .. }), "{err}");
+    // One sdist per release.
+    store
+        .record_upload(&upload(
+            "demo",
+            "1.0",
+            "demo-1.0.tar.gz",
+            &other,
+            (alice, "alice"),
+        ))
+        .await
+        .unwrap();
+    let err = store
+        .record_upload(&upload(
+            "demo",
+            "1.0",
+            "demo-1.0.zip",
+            &other,
+            (alice, "alice"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::SdistExists { .. }), "{err}");
+    // The project's size limit (10 bytes a file here).
+    let mut big = upload("demo", "3.0", "demo-3.0.tar.gz", &other, (alice, "alice"));
+    big.size = 990;
+    let err = store.record_upload(&big).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::ProjectTooLarge {
+                size: 1010,
+                limit: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let files = store.project_files("DEMO").await.unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0].sha256, sha);
+    let kinds: Vec<_> = store
+        .events_since(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "account.create",
+            "account.create",
+            "project.create",
+            "file.upload",
+            "file.upload"
+        ],
+        "refused uploads journal nothing"
+    );
 }
 
 #[tokio::test]
-async fn yanking_marks_every_file_of_the_release() {
+async fn a_removed_filename_is_never_reused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
-    store.create_project("demo", 1).await.unwrap();
-    store
-        .add_file(&file("demo", "1.0", "demo-1.0.tar.gz", b"a"))
-        .await
-        .unwrap();
-    store
-        .set_yanked("demo", "1.0", true, Some("broken"))
-        .await
-        .unwrap();
-    let files = store.project_files("demo").await.unwrap();
-    assert!(files[0].yanked);
-    assert_eq!(files[0].yanked_reason.as_deref(), Some("broken"));
-    store
-        .set_yanked("demo", "1.0", false, Some("ignored"))
-        .await
-        .unwrap();
-    let files = store.project_files("demo").await.unwrap();
-    assert!(!files[0].yanked);
-    assert_eq!(files[0].yanked_reason, None);
-    assert!(store.set_yanked("demo", "9.9", true, None).await.is_err());
+    let alice = user(&store, "alice").await;
+    let sha = sha256_hex(b"one");
+    let up = upload("demo", "1.0", "demo-1.0.tar.gz", &sha, (alice, "alice"));
+    store.record_upload(&up).await.unwrap();
+    let removal = store.remove_release("demo", "1.0", &[]).await.unwrap();
+    assert_eq!(removal.files, ["demo-1.0.tar.gz"]);
+    for content in [&sha, &sha256_hex(b"two")] {
+        let err = store
+            .record_upload(&upload(
+                "demo",
+                "1.0",
+                "demo-1.0.tar.gz",
+                content,
+                (alice, "alice"),
+            ))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::FilenameReused(_)), "{err}");
+    }
 }
 
 #[tokio::test]
-async fn the_journal_keeps_events_in_order() {
+async fn yanking_marks_every_file_of_the_release_and_journals_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
-    for (time_ms, kind) in [
-        (10, "account.create"),
-        (20, "project.create"),
-        (30, "file.upload"),
-    ] {
+    let alice = user(&store, "alice").await;
+    for f in ["demo-1.0.tar.gz", "demo-1.0-py3-none-any.whl"] {
         store
-            .append_event(&Event {
-                time_ms,
-                kind: kind.to_owned(),
-                user: Some("alice".to_owned()),
-                ip: None,
-                data: serde_json::json!({"n": time_ms}),
-            })
+            .record_upload(&upload(
+                "demo",
+                "1.0",
+                f,
+                &sha256_hex(f.as_bytes()),
+                (alice, "alice"),
+            ))
             .await
             .unwrap();
     }
-    let events = store.events_since(20).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["project.create", "file.upload"]);
-    assert_eq!(events[1].data["n"], 30);
+    let yank = Event::new("release.yank", T + 1, Some("alice"), None, json!({}));
+    store
+        .set_yanked(
+            "Demo",
+            "1.0",
+            true,
+            Some("broken"),
+            std::slice::from_ref(&yank),
+        )
+        .await
+        .unwrap();
+    let files = store.project_files("demo").await.unwrap();
+    assert!(
+        files
+            .iter()
+            .all(|f| f.yanked && f.yanked_reason.as_deref() == Some("broken"))
+    );
+    let err = store
+        .set_yanked("demo", "9.9", true, None, &[yank])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NoRelease { .. }), "{err}");
+    let yanks = store
+        .events_since(T + 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "release.yank")
+        .count();
+    assert_eq!(yanks, 1, "the failed yank wrote no event");
+}
+
+#[tokio::test]
+async fn tokens_work_until_revoked_or_the_account_is_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let scope = TokenScope::Projects(vec!["demo".into()]);
+    let id = store
+        .create_token(alice, "ci", &scope, "hash-1", "pkt-abc", &[])
+        .await
+        .unwrap();
+    let (who, token) = store
+        .authenticate_token("hash-1", T)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(who.username, "alice");
+    assert!(token.scope.allows("demo") && !token.scope.allows("other"));
+    assert_eq!(store.tokens(alice).await.unwrap()[0].last_used_at, Some(T));
+    assert!(
+        store
+            .authenticate_token("hash-2", T)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store.set_disabled("alice", true, &[]).await.unwrap();
+    assert!(
+        store
+            .authenticate_token("hash-1", T)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.set_disabled("alice", false, &[]).await.unwrap();
+    assert!(store.revoke_token(alice, id, &[]).await.unwrap());
+    assert!(!store.revoke_token(alice, id, &[]).await.unwrap(), "once");
+    assert!(
+        store
+            .authenticate_token("hash-1", T)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_verification_link_works_once_and_not_after_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let id = store
+        .create_user(
+            &NewUser {
+                username: "carol",
+                email: "carol@example.org",
+                password_hash: "x",
+                is_admin: false,
+                email_verified: false,
+                time_ms: T,
+            },
+            &[],
+        )
+        .await
+        .unwrap()
+        .id;
+    store
+        .create_verification(id, "carol@example.org", "v1", T, T + 10)
+        .await
+        .unwrap();
+    store
+        .create_verification(id, "carol@example.org", "v2", T, T + 10)
+        .await
+        .unwrap();
+    let event = |u: &picket_store::User, e: &str| {
+        Event::new(
+            "account.email.verify",
+            T,
+            Some(&u.username),
+            None,
+            json!({ "email": e }),
+        )
+    };
+    assert!(
+        store
+            .use_verification("v2", T + 10, event)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let (user, email) = store
+        .use_verification("v1", T + 5, event)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.email_verified);
+    assert_eq!(email, "carol@example.org");
+    assert!(
+        store
+            .use_verification("v1", T + 6, event)
+            .await
+            .unwrap()
+            .is_none(),
+        "used"
+    );
 }

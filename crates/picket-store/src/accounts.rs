@@ -1,0 +1,507 @@
+//! Users, e-mail verification, sessions and API tokens. Secrets never reach this module: callers
+//! pass the argon2 hash of a password and the sha256 of a token.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::journal::{Event, append};
+use crate::{Store, StoreError};
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// The name as registered.
+    pub username: String,
+    /// The primary address.
+    pub email: String,
+    /// Whether the address was verified.
+    pub email_verified: bool,
+    /// argon2 PHC string.
+    #[serde(skip)]
+    pub password_hash: String,
+    /// The TOTP secret (base32), once enrolment is confirmed.
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    /// A TOTP secret offered but not yet confirmed.
+    #[serde(skip)]
+    pub totp_pending: Option<String>,
+    /// Site administrator.
+    pub is_admin: bool,
+    /// Disabled accounts can't log in and their tokens stop working.
+    pub disabled: bool,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Last successful login.
+    pub last_login_at: Option<i64>,
+}
+
+impl User {
+    /// Whether two-factor authentication is on.
+    pub fn has_2fa(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+
+    fn from_row(r: &SqliteRow) -> Self {
+        Self {
+            id: r.get("id"),
+            username: r.get("username"),
+            email: r.get("email"),
+            email_verified: r.get::<i64, _>("email_verified") != 0,
+            password_hash: r.get("password_hash"),
+            totp_secret: r.get("totp_secret"),
+            totp_pending: r.get("totp_pending"),
+            is_admin: r.get::<i64, _>("is_admin") != 0,
+            disabled: r.get::<i64, _>("disabled") != 0,
+            created_at: r.get("created_at"),
+            last_login_at: r.get("last_login_at"),
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, email, email_verified, password_hash, totp_secret, \
+     totp_pending, is_admin, disabled, created_at, last_login_at";
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// The name.
+    pub username: &'a str,
+    /// The address.
+    pub email: &'a str,
+    /// argon2 PHC string.
+    pub password_hash: &'a str,
+    /// Site administrator.
+    pub is_admin: bool,
+    /// Created already verified (by an admin).
+    pub email_verified: bool,
+    /// Milliseconds since the epoch.
+    pub time_ms: i64,
+}
+
+/// What a token may upload to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Every project of the user, and new ones.
+    User,
+    /// Only these projects (normalized names).
+    Projects(Vec<String>),
+}
+
+impl TokenScope {
+    /// The scope as the event stream and the database write it: `"user"` or a list of names.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::User => "user".into(),
+            Self::Projects(names) => names.clone().into(),
+        }
+    }
+
+    fn from_json(text: &str) -> Self {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Array(names)) => Self::Projects(
+                names
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            _ => Self::User,
+        }
+    }
+
+    /// Whether the token may act on `normalized`.
+    pub fn allows(&self, normalized: &str) -> bool {
+        match self {
+            Self::User => true,
+            Self::Projects(names) => names.iter().any(|n| n == normalized),
+        }
+    }
+}
+
+impl Serialize for TokenScope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+/// An API token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// Row id (what revocation names).
+    pub id: i64,
+    /// The owner's name.
+    pub user: String,
+    /// A label.
+    pub name: String,
+    /// The first characters of the token.
+    pub prefix: String,
+    /// What it may upload to.
+    pub scope: TokenScope,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Last use.
+    pub last_used_at: Option<i64>,
+    /// When revoked.
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenInfo {
+    fn from_row(r: &SqliteRow) -> Self {
+        Self {
+            id: r.get("id"),
+            user: r.get("username"),
+            name: r.get("name"),
+            prefix: r.get("prefix"),
+            scope: TokenScope::from_json(&r.get::<String, _>("scope")),
+            created_at: r.get("created_at"),
+            last_used_at: r.get("last_used_at"),
+            revoked_at: r.get("revoked_at"),
+        }
+    }
+}
+
+impl Store {
+    /// Creates an account; refuses a username taken in any case. `journal` is written with it.
+    pub async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        journal: &[Event],
+    ) -> Result<User, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(row) =
+            sqlx::query("SELECT username FROM users WHERE lower(username) = lower(?)")
+                .bind(user.username)
+                .fetch_optional(&mut *tx)
+                .await?
+        {
+            return Err(StoreError::UserExists(row.get("username")));
+        }
+        let id = sqlx::query(
+            "INSERT INTO users (username, email, email_verified, password_hash, is_admin, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.username)
+        .bind(user.email)
+        .bind(i64::from(user.email_verified))
+        .bind(user.password_hash)
+        .bind(i64::from(user.is_admin))
+        .bind(user.time_ms)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        self.user_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::NoUser(user.username.to_owned()))
+    }
+
+    /// The account named `username` (any case).
+    pub async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?)"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(User::from_row))
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(User::from_row))
+    }
+
+    /// Every account, by name.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY lower(username)"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(User::from_row).collect())
+    }
+
+    /// Records a successful login.
+    pub async fn record_login(&self, user_id: i64, journal: &[Event]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let time = journal.first().map_or(0, |e| e.time_ms);
+        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+            .bind(time)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores an e-mail verification link (its sha256) valid until `expires_ms`.
+    pub async fn create_verification(
+        &self,
+        user_id: i64,
+        email: &str,
+        token_hash: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO email_verifications (token_hash, user_id, email, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(email)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses a verification link: marks the address verified if the link is known, unused and not
+    /// expired, and returns the account and address. `journal` gets the verified user's name
+    /// filled in by `make_event`.
+    pub async fn use_verification(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        make_event: impl FnOnce(&User, &str) -> Event,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT user_id, email FROM email_verifications \
+             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let user_id: i64 = row.get("user_id");
+        let email: String = row.get("email");
+        sqlx::query("UPDATE email_verifications SET used_at = ? WHERE token_hash = ?")
+            .bind(now_ms)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET email_verified = 1 WHERE id = ? AND email = ?")
+            .bind(user_id)
+            .bind(&email)
+            .execute(&mut *tx)
+            .await?;
+        let user_row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let user = User::from_row(&user_row);
+        append(&mut tx, &[make_event(&user, &email)]).await?;
+        tx.commit().await?;
+        Ok(Some((user, email)))
+    }
+
+    /// Offers a TOTP secret; it takes effect once confirmed.
+    pub async fn set_totp_pending(&self, user_id: i64, secret: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET totp_pending = ? WHERE id = ?")
+            .bind(secret)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Turns the pending TOTP secret on.
+    pub async fn confirm_totp(&self, user_id: i64, journal: &[Event]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL \
+             WHERE id = ? AND totp_pending IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts a session (its sha256) for `user_id` until `expires_ms`.
+    pub async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The enabled account a live session belongs to.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM users u JOIN sessions s ON s.user_id = u.id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
+            prefixed("u", USER_COLUMNS)
+        ))
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(User::from_row))
+    }
+
+    /// Stores an API token (its sha256) and journals its creation.
+    pub async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        scope: &TokenScope,
+        token_hash: &str,
+        prefix: &str,
+        journal: &[Event],
+    ) -> Result<i64, StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO tokens (user_id, token_hash, scope, created_at, name, prefix) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(token_hash)
+        .bind(scope.to_json().to_string())
+        .bind(now)
+        .bind(name)
+        .bind(prefix)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The enabled account and live token a token hash belongs to; records the use.
+    pub async fn authenticate_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(User, TokenInfo)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, t.id AS token_id, t.name, t.prefix, t.scope, t.created_at AS token_created, \
+                    t.last_used_at, t.revoked_at \
+             FROM tokens t JOIN users u ON t.user_id = u.id \
+             WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled = 0",
+            prefixed("u", USER_COLUMNS)
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = User::from_row(&row);
+        let token = TokenInfo {
+            id: row.get("token_id"),
+            user: user.username.clone(),
+            name: row.get("name"),
+            prefix: row.get("prefix"),
+            scope: TokenScope::from_json(&row.get::<String, _>("scope")),
+            created_at: row.get("token_created"),
+            last_used_at: Some(now_ms),
+            revoked_at: None,
+        };
+        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
+            .bind(now_ms)
+            .bind(token.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(Some((user, token)))
+    }
+
+    /// The tokens of an account, newest first.
+    pub async fn tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.id, u.username, t.name, t.prefix, t.scope, t.created_at, t.last_used_at, \
+                    t.revoked_at \
+             FROM tokens t JOIN users u ON t.user_id = u.id WHERE t.user_id = ? ORDER BY t.id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(TokenInfo::from_row).collect())
+    }
+
+    /// Revokes a token of `user_id`; false when there is no such live token.
+    pub async fn revoke_token(
+        &self,
+        user_id: i64,
+        token_id: i64,
+        journal: &[Event],
+    ) -> Result<bool, StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Disables or enables an account (a disabled account's sessions and tokens stop working).
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        journal: &[Event],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query("UPDATE users SET disabled = ? WHERE lower(username) = lower(?)")
+            .bind(i64::from(disabled))
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NoUser(username.to_owned()));
+        }
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn prefixed(table: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
