@@ -63,6 +63,126 @@ pub enum Command {
     /// Pipfile.lock, pylock.toml) and list the dependencies they declare.
     #[command(after_help = EXIT_CODES)]
     Deps(DepsArgs),
+    /// Run the package index: a PyPI-compatible server that pip, uv and twine use unchanged.
+    Serve(ServeArgs),
+    /// Administer a registry's data directory: users, tokens, projects, the event journal.
+    Admin(AdminArgs),
+}
+
+/// `picket serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the registry keeps its database and files (created on first start).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on (overrides `[serve] listen`; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The settings file (default: ./picket.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines as `text` or `json` (overrides `[serve] log-format`).
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+}
+
+/// `picket admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The registry's data directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Who is acting, for the journal (default: `cli:$USER`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// The action.
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+/// `picket admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account (verified); the password is read from stdin.
+    CreateUser {
+        /// The username.
+        name: String,
+        /// Its e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Make it a site administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (required: passwords never go on a command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Create an API token for a user and print it (shown once).
+    CreateToken {
+        /// The username.
+        name: String,
+        /// Limit the token to these projects (repeatable); default: all the user's projects.
+        #[arg(long = "project", value_name = "PROJECT")]
+        projects: Vec<String>,
+        /// A label for the token.
+        #[arg(long, default_value = "admin-cli")]
+        label: String,
+    },
+    /// List the accounts.
+    ListUsers,
+    /// Write the event journal as JSON lines.
+    ExportEvents {
+        /// Only events at or after this time (RFC 3339, a date, or a duration ago: `24h`, `7d`).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Yank a release (pip skips it unless pinned exactly).
+    Yank {
+        /// The project.
+        project: String,
+        /// The version.
+        version: String,
+        /// Why (shown to installers).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo a yank.
+    Unyank {
+        /// The project.
+        project: String,
+        /// The version.
+        version: String,
+    },
+    /// Remove a project, or one release of it, or one file.
+    Remove {
+        /// The project.
+        project: String,
+        /// Only this release.
+        version: Option<String>,
+        /// Only this file.
+        #[arg(long, conflicts_with = "version")]
+        file: Option<String>,
+        /// Why, for the journal.
+        #[arg(long, default_value = "removed by an administrator")]
+        reason: String,
+    },
+    /// Add an owner to a project.
+    AddOwner {
+        /// The project.
+        project: String,
+        /// The user.
+        user: String,
+    },
+    /// Remove an owner from a project.
+    RemoveOwner {
+        /// The project.
+        project: String,
+        /// The user.
+        user: String,
+    },
 }
 
 /// `picket inspect`.

@@ -36,6 +36,9 @@ pub struct Config {
     /// `[names]`.
     #[serde(default)]
     pub names: NamesPolicy,
+    /// `[serve]`: the package index (see `picket_server::ServeConfig` for every key).
+    #[serde(default)]
+    pub serve: picket_server::ServeConfig,
 }
 
 /// The verdict at which a command exits 1.
@@ -128,6 +131,38 @@ impl Config {
                 e.to_string().trim_end().replace('\n', " ")
             ),
         }
+    }
+
+    /// Like [`Config::load`], then `PICKET_SERVE_<KEY>` environment variables override
+    /// `[serve]` keys (`PICKET_SERVE_MAX_FILE_SIZE=1000` sets `max-file-size`). Values are read
+    /// as TOML (numbers, booleans) and otherwise taken as strings; an unknown key is an error.
+    pub fn load_with_env(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        let mut config = Self::load(explicit)?;
+        let mut overrides = toml::Table::new();
+        for (key, value) in std::env::vars() {
+            let Some(field) = key.strip_prefix("PICKET_SERVE_") else {
+                continue;
+            };
+            let field = field.to_ascii_lowercase().replace('_', "-");
+            let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            overrides.insert(field, parsed);
+        }
+        if overrides.is_empty() {
+            return Ok(config);
+        }
+        let mut serve = toml::Table::try_from(&config.serve)
+            .context("re-reading [serve] to apply PICKET_SERVE_* overrides")?;
+        serve.extend(overrides);
+        config.serve = serve.try_into().map_err(|e: toml::de::Error| {
+            anyhow::anyhow!(
+                "PICKET_SERVE_* environment: {}",
+                e.to_string().trim_end().replace('\n', " ")
+            )
+        })?;
+        Ok(config)
     }
 }
 

@@ -487,7 +487,7 @@ fn now_unix() -> i64 {
 
 /// Seconds since the epoch of an RFC 3339 time (`2026-11-01T10:00:00Z`, offsets and fractions
 /// accepted), or `None` when it is not one.
-fn unix_seconds(text: &str) -> Option<i64> {
+pub(crate) fn unix_seconds(text: &str) -> Option<i64> {
     let (date, time) = text.split_once(['T', 't', ' '])?;
     let mut date_parts = date.splitn(3, '-').map(str::parse::<i64>);
     let (y, m, d) = (

@@ -1,6 +1,8 @@
 //! One module per command: each turns parsed arguments into output and an exit code.
 
+pub mod admin;
 pub mod check;
 pub mod deps;
 pub mod inspect;
 pub mod names;
+pub mod serve;

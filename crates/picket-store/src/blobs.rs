@@ -40,6 +40,15 @@ impl BlobStore {
             .join(sha256)
     }
 
+    /// Where the blob `sha256` lives, when the key is a sha256 and the blob exists.
+    pub fn path_of(&self, sha256: &str) -> Option<PathBuf> {
+        if !is_sha256_hex(sha256) {
+            return None;
+        }
+        let path = self.path(sha256);
+        path.is_file().then_some(path)
+    }
+
     /// Stores `bytes` and returns their sha256.
     pub fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let sha256 = sha256_hex(bytes);

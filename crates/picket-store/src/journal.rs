@@ -109,6 +109,14 @@ impl Store {
         Ok(())
     }
 
+    /// The id of the newest event (0 when the journal is empty): a cheap "anything changed?".
+    pub async fn last_event_id(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM events")
+            .fetch_one(&self.pool)
+            .await?
+            .get("id"))
+    }
+
     /// Events at or after `since_ms`, in journal order.
     pub async fn events_since(&self, since_ms: i64) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(

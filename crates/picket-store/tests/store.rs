@@ -39,7 +39,7 @@ fn upload<'a>(
         project,
         version,
         filename,
-        packagetype: if filename.ends_with(".whl") {
+        packagetype: if filename.contains("-py3-") {
             "bdist_wheel"
         } else {
             "sdist"

@@ -1,0 +1,618 @@
+//! Accounts over HTTP: registration (JSON API and an HTML form), e-mail verification, login with
+//! optional TOTP, TOTP enrolment, and API tokens.
+
+use axum::Json;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use picket_store::{Event, NewUser, TokenScope, User, rfc3339};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, SESSION_PREFIX, TOKEN_PREFIX, actor};
+use crate::error::ApiError;
+use crate::mail::Mail;
+use crate::simple::escape;
+use crate::{AppState, ClientIp, now_ms};
+
+/// Longest password accepted (argon2 has no limit; this bounds the work per request).
+const MAX_PASSWORD: usize = 4096;
+
+/// `{"username","email","password"}`.
+#[derive(Debug, Deserialize)]
+pub struct Registration {
+    username: String,
+    email: String,
+    password: String,
+}
+
+/// PyPI's username rule: letters, digits, `.`, `_`, `-`; starts and ends with a letter or digit;
+/// at most 50 characters.
+pub fn validate_username(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.len() > 50 {
+        return Err("The username must be 1 to 50 characters long.".into());
+    }
+    if !name.chars().all(ok_char)
+        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err("The username is invalid. Usernames must be composed of letters, numbers, periods, underscores and hyphens, and start and finish with a letter or number.".into());
+    }
+    if name.eq_ignore_ascii_case("__token__") {
+        return Err("The username is reserved.".into());
+    }
+    Ok(())
+}
+
+/// A deliberately plain address check: one `@`, a non-empty local part, a dotted domain, no
+/// spaces or control characters, at most 254 characters.
+pub fn validate_email(email: &str) -> Result<(), String> {
+    let bad = || {
+        Err(format!(
+            "The email address `{email}` isn't valid. Try again."
+        ))
+    };
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return bad();
+    };
+    if local.is_empty()
+        || local.contains('@')
+        || domain.len() < 3
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+        || !domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+    {
+        return bad();
+    }
+    Ok(())
+}
+
+fn validate_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < 8 {
+        return Err("Your password is too short: use at least 8 characters.".into());
+    }
+    if password.len() > MAX_PASSWORD {
+        return Err(format!(
+            "Your password is too long: at most {MAX_PASSWORD} bytes."
+        ));
+    }
+    Ok(())
+}
+
+async fn register_user(
+    state: &AppState,
+    form: &Registration,
+    ip: Option<&str>,
+) -> Result<User, ApiError> {
+    if !state.config.open_registration {
+        return Err(ApiError::forbidden(
+            "New user registration is disabled on this index; ask an administrator.",
+        ));
+    }
+    validate_username(&form.username).map_err(ApiError::bad_request)?;
+    validate_email(&form.email).map_err(ApiError::bad_request)?;
+    validate_password(&form.password).map_err(ApiError::bad_request)?;
+    let hash = auth::hash_password(form.password.clone()).await?;
+    let now = now_ms();
+    let user = state
+        .store
+        .create_user(
+            &NewUser {
+                username: &form.username,
+                email: &form.email,
+                password_hash: &hash,
+                is_admin: false,
+                email_verified: false,
+                time_ms: now,
+            },
+            &[Event::new(
+                "account.create",
+                now,
+                Some(&form.username),
+                ip,
+                json!({ "email": form.email }),
+            )],
+        )
+        .await
+        .map_err(|e| match e {
+            picket_store::StoreError::UserExists(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "This username is already being used by another account. Choose a different username.",
+            ),
+            other => other.into(),
+        })?;
+    send_verification(state, &user, now).await?;
+    tracing::info!(user = %user.username, "account registered");
+    Ok(user)
+}
+
+async fn send_verification(state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
+    let secret = auth::new_secret("");
+    let hours = i64::try_from(state.config.verification_hours).unwrap_or(48);
+    state
+        .store
+        .create_verification(
+            user.id,
+            &user.email,
+            &auth::secret_hash(&secret),
+            now,
+            now + hours * 3_600_000,
+        )
+        .await?;
+    let link = format!("{}/account/verify-email?token={secret}", state.base_url());
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Verify your email address".into(),
+        body: format!(
+            "Hello {},\n\nConfirm that {} is your address by opening this link within {hours} hours:\n\n{link}\n\nIf you did not register, ignore this message.\n",
+            user.username, user.email
+        ),
+    };
+    state.mailer.send(&mail, now).await.map_err(|e| {
+        tracing::error!(error = %e, "mail not sent");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The account was created but the verification mail could not be sent; try again later.",
+        )
+    })
+}
+
+/// `POST /api/v1/register`.
+pub async fn register_json(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let form: Registration = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Expected a JSON object {{\"username\", \"email\", \"password\"}}: {e}"
+        ))
+        .json()
+    })?;
+    let user = register_user(&state, &form, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "username": user.username,
+            "email": user.email,
+            "email_verified": false,
+            "message": "Check your inbox for the verification link.",
+        })),
+    )
+        .into_response())
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{0} · picket</title></head>\n<body>\n<h1>{0}</h1>\n{body}\n</body>\n</html>\n",
+        escape(title)
+    ))
+}
+
+/// `GET /account/register`: the form for people.
+pub async fn register_form() -> Html<String> {
+    page(
+        "Create an account",
+        "<form method=\"post\" action=\"/account/register\">\n<p><label>Username <input name=\"username\" required maxlength=\"50\" autocomplete=\"username\"></label></p>\n<p><label>E-mail <input name=\"email\" type=\"email\" required autocomplete=\"email\"></label></p>\n<p><label>Password <input name=\"password\" type=\"password\" required minlength=\"8\" autocomplete=\"new-password\"></label></p>\n<p><button type=\"submit\">Create account</button></p>\n</form>",
+    )
+}
+
+/// `POST /account/register` (form-encoded).
+pub async fn register_html(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<Registration>,
+) -> Response {
+    match register_user(&state, &form, ip.as_deref()).await {
+        Ok(user) => (
+            StatusCode::CREATED,
+            page(
+                "Check your inbox",
+                &format!(
+                    "<p>We sent a verification link to <strong>{}</strong>.</p>",
+                    escape(&user.email)
+                ),
+            ),
+        )
+            .into_response(),
+        Err(e) => (
+            e.status,
+            page(
+                "Registration failed",
+                &format!(
+                    "<p role=\"alert\">{}</p><p><a href=\"/account/register\">Try again</a></p>",
+                    escape(&e.message)
+                ),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// `?token=`.
+#[derive(Debug, Deserialize)]
+pub struct VerifyQuery {
+    token: String,
+}
+
+/// `GET /account/verify-email?token=…`.
+pub async fn verify_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Query(query): Query<VerifyQuery>,
+) -> Result<Response, ApiError> {
+    let now = now_ms();
+    let verified = state
+        .store
+        .use_verification(&auth::secret_hash(&query.token), now, |user, email| {
+            Event::new(
+                "account.email.verify",
+                now,
+                Some(&user.username),
+                ip.as_deref(),
+                json!({ "email": email }),
+            )
+        })
+        .await?;
+    Ok(match verified {
+        Some((user, email)) => {
+            tracing::info!(user = %user.username, "e-mail verified");
+            page(
+                "E-mail verified",
+                &format!("<p><strong>{}</strong> is verified.</p>", escape(&email)),
+            )
+            .into_response()
+        }
+        None => (
+            StatusCode::BAD_REQUEST,
+            page(
+                "Link invalid or expired",
+                "<p>This verification link is invalid, expired or was already used.</p>",
+            ),
+        )
+            .into_response(),
+    })
+}
+
+/// `{"username","password","totp"?}`.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    username: String,
+    password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+/// `POST /api/v1/login` → a session token.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let form: Login = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Expected a JSON object {{\"username\", \"password\", \"totp\"}}: {e}"
+        ))
+        .json()
+    })?;
+    let refused = || ApiError::unauthorized("The username or password is invalid.").json();
+    if form.password.len() > MAX_PASSWORD {
+        return Err(refused());
+    }
+    let user = state.store.user(&form.username).await?;
+    // Hash even for unknown users, so timing does not tell which names exist.
+    let phc = user.as_ref().map_or_else(
+        || "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2x2xXKPU/bVq1jLJUiQhD1bNnUh7lzfjqxSMPrYpD1I".to_owned(),
+        |u| u.password_hash.clone(),
+    );
+    let password_ok = auth::verify_password(form.password.clone(), phc).await;
+    let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
+        return Err(refused());
+    };
+    if let Some(secret) = &user.totp_secret {
+        let Some(code) = form.totp.as_deref() else {
+            return Err(ApiError::unauthorized(
+                "Two-factor authentication is on for this account: send the current code as \"totp\".",
+            )
+            .json());
+        };
+        if !auth::totp_accepts(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0)) {
+            return Err(ApiError::unauthorized("The two-factor code is invalid.").json());
+        }
+    }
+    let now = now_ms();
+    let session = auth::new_secret(SESSION_PREFIX);
+    let expires = now + i64::try_from(state.config.session_hours).unwrap_or(12) * 3_600_000;
+    state
+        .store
+        .create_session(user.id, &auth::secret_hash(&session), now, expires)
+        .await?;
+    state
+        .store
+        .record_login(
+            user.id,
+            &[Event::new(
+                "account.login",
+                now,
+                Some(&user.username),
+                ip.as_deref(),
+                json!({}),
+            )],
+        )
+        .await?;
+    Ok(Json(json!({ "session": session, "expires": rfc3339(expires) })).into_response())
+}
+
+async fn session_actor(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+    let actor = actor(state, headers).await.map_err(ApiError::json)?;
+    if actor.token.is_some() {
+        return Err(ApiError::forbidden(
+            "API tokens can't manage accounts; log in (POST /api/v1/login) and use the session.",
+        )
+        .json());
+    }
+    Ok(actor.user)
+}
+
+/// `POST /api/v1/account/2fa/totp`: offers a secret to add to an authenticator app.
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    if user.has_2fa() {
+        return Err(
+            ApiError::new(StatusCode::CONFLICT, "TOTP is already on for this account.").json(),
+        );
+    }
+    let secret = auth::new_totp_secret();
+    state.store.set_totp_pending(user.id, &secret).await?;
+    Ok(Json(json!({
+        "secret": secret,
+        "otpauth_uri": auth::otpauth_uri(&user.username, &secret),
+        "next": "POST /api/v1/account/2fa/totp/confirm with {\"code\": \"123456\"}",
+    })))
+}
+
+/// `{"code"}`.
+#[derive(Debug, Deserialize)]
+pub struct Code {
+    code: String,
+}
+
+/// `POST /api/v1/account/2fa/totp/confirm`: turns TOTP on once a code from the app matches.
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let form: Code = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("Expected {{\"code\": \"123456\"}}: {e}")).json()
+    })?;
+    let Some(secret) = &user.totp_pending else {
+        return Err(ApiError::bad_request(
+            "No TOTP enrolment in progress; POST /api/v1/account/2fa/totp first.",
+        )
+        .json());
+    };
+    if !auth::totp_accepts(
+        secret,
+        &form.code,
+        u64::try_from(now_ms() / 1000).unwrap_or(0),
+    ) {
+        return Err(ApiError::bad_request(
+            "The code does not match; check the app's clock and try again.",
+        )
+        .json());
+    }
+    let now = now_ms();
+    state
+        .store
+        .confirm_totp(
+            user.id,
+            &[Event::new(
+                "account.2fa.add",
+                now,
+                Some(&user.username),
+                ip.as_deref(),
+                json!({ "method": "totp" }),
+            )],
+        )
+        .await?;
+    Ok(Json(json!({ "totp": true })))
+}
+
+/// `{"name", "projects"?}`.
+#[derive(Debug, Deserialize)]
+pub struct NewToken {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    projects: Option<Vec<String>>,
+}
+
+/// `POST /api/v1/tokens` → 201 with the token, shown this once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let form: NewToken = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("Expected {{\"name\", \"projects\": [..]}}: {e}")).json()
+    })?;
+    if state.config.require_verified_email && !user.email_verified {
+        return Err(
+            ApiError::forbidden("Verify your e-mail address before creating API tokens.").json(),
+        );
+    }
+    if state.config.require_2fa_for_tokens && !user.has_2fa() {
+        return Err(ApiError::forbidden(
+            "Two-factor authentication is required before creating API tokens: POST /api/v1/account/2fa/totp.",
+        )
+        .json());
+    }
+    let scope = scope_for(&state, &user, form.projects.as_deref()).await?;
+    let (token, id) = issue_token(&state, &user, &form.name, &scope, ip.as_deref()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "id": id, "token": token, "name": form.name, "scope": scope.to_json(),
+                     "message": "This token is shown once; store it now." }),
+        ),
+    )
+        .into_response())
+}
+
+/// The scope for a new token: the user's own projects only.
+pub async fn scope_for(
+    state: &AppState,
+    user: &User,
+    projects: Option<&[String]>,
+) -> Result<TokenScope, ApiError> {
+    let Some(projects) = projects else {
+        return Ok(TokenScope::User);
+    };
+    if projects.is_empty() {
+        return Err(
+            ApiError::bad_request("A project-scoped token needs at least one project.").json(),
+        );
+    }
+    let mut names = Vec::new();
+    for p in projects {
+        if !state.store.is_owner(p, user.id).await? {
+            return Err(ApiError::forbidden(format!(
+                "You can't scope a token to `{p}`: you don't own a project of that name."
+            ))
+            .json());
+        }
+        names.push(picket_formats::normalize(p));
+    }
+    Ok(TokenScope::Projects(names))
+}
+
+/// Creates a token and journals it; returns the secret and the row id.
+pub async fn issue_token(
+    state: &AppState,
+    user: &User,
+    name: &str,
+    scope: &TokenScope,
+    ip: Option<&str>,
+) -> Result<(String, i64), ApiError> {
+    let token = auth::new_secret(TOKEN_PREFIX);
+    let now = now_ms();
+    let id = state
+        .store
+        .create_token(
+            user.id,
+            name,
+            scope,
+            &auth::secret_hash(&token),
+            &token[..12],
+            &[Event::new(
+                "account.token.create",
+                now,
+                Some(&user.username),
+                ip,
+                json!({ "scope": scope.to_json() }),
+            )],
+        )
+        .await?;
+    Ok((token, id))
+}
+
+/// `GET /api/v1/tokens`.
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let tokens = state.store.tokens(user.id).await?;
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+/// `DELETE /api/v1/tokens/{id}`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let now = now_ms();
+    let revoked = state
+        .store
+        .revoke_token(
+            user.id,
+            id,
+            &[Event::new(
+                "account.token.revoke",
+                now,
+                Some(&user.username),
+                ip.as_deref(),
+                json!({ "token_id": id }),
+            )],
+        )
+        .await?;
+    if revoked {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("You have no live token with id {id}.")).json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["alice", "A.b_c-9", "x"] {
+            assert!(validate_username(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-alice",
+            "alice-",
+            "al ice",
+            "ålice",
+            "__token__",
+            &"a".repeat(51),
+        ] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@example.org", "first.last+tag@sub.example.co.uk"] {
+            assert!(validate_email(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.org",
+            "a@.org",
+            "a@example..org",
+            "a b@example.org",
+            "a@exa mple.org",
+            "a@example.org\n",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad:?}");
+        }
+    }
+}

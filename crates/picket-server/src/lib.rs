@@ -1,0 +1,268 @@
+//! `picket serve`: a PyPI-compatible package index.
+//!
+//! Routes: the simple API (`/simple/`), files (`/files/{sha256}/{filename}`), PyPI's JSON API
+//! (`/pypi/{project}/json`), the legacy upload API (`/legacy/`), accounts and tokens
+//! (`/api/v1/…`, `/account/…`), project management (`/api/v1/projects/…`), and operations
+//! (`/healthz`, `/metrics`).
+//!
+//! **Invariant:** handlers hold no state of their own; everything durable is in [`Store`], and the
+//! in-memory page cache is only ever a copy of it, dropped on every write (and re-checked against
+//! the journal each second, so changes made by `picket admin` in another process show up too).
+#![deny(missing_docs)]
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod json_api;
+pub mod mail;
+pub mod manage;
+pub mod metrics;
+pub mod negotiate;
+pub mod simple;
+pub mod upload;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::{delete, get, post};
+use picket_store::Store;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+
+pub use config::{LogFormat, ServeConfig};
+
+use crate::mail::Mailer;
+use crate::metrics::Metrics;
+use crate::simple::PageCache;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Metadata and files.
+    pub store: Store,
+    /// Settings.
+    pub config: Arc<ServeConfig>,
+    /// Rendered simple pages.
+    pub pages: Arc<PageCache>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Outgoing mail.
+    pub mailer: Mailer,
+    base_url: Arc<OnceLock<String>>,
+}
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(store: Store, config: ServeConfig, data_dir: &std::path::Path) -> Self {
+        let mailer = Mailer::new(
+            data_dir.join("outbox"),
+            config.smtp_url.clone(),
+            config.mail_from.clone(),
+        );
+        Self {
+            store,
+            pages: Arc::new(PageCache::default()),
+            metrics: Arc::new(Metrics::default()),
+            mailer,
+            base_url: Arc::new(OnceLock::new()),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The public base URL (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .get()
+            .cloned()
+            .unwrap_or_else(|| self.config.public_url.clone().unwrap_or_default())
+    }
+
+    /// The projects the index lists.
+    pub async fn visible_projects(&self) -> Result<Vec<(String, String)>, error::ApiError> {
+        Ok(self.store.projects().await?)
+    }
+
+    /// A project's versions, PEP 440 order.
+    pub async fn versions(&self, normalized: &str) -> Result<Vec<String>, error::ApiError> {
+        let mut versions: Vec<(Option<picket_formats::Version>, String)> = self
+            .store
+            .releases(normalized)
+            .await?
+            .into_iter()
+            .map(|r| (r.version.parse().ok(), r.version))
+            .collect();
+        versions.sort();
+        Ok(versions.into_iter().map(|(_, v)| v).collect())
+    }
+}
+
+/// The client's address, when the server knows it.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let upload_limit = usize::try_from(state.config.max_file_size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(16 * 1024 * 1024);
+    let compress = CompressionLayer::new().gzip(true).zstd(true).compress_when(
+        SizeAbove::new(256)
+            .and(NotForContentType::const_new("application/octet-stream"))
+            .and(NotForContentType::const_new("application/zip")),
+    );
+    let pages = Router::new()
+        .route("/simple/", get(simple::root))
+        .route("/simple/{project}/", get(simple::project))
+        .route("/simple/{project}", get(simple::project_no_slash))
+        .route("/pypi/{project}/json", get(json_api::project))
+        .route("/pypi/{project}/{version}/json", get(json_api::release))
+        .layer(compress);
+    let small_body = DefaultBodyLimit::max(64 * 1024);
+    Router::new()
+        .merge(pages)
+        .route("/files/{sha256}/{filename}", get(files::file))
+        .route(
+            "/legacy/",
+            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/api/v1/register",
+            post(accounts::register_json).layer(small_body),
+        )
+        .route(
+            "/account/register",
+            get(accounts::register_form)
+                .post(accounts::register_html)
+                .layer(small_body),
+        )
+        .route("/account/verify-email", get(accounts::verify_email))
+        .route("/api/v1/login", post(accounts::login).layer(small_body))
+        .route("/api/v1/account/2fa/totp", post(accounts::totp_begin))
+        .route(
+            "/api/v1/account/2fa/totp/confirm",
+            post(accounts::totp_confirm).layer(small_body),
+        )
+        .route(
+            "/api/v1/tokens",
+            get(accounts::list_tokens)
+                .post(accounts::create_token)
+                .layer(small_body),
+        )
+        .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
+        .route("/api/v1/projects/{project}", delete(manage::remove_project))
+        .route(
+            "/api/v1/projects/{project}/releases/{version}",
+            delete(manage::remove_release),
+        )
+        .route(
+            "/api/v1/projects/{project}/releases/{version}/yank",
+            post(manage::yank).layer(small_body),
+        )
+        .route(
+            "/api/v1/projects/{project}/releases/{version}/unyank",
+            post(manage::unyank).layer(small_body),
+        )
+        .route(
+            "/api/v1/projects/{project}/files/{filename}",
+            delete(manage::remove_file),
+        )
+        .route(
+            "/api/v1/projects/{project}/owners",
+            get(manage::owners)
+                .post(manage::add_owner)
+                .layer(small_body),
+        )
+        .route(
+            "/api/v1/projects/{project}/owners/{username}",
+            delete(manage::remove_owner),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/simple/") }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, error::ApiError> {
+    state.store.projects().await?;
+    Ok("ok\n")
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests (uploads
+/// included) finish. `on_bound` is told the address actually bound (port 0 picks a free one).
+pub async fn serve(
+    data_dir: PathBuf,
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let store = Store::open(&data_dir)
+        .await
+        .map_err(|e| format!("opening the data directory {}: {e}", data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("can't listen on {}: {e}", config.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let base = config.public_url(&bound);
+    let state = AppState::new(store.clone(), config, &data_dir);
+    let _ = state.base_url.set(base);
+    tokio::spawn(watch_journal(state.clone()));
+    on_bound(bound);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().await;
+    Ok(())
+}
+
+/// Every change is journaled, so a journal that grew means pages may be stale: drop them all.
+/// In-process writes drop their pages at once; this catches `picket admin` in another process.
+async fn watch_journal(state: AppState) {
+    let mut seen = state.store.last_event_id().await.unwrap_or(0);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Ok(last) = state.store.last_event_id().await
+            && last != seen
+        {
+            seen = last;
+            state.pages.clear();
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Project management over the authenticated JSON API: yank/unyank, remove a file, release or
+//! project, add/remove owners. Owners (with a session or a token scoped to the project) and site
+//! admins may act; every action is journaled.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use picket_store::Event;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Actor, actor};
+use crate::error::ApiError;
+use crate::{AppState, ClientIp, now_ms};
+
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    project: &str,
+) -> Result<Actor, ApiError> {
+    let actor = actor(state, headers).await.map_err(ApiError::json)?;
+    let Some(p) = state.store.project(project).await? else {
+        return Err(ApiError::not_found(format!("No project named `{project}`.")).json());
+    };
+    if let Some(token) = &actor.token
+        && !token.scope.allows(&p.normalized)
+    {
+        return Err(ApiError::forbidden(format!(
+            "This token is not valid for project `{}`.",
+            p.name
+        ))
+        .json());
+    }
+    if !actor.user.is_admin && !state.store.is_owner(&p.normalized, actor.user.id).await? {
+        return Err(ApiError::forbidden(format!(
+            "`{}` isn't an owner of `{}`.",
+            actor.user.username, p.name
+        ))
+        .json());
+    }
+    Ok(actor)
+}
+
+fn event(kind: &str, actor: &Actor, ip: Option<&str>, mut data: Value) -> Event {
+    if actor.user.is_admin {
+        data["actor"] = actor.user.username.clone().into();
+    }
+    Event::new(kind, now_ms(), Some(&actor.user.username), ip, data)
+}
+
+/// `{"reason"}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Reason {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn reason(body: &[u8]) -> Result<Reason, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Reason::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Expected {{\"reason\": \"…\"}}: {e}")).json())
+}
+
+/// `POST /api/v1/projects/{project}/releases/{version}/yank`.
+pub async fn yank(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((project, version)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    set_yanked(&state, ip, &headers, &project, &version, true, &body).await
+}
+
+/// `POST /api/v1/projects/{project}/releases/{version}/unyank`.
+pub async fn unyank(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((project, version)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    set_yanked(&state, ip, &headers, &project, &version, false, &body).await
+}
+
+async fn set_yanked(
+    state: &AppState,
+    ip: Option<String>,
+    headers: &HeaderMap,
+    project: &str,
+    version: &str,
+    yanked: bool,
+    body: &[u8],
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(state, headers, project).await?;
+    let reason = reason(body)?.reason;
+    let kind = if yanked {
+        "release.yank"
+    } else {
+        "release.unyank"
+    };
+    let e = event(
+        kind,
+        &actor,
+        ip.as_deref(),
+        json!({ "project": project, "version": version, "reason": reason }),
+    );
+    state
+        .store
+        .set_yanked(project, version, yanked, reason.as_deref(), &[e])
+        .await
+        .map_err(|e| ApiError::from(e).json())?;
+    state.pages.invalidate(&picket_formats::normalize(project));
+    Ok(Json(
+        json!({ "project": project, "version": version, "yanked": yanked, "reason": reason }),
+    ))
+}
+
+/// `DELETE /api/v1/projects/{project}/releases/{version}`.
+pub async fn remove_release(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((project, version)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(&state, &headers, &project).await?;
+    let e = event(
+        "release.remove",
+        &actor,
+        ip.as_deref(),
+        json!({ "project": project, "version": version }),
+    );
+    let removal = state
+        .store
+        .remove_release(&project, &version, &[e])
+        .await
+        .map_err(|e| ApiError::from(e).json())?;
+    state.pages.invalidate(&picket_formats::normalize(&project));
+    Ok(Json(json!({ "removed": removal })))
+}
+
+/// `DELETE /api/v1/projects/{project}/files/{filename}`.
+pub async fn remove_file(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((project, filename)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(&state, &headers, &project).await?;
+    let e = event(
+        "file.remove",
+        &actor,
+        ip.as_deref(),
+        json!({ "project": project, "filename": filename }),
+    );
+    let removal = state
+        .store
+        .remove_file(&project, &filename, &[e])
+        .await
+        .map_err(|e| ApiError::from(e).json())?;
+    state.pages.invalidate(&picket_formats::normalize(&project));
+    Ok(Json(json!({ "removed": removal })))
+}
+
+/// `DELETE /api/v1/projects/{project}`.
+pub async fn remove_project(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(&state, &headers, &project).await?;
+    let e = event(
+        "project.remove",
+        &actor,
+        ip.as_deref(),
+        json!({ "project": project, "reason": "removed by owner" }),
+    );
+    let removal = state
+        .store
+        .remove_project(&project, &[e])
+        .await
+        .map_err(|e| ApiError::from(e).json())?;
+    state.pages.invalidate(&picket_formats::normalize(&project));
+    Ok(Json(json!({ "removed": removal })))
+}
+
+/// `GET /api/v1/projects/{project}/owners`.
+pub async fn owners(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &project).await?;
+    Ok(Json(
+        json!({ "owners": state.store.owners(&project).await? }),
+    ))
+}
+
+/// `{"username"}`.
+#[derive(Debug, Deserialize)]
+pub struct Owner {
+    username: String,
+}
+
+/// `POST /api/v1/projects/{project}/owners`.
+pub async fn add_owner(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(&state, &headers, &project).await?;
+    let owner: Owner = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("Expected {{\"username\": \"…\"}}: {e}")).json()
+    })?;
+    let e = event(
+        "project.owner.add",
+        &actor,
+        ip.as_deref(),
+        json!({ "project": project, "owner": owner.username }),
+    );
+    state
+        .store
+        .add_owner(&project, &owner.username, &[e])
+        .await
+        .map_err(|e| ApiError::from(e).json())?;
+    Ok(Json(
+        json!({ "owners": state.store.owners(&project).await? }),
+    ))
+}
+
+/// `DELETE /api/v1/projects/{project}/owners/{username}`.
+pub async fn remove_owner(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((project, username)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(&state, &headers, &project).await?;
+    let e = event(
+        "project.owner.remove",
+        &actor,
+        ip.as_deref(),
+        json!({ "project": project, "owner": username }),
+    );
+    state
+        .store
+        .remove_owner(&project, &username, &[e])
+        .await
+        .map_err(|e| ApiError::from(e).json())?;
+    Ok(Json(
+        json!({ "owners": state.store.owners(&project).await? }),
+    ))
+}

@@ -1,0 +1,411 @@
+//! The simple repository API: PEP 503 HTML and PEP 691 JSON (API version 1.1, with PEP 700's
+//! `versions`, `size` and `upload-time`, PEP 592 yanks and PEP 658/714 core metadata).
+//!
+//! Pages are rendered once per change and kept in memory with their `ETag`s; a write to a project
+//! drops its page (and the root list when projects come or go).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use picket_store::{FileRow, rfc3339};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::negotiate::{self, Format};
+
+/// The simple API version served.
+pub const API_VERSION: &str = "1.1";
+
+/// One rendered page in both formats.
+#[derive(Debug)]
+pub struct Page {
+    json: Vec<u8>,
+    html: Vec<u8>,
+    json_etag: String,
+    html_etag: String,
+    last_modified: String,
+}
+
+impl Page {
+    fn new(json: Vec<u8>, html: Vec<u8>) -> Self {
+        let etag = |body: &[u8]| format!("\"{}\"", &picket_store::sha256_hex(body)[..32]);
+        Self {
+            json_etag: etag(&json),
+            html_etag: etag(&html),
+            json,
+            html,
+            last_modified: httpdate::fmt_http_date(std::time::SystemTime::now()),
+        }
+    }
+}
+
+/// Rendered pages by normalized project name (`""` for the root list).
+#[derive(Debug, Default)]
+pub struct PageCache {
+    pages: RwLock<HashMap<String, Arc<Page>>>,
+    generation: AtomicU64,
+}
+
+impl PageCache {
+    fn get(&self, key: &str) -> Option<Arc<Page>> {
+        self.pages
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps a page rendered from data read at `generation`, unless something changed since.
+    fn insert(&self, key: String, page: Arc<Page>, generation: u64) {
+        let mut pages = self
+            .pages
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.generation() == generation {
+            pages.insert(key, page);
+        }
+    }
+
+    /// Drops every page.
+    pub fn clear(&self) {
+        let mut pages = self
+            .pages
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        pages.clear();
+    }
+
+    /// Drops a project's page (and the root list).
+    pub fn invalidate(&self, normalized: &str) {
+        let mut pages = self
+            .pages
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        pages.remove(normalized);
+        pages.remove("");
+    }
+}
+
+/// `?format=`.
+#[derive(Debug, Deserialize)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where a file is served.
+pub fn file_url(file: &FileRow) -> String {
+    format!("/files/{}/{}", file.sha256, file.filename)
+}
+
+fn render_project(name: &str, files: &[FileRow], versions: &[String]) -> Page {
+    let json_files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|f| {
+            let mut hashes = serde_json::json!({ "sha256": f.sha256 });
+            if let Some(md5) = &f.md5 {
+                hashes["md5"] = md5.clone().into();
+            }
+            let mut v = serde_json::json!({
+                "filename": f.filename,
+                "url": file_url(f),
+                "hashes": hashes,
+                "requires-python": f.requires_python,
+                "size": f.size,
+                "upload-time": rfc3339(f.upload_time),
+                "yanked": if f.yanked {
+                    serde_json::Value::String(f.yanked_reason.clone().unwrap_or_default())
+                } else {
+                    serde_json::Value::Bool(false)
+                },
+            });
+            if f.yanked && f.yanked_reason.as_deref().unwrap_or("").is_empty() {
+                v["yanked"] = true.into();
+            }
+            let core = match &f.metadata_sha256 {
+                Some(sha) => serde_json::json!({ "sha256": sha }),
+                None => false.into(),
+            };
+            v["core-metadata"] = core.clone();
+            v["dist-info-metadata"] = core;
+            v
+        })
+        .collect();
+    let json = serde_json::json!({
+        "meta": { "api-version": API_VERSION },
+        "name": picket_formats::normalize(name),
+        "versions": versions,
+        "files": json_files,
+    });
+
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    <title>Links for {0}</title>\n  </head>\n  <body>\n    <h1>Links for {0}</h1>\n",
+        escape(name)
+    );
+    for f in files {
+        let _ = write!(
+            html,
+            "    <a href=\"{}#sha256={}\"",
+            escape(&file_url(f)),
+            f.sha256
+        );
+        if let Some(rp) = &f.requires_python {
+            let _ = write!(html, " data-requires-python=\"{}\"", escape(rp));
+        }
+        if f.yanked {
+            let _ = write!(
+                html,
+                " data-yanked=\"{}\"",
+                escape(f.yanked_reason.as_deref().unwrap_or(""))
+            );
+        }
+        if let Some(sha) = &f.metadata_sha256 {
+            let _ = write!(
+                html,
+                " data-core-metadata=\"sha256={sha}\" data-dist-info-metadata=\"sha256={sha}\""
+            );
+        }
+        let _ = writeln!(html, ">{}</a><br />", escape(&f.filename));
+    }
+    html.push_str("  </body>\n</html>\n");
+    Page::new(
+        serde_json::to_vec(&json).unwrap_or_default(),
+        html.into_bytes(),
+    )
+}
+
+fn render_root(projects: &[(String, String)]) -> Page {
+    let json = serde_json::json!({
+        "meta": { "api-version": API_VERSION },
+        "projects": projects.iter().map(|(name, _)| serde_json::json!({ "name": name })).collect::<Vec<_>>(),
+    });
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    <title>Simple index</title>\n  </head>\n  <body>\n"
+    );
+    for (name, normalized) in projects {
+        let _ = writeln!(
+            html,
+            "    <a href=\"/simple/{}/\">{}</a><br />",
+            escape(normalized),
+            escape(name)
+        );
+    }
+    html.push_str("  </body>\n</html>\n");
+    Page::new(
+        serde_json::to_vec(&json).unwrap_or_default(),
+        html.into_bytes(),
+    )
+}
+
+fn respond(page: &Page, format: Format, headers: &HeaderMap) -> Response {
+    let (body, etag) = match format {
+        Format::Json => (&page.json, &page.json_etag),
+        Format::Html | Format::TextHtml => (&page.html, &page.html_etag),
+    };
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
+        });
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, format.content_type())],
+            body.clone(),
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&page.last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=0, must-revalidate"),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    h.insert(
+        "x-pypi-repository-version",
+        HeaderValue::from_static(API_VERSION),
+    );
+    response
+}
+
+fn negotiate(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    negotiate::choose(accept, query.format.as_deref()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: this index serves application/vnd.pypi.simple.v1+json, \
+             application/vnd.pypi.simple.v1+html and text/html",
+        )
+    })
+}
+
+/// `GET /simple/`.
+pub async fn root(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<FormatQuery>,
+) -> Result<Response, ApiError> {
+    let format = negotiate(&headers, &query)?;
+    let page = match state.pages.get("") {
+        Some(page) => page,
+        None => {
+            let generation = state.pages.generation();
+            let projects = state.visible_projects().await?;
+            let page = Arc::new(render_root(&projects));
+            state.pages.insert(String::new(), page.clone(), generation);
+            page
+        }
+    };
+    Ok(respond(&page, format, &headers))
+}
+
+/// `GET /simple/{project}/`.
+pub async fn project(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<FormatQuery>,
+) -> Result<Response, ApiError> {
+    let normalized = picket_formats::normalize(&name);
+    if normalized != name {
+        let mut location = format!("/simple/{normalized}/");
+        if let Some(format) = &query.format {
+            location.push_str("?format=");
+            location.push_str(&url_escape(format));
+        }
+        return Ok(Redirect::permanent(&location).into_response());
+    }
+    let format = negotiate(&headers, &query)?;
+    let page = match state.pages.get(&normalized) {
+        Some(page) => page,
+        None => {
+            let generation = state.pages.generation();
+            let Some(project) = state.store.project(&normalized).await? else {
+                return Err(ApiError::not_found(format!(
+                    "Not Found: no project named `{normalized}`"
+                )));
+            };
+            let files = state.store.project_files(&normalized).await?;
+            let versions = state.versions(&normalized).await?;
+            let page = Arc::new(render_project(&project.name, &files, &versions));
+            state.pages.insert(normalized, page.clone(), generation);
+            page
+        }
+    };
+    Ok(respond(&page, format, &headers))
+}
+
+/// `GET /simple/{project}` (no slash): redirect to the canonical URL.
+pub async fn project_no_slash(Path(name): Path<String>) -> Redirect {
+    Redirect::permanent(&format!(
+        "/simple/{}/",
+        url_escape(&picket_formats::normalize(&name))
+    ))
+}
+
+pub(crate) fn url_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, yanked: Option<&str>, meta: bool) -> FileRow {
+        FileRow {
+            filename: name.into(),
+            version: "1.0".into(),
+            packagetype: "bdist_wheel".into(),
+            sha256: "ab".repeat(32),
+            md5: None,
+            blake2_256: None,
+            size: 42,
+            requires_python: Some(">=3.9".into()),
+            yanked: yanked.is_some(),
+            yanked_reason: yanked.map(str::to_owned),
+            upload_time: 0,
+            metadata_sha256: meta.then(|| "cd".repeat(32)),
+        }
+    }
+
+    #[test]
+    fn html_escapes_and_carries_the_pep_attributes() {
+        let page = render_project(
+            "Demo",
+            &[file("demo-1.0-py3-none-any.whl", Some("bad <build>"), true)],
+            &["1.0".into()],
+        );
+        let html = String::from_utf8(page.html).unwrap();
+        assert!(html.contains("data-requires-python=\"&gt;=3.9\""), "{html}");
+        assert!(html.contains("data-yanked=\"bad &lt;build&gt;\""), "{html}");
+        assert!(html.contains(&format!(
+            "data-core-metadata=\"sha256={}\"",
+            "cd".repeat(32)
+        )));
+        assert!(html.contains("<meta name=\"pypi:repository-version\" content=\"1.1\">"));
+    }
+
+    #[test]
+    fn json_follows_pep_691_and_700() {
+        let page = render_project(
+            "Demo_Pkg",
+            &[file("a.whl", None, false), file("b.whl", Some(""), true)],
+            &["1.0".into()],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
+        assert_eq!(v["meta"]["api-version"], "1.1");
+        assert_eq!(v["name"], "demo-pkg");
+        assert_eq!(v["versions"], serde_json::json!(["1.0"]));
+        assert_eq!(v["files"][0]["yanked"], false);
+        assert_eq!(v["files"][0]["core-metadata"], false);
+        assert_eq!(v["files"][0]["upload-time"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["files"][1]["yanked"], true);
+        assert_eq!(v["files"][1]["size"], 42);
+    }
+}

@@ -1,0 +1,366 @@
+//! The legacy upload API that twine and `uv publish` speak: `POST /legacy/`, multipart form,
+//! `:action=file_upload`, an API token in Basic auth. The rules are PyPI's: the form's name and
+//! version must match the file's own metadata and filename, digests must match, one sdist per
+//! release, a filename is never reused, and the archive must pass the inspector.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use md5::Digest as _;
+use picket_formats::{DistFilename, Version};
+use picket_inspect::{DistKind, Inventory, Limits};
+use picket_store::{Upload, UploadOutcome};
+
+use crate::auth::actor;
+use crate::error::ApiError;
+use crate::{AppState, ClientIp};
+
+/// Most form fields accepted besides the file.
+const MAX_FIELDS: usize = 512;
+/// Most bytes of all text fields together (descriptions can be long).
+const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
+
+struct Form {
+    fields: HashMap<String, Vec<String>>,
+    file: Option<(String, Vec<u8>)>,
+}
+
+impl Form {
+    fn one(&self, key: &str) -> Option<&str> {
+        self.fields
+            .get(key)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+async fn read_form(mut multipart: Multipart, max_file: u64) -> Result<Form, ApiError> {
+    let mut form = Form {
+        fields: HashMap::new(),
+        file: None,
+    };
+    let mut text_bytes = 0usize;
+    let mut count = 0usize;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?
+    {
+        count += 1;
+        if count > MAX_FIELDS {
+            return Err(ApiError::bad_request(format!(
+                "Too many form fields (more than {MAX_FIELDS})"
+            )));
+        }
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "content" {
+            if form.file.is_some() {
+                return Err(ApiError::bad_request("More than one file in `content`"));
+            }
+            let filename = field
+                .file_name()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::bad_request("The `content` field has no filename"))?;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?
+            {
+                if (bytes.len() + chunk.len()) as u64 > max_file {
+                    return Err(too_large(max_file));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            form.file = Some((filename, bytes));
+        } else {
+            let value = field
+                .text()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("Form field `{name}`: {e}")))?;
+            text_bytes += value.len();
+            if text_bytes > MAX_TEXT_BYTES {
+                return Err(ApiError::bad_request(format!(
+                    "Form fields hold more than {MAX_TEXT_BYTES} bytes of text"
+                )));
+            }
+            form.fields.entry(name).or_default().push(value);
+        }
+    }
+    Ok(form)
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "File too large. Limit for this index is {} MB.",
+            limit / (1024 * 1024)
+        ),
+    )
+}
+
+fn check_digest(form: &Form, key: &str, actual: &str) -> Result<(), ApiError> {
+    match form.one(key) {
+        None => Ok(()),
+        Some(sent) if sent.trim().eq_ignore_ascii_case(actual) => Ok(()),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "The digest supplied ({key}) does not match a digest calculated from the uploaded file."
+        ))),
+    }
+}
+
+/// The `artifact` summary of the `file.upload` event.
+pub fn artifact_summary(inv: &Inventory) -> serde_json::Value {
+    serde_json::json!({
+        "files": inv.entries.len(),
+        "python_files": inv.measures.python_files,
+        "code_lines": inv.measures.substantive_lines,
+        "empty": inv.emptiness.empty,
+        "console_scripts": inv.console_scripts().collect::<Vec<_>>(),
+        "native_binaries": inv.measures.native_binaries.len(),
+    })
+}
+
+/// `POST /legacy/`.
+pub async fn upload(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<&'static str, ApiError> {
+    let result = upload_inner(&state, ip, &headers, multipart).await;
+    match &result {
+        Ok(_) => state.metrics.upload_accepted(),
+        Err(e) => state.metrics.upload_rejected(e.status),
+    }
+    result
+}
+
+async fn upload_inner(
+    state: &AppState,
+    ip: Option<String>,
+    headers: &HeaderMap,
+    multipart: Multipart,
+) -> Result<&'static str, ApiError> {
+    let actor = actor(state, headers).await?;
+    let user = &actor.user;
+    if state.config.require_verified_email && !user.email_verified {
+        return Err(ApiError::bad_request(format!(
+            "User {} does not have a verified primary email address. Please add a verified primary email before attempting to upload.",
+            user.username
+        )));
+    }
+    let max_file = state.config.max_file_size;
+    let form = read_form(multipart, max_file).await?;
+
+    match form.one(":action") {
+        Some("file_upload") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Unsupported :action `{other}`; only file_upload is supported"
+            )));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "Missing :action (expected file_upload)",
+            ));
+        }
+    }
+    if let Some(v) = form.one("protocol_version")
+        && v != "1"
+    {
+        return Err(ApiError::bad_request(format!(
+            "Unknown protocol_version `{v}`"
+        )));
+    }
+    let form_name = form.one("name").ok_or_else(|| {
+        ApiError::bad_request("'' is an invalid value for Name. Error: This field is required.")
+    })?;
+    let form_version = form.one("version").ok_or_else(|| {
+        ApiError::bad_request("'' is an invalid value for Version. Error: This field is required.")
+    })?;
+    let filetype = form.one("filetype").unwrap_or("");
+    let Some((filename, bytes)) = &form.file else {
+        return Err(ApiError::bad_request(
+            "Upload payload does not have a file.",
+        ));
+    };
+
+    let project_name: picket_formats::ProjectName = form_name.parse().map_err(|e| {
+        ApiError::bad_request(format!(
+            "'{form_name}' is an invalid value for Name. Error: {e}"
+        ))
+    })?;
+    let version: Version = form_version.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "'{form_version}' is an invalid value for Version. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'."
+        ))
+    })?;
+    // Lowercase only, as PyPI requires.
+    if ![".whl", ".tar.gz", ".zip"]
+        .iter()
+        .any(|ext| filename.ends_with(ext))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid file extension: Use .tar.gz, .whl or .zip extension. ({filename})"
+        )));
+    }
+    if filename.contains('/') || filename.contains('\\') || filename.len() > 255 {
+        return Err(ApiError::bad_request(format!(
+            "Invalid filename `{filename}`"
+        )));
+    }
+    let parsed: DistFilename = filename.parse().map_err(|e| {
+        ApiError::bad_request(format!("Invalid distribution file name `{filename}`: {e}"))
+    })?;
+    let (expected_type, packagetype) = match parsed {
+        DistFilename::Wheel(_) => ("bdist_wheel", "bdist_wheel"),
+        DistFilename::Sdist(_) => ("sdist", "sdist"),
+    };
+    if !filetype.is_empty() && filetype != expected_type {
+        return Err(ApiError::bad_request(format!(
+            "Invalid value for filetype: `{filetype}`, but `{filename}` is a {expected_type}"
+        )));
+    }
+    if parsed.name().normalized() != project_name.normalized() {
+        return Err(ApiError::bad_request(format!(
+            "Start filename for {filename} with the project name {}",
+            project_name.normalized().replace('-', "_")
+        )));
+    }
+    if parsed.version() != &version {
+        return Err(ApiError::bad_request(format!(
+            "Version in filename should be '{version}' not '{}'.",
+            parsed.version()
+        )));
+    }
+    if bytes.len() as u64 > max_file {
+        return Err(too_large(max_file));
+    }
+
+    // Digests, then the archive itself, off the async runtime.
+    let bytes: Arc<[u8]> = Arc::from(bytes.as_slice());
+    let limits = Limits {
+        max_archive_bytes: max_file,
+        ..Limits::default()
+    };
+    let (sha256, md5, blake2, inventory) = {
+        let bytes = bytes.clone();
+        let filename = filename.clone();
+        tokio::task::spawn_blocking(move || {
+            let sha256 = picket_store::sha256_hex(&bytes);
+            let md5 = data_encoding::HEXLOWER.encode(&md5::Md5::digest(&bytes));
+            let blake2 = data_encoding::HEXLOWER.encode(&blake2::Blake2b::<
+                blake2::digest::consts::U32,
+            >::digest(&bytes));
+            let inventory = picket_inspect::inspect_bytes(&filename, &bytes, &limits);
+            (sha256, md5, blake2, inventory)
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    };
+    check_digest(&form, "md5_digest", &md5)?;
+    check_digest(&form, "sha256_digest", &sha256)?;
+    check_digest(&form, "blake2_256_digest", &blake2)?;
+    let inventory =
+        inventory.map_err(|e| ApiError::bad_request(format!("Invalid distribution file: {e}")))?;
+    let metadata = inventory.metadata.as_ref().ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "Invalid distribution file: `{filename}` has no {}",
+            if inventory.kind == DistKind::Wheel {
+                ".dist-info/METADATA"
+            } else {
+                "PKG-INFO"
+            }
+        ))
+    })?;
+    if picket_formats::normalize(&metadata.name) != project_name.normalized() {
+        return Err(ApiError::bad_request(format!(
+            "The name in the file's metadata (`{}`) does not match the form's name (`{form_name}`)",
+            metadata.name
+        )));
+    }
+    if metadata.version.parse::<Version>().ok().as_ref() != Some(&version) {
+        return Err(ApiError::bad_request(format!(
+            "The version in the file's metadata (`{}`) does not match the form's version (`{form_version}`)",
+            metadata.version
+        )));
+    }
+
+    let project_normalized = project_name.normalized().to_owned();
+    if let Some(token) = &actor.token
+        && !token.scope.allows(&project_normalized)
+    {
+        return Err(ApiError::forbidden(format!(
+            "Invalid API Token: token `{}` is not valid for project '{form_name}'",
+            token.name
+        )));
+    }
+    let may_create = actor
+        .token
+        .as_ref()
+        .is_none_or(|t| matches!(t.scope, picket_store::TokenScope::User));
+
+    // Blobs first (content-addressed, so an orphan from a refused transaction is harmless).
+    let sha256_stored = state.store.put_blob(bytes.clone()).await?;
+    debug_assert_eq!(sha256_stored, sha256);
+    let metadata_sha256 = match (&inventory.kind, &inventory.metadata_bytes) {
+        (DistKind::Wheel, Some(meta)) => {
+            Some(state.store.put_blob(Arc::from(meta.as_slice())).await?)
+        }
+        _ => None,
+    };
+    let release_metadata = serde_json::to_value(metadata).unwrap_or_default();
+    let artifact = artifact_summary(&inventory);
+    let now = crate::now_ms();
+    let outcome = state
+        .store
+        .record_upload(&Upload {
+            project: &metadata.name,
+            version: &version.to_string(),
+            filename,
+            packagetype,
+            requires_python: metadata.requires_python.as_deref(),
+            user_id: user.id,
+            user_name: &user.username,
+            ip: ip.as_deref(),
+            may_create,
+            sha256: &sha256,
+            size: bytes.len() as u64,
+            md5: Some(&md5),
+            blake2_256: Some(&blake2),
+            metadata_sha256: metadata_sha256.as_deref(),
+            release_metadata: &release_metadata,
+            artifact: &artifact,
+            summary: metadata.summary.as_deref(),
+            max_project_bytes: state.config.max_project_size,
+            time_ms: now,
+        })
+        .await
+        .map_err(|e| match e {
+            picket_store::StoreError::NotOwner { user, project } => ApiError::forbidden(format!(
+                "The user '{user}' isn't allowed to upload to project '{project}'. See /help/#project-name for more information."
+            )),
+            picket_store::StoreError::FileExists { filename, .. } => ApiError::bad_request(format!(
+                "File already exists ('{filename}', with a different sha256 digest). See /help/#file-name-reuse for more information."
+            )),
+            picket_store::StoreError::NoProject(p) => ApiError::forbidden(format!(
+                "Invalid API Token: this token can't create the new project '{p}'"
+            )),
+            other => other.into(),
+        })?;
+    state.pages.invalidate(&project_normalized);
+    match outcome {
+        UploadOutcome::Duplicate => {
+            tracing::info!(user = %user.username, %filename, "duplicate upload ignored");
+        }
+        UploadOutcome::Stored { created_project } => {
+            tracing::info!(user = %user.username, %filename, created_project, empty = inventory.emptiness.empty, "file uploaded");
+        }
+    }
+    Ok("OK")
+}

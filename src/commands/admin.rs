@@ -1,0 +1,420 @@
+//! `picket admin`: works directly on a registry's data directory (the server may be running; a
+//! running server notices the changes within a second through the journal).
+
+use std::io::{Read, Write};
+
+use picket_store::{Event, NewUser, Store, StoreError, TokenScope};
+use serde_json::json;
+
+use crate::cli::{AdminArgs, AdminCommand, Format};
+use crate::config::data_dir;
+use crate::output::{self, Exit, error, hint};
+
+pub fn run(args: &AdminArgs, format: Format) -> Exit {
+    let dir = match data_dir(args.data_dir.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            error(&format!("{e:#}"));
+            return Exit::Error;
+        }
+    };
+    let actor = args.actor.clone().unwrap_or_else(|| {
+        format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        )
+    });
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            error(&format!("starting the async runtime: {e}"));
+            return Exit::Error;
+        }
+    };
+    runtime.block_on(async {
+        let store = match Store::open(&dir).await {
+            Ok(s) => s,
+            Err(e) => {
+                error(&format!("opening {}: {e}", dir.display()));
+                return Exit::Error;
+            }
+        };
+        let result = act(&store, &args.command, &actor, format).await;
+        store.close().await;
+        match result {
+            Ok(exit) => exit,
+            Err(e) => {
+                error(&e.to_string());
+                if let Some(h) = hint_for(&e) {
+                    hint(h);
+                }
+                Exit::Error
+            }
+        }
+    })
+}
+
+fn hint_for(e: &AdminError) -> Option<&'static str> {
+    match e {
+        AdminError::Store(StoreError::NoUser(_)) => {
+            Some("list the accounts with `picket admin list-users`")
+        }
+        AdminError::Store(StoreError::NoProject(_)) => {
+            Some("project names are matched after PEP 503 normalization; check the spelling")
+        }
+        _ => None,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AdminError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Input(String),
+}
+
+fn admin_event(kind: &str, actor: &str, user: Option<&str>, data: serde_json::Value) -> Event {
+    let mut data = data;
+    data["actor"] = actor.into();
+    Event::new(kind, picket_server::now_ms(), user, None, data)
+}
+
+/// Parses `--since`: RFC 3339, a date (`2025-06-11`), or a duration ago (`90m`, `24h`, `7d`).
+fn since_ms(text: &str) -> Result<i64, AdminError> {
+    let text = text.trim();
+    let bad = || {
+        AdminError::Input(format!(
+            "--since `{text}` is not a time: use RFC 3339 (2025-06-11T09:00:00Z), a date (2025-06-11) or a duration ago (90m, 24h, 7d)"
+        ))
+    };
+    if let Some(unit) = text
+        .chars()
+        .last()
+        .filter(|c| matches!(c, 's' | 'm' | 'h' | 'd'))
+        && let Ok(n) = text[..text.len() - 1].parse::<i64>()
+    {
+        let seconds = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => 86_400,
+        };
+        return Ok(picket_server::now_ms() - n.saturating_mul(seconds * 1000));
+    }
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    crate::commands::check::unix_seconds(&full)
+        .map(|s| s * 1000)
+        .ok_or_else(bad)
+}
+
+async fn act(
+    store: &Store,
+    command: &AdminCommand,
+    actor: &str,
+    format: Format,
+) -> Result<Exit, AdminError> {
+    let now = picket_server::now_ms();
+    let mut out = output::stdout();
+    match command {
+        AdminCommand::CreateUser {
+            name,
+            email,
+            admin,
+            password_stdin: _,
+        } => {
+            picket_server::accounts::validate_username(name).map_err(AdminError::Input)?;
+            picket_server::accounts::validate_email(email).map_err(AdminError::Input)?;
+            let mut password = String::new();
+            std::io::stdin()
+                .take(64 * 1024)
+                .read_to_string(&mut password)
+                .map_err(|e| AdminError::Input(format!("reading the password from stdin: {e}")))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            if password.chars().count() < 8 {
+                return Err(AdminError::Input(
+                    "the password on stdin is shorter than 8 characters".into(),
+                ));
+            }
+            let hash = picket_server::auth::hash_password(password)
+                .await
+                .map_err(|e| AdminError::Input(e.message))?;
+            let user = store
+                .create_user(
+                    &NewUser {
+                        username: name,
+                        email,
+                        password_hash: &hash,
+                        is_admin: *admin,
+                        email_verified: true,
+                        time_ms: now,
+                    },
+                    &[
+                        admin_event(
+                            "account.create",
+                            actor,
+                            Some(name),
+                            json!({ "email": email }),
+                        ),
+                        admin_event(
+                            "account.email.verify",
+                            actor,
+                            Some(name),
+                            json!({ "email": email }),
+                        ),
+                    ],
+                )
+                .await?;
+            let _ = output::emit(format, &user, |w| {
+                writeln!(
+                    w,
+                    "created user {} <{}>{}",
+                    user.username,
+                    user.email,
+                    if user.is_admin { " (admin)" } else { "" }
+                )
+            });
+        }
+        AdminCommand::CreateToken {
+            name,
+            projects,
+            label,
+        } => {
+            let user = store
+                .user(name)
+                .await?
+                .ok_or_else(|| StoreError::NoUser(name.clone()))?;
+            let scope = if projects.is_empty() {
+                TokenScope::User
+            } else {
+                for p in projects {
+                    if store.project(p).await?.is_none() {
+                        return Err(StoreError::NoProject(p.clone()).into());
+                    }
+                }
+                TokenScope::Projects(
+                    projects
+                        .iter()
+                        .map(|p| picket_formats::normalize(p))
+                        .collect(),
+                )
+            };
+            let token = picket_server::auth::new_secret(picket_server::auth::TOKEN_PREFIX);
+            let id = store
+                .create_token(
+                    user.id,
+                    label,
+                    &scope,
+                    &picket_server::auth::secret_hash(&token),
+                    &token[..12],
+                    &[admin_event(
+                        "account.token.create",
+                        actor,
+                        Some(&user.username),
+                        json!({ "scope": scope.to_json() }),
+                    )],
+                )
+                .await?;
+            let report = json!({ "id": id, "user": user.username, "token": token, "scope": scope.to_json() });
+            let _ = output::emit(format, &report, |w| writeln!(w, "{token}"));
+            crate::output::hint(
+                "the token is shown once; store it now (twine: username __token__, this as the password)",
+            );
+        }
+        AdminCommand::ListUsers => {
+            let users = store.users().await?;
+            let _ = output::emit(format, &users, |w| {
+                writeln!(
+                    w,
+                    "{:<24} {:<32} {:<8} {:<5} {:<5} STATE",
+                    "USER", "EMAIL", "VERIFIED", "2FA", "ADMIN"
+                )?;
+                for u in &users {
+                    writeln!(
+                        w,
+                        "{:<24} {:<32} {:<8} {:<5} {:<5} {}",
+                        u.username,
+                        u.email,
+                        if u.email_verified { "yes" } else { "no" },
+                        if u.has_2fa() { "yes" } else { "no" },
+                        if u.is_admin { "yes" } else { "no" },
+                        if u.disabled { "disabled" } else { "active" }
+                    )?;
+                }
+                Ok(())
+            });
+        }
+        AdminCommand::ExportEvents { since, out: path } => {
+            let since = since
+                .as_deref()
+                .map(since_ms)
+                .transpose()?
+                .unwrap_or(i64::MIN);
+            let events = store.events_since(since).await?;
+            let mut text = String::new();
+            for e in &events {
+                text.push_str(&e.to_json_line());
+                text.push('\n');
+            }
+            match path {
+                Some(path) => {
+                    std::fs::write(path, text)
+                        .map_err(|e| AdminError::Input(format!("{}: {e}", path.display())))?;
+                    eprintln!("wrote {} events to {}", events.len(), path.display());
+                }
+                None => {
+                    if let Err(e) = out.write_all(text.as_bytes())
+                        && e.kind() != std::io::ErrorKind::BrokenPipe
+                    {
+                        return Err(AdminError::Input(format!("writing output: {e}")));
+                    }
+                }
+            }
+        }
+        AdminCommand::Yank {
+            project,
+            version,
+            reason,
+        } => {
+            store
+                .set_yanked(
+                    project,
+                    version,
+                    true,
+                    reason.as_deref(),
+                    &[admin_event(
+                        "release.yank",
+                        actor,
+                        None,
+                        json!({ "project": project, "version": version, "reason": reason }),
+                    )],
+                )
+                .await?;
+            eprintln!("yanked {project} {version}");
+        }
+        AdminCommand::Unyank { project, version } => {
+            store
+                .set_yanked(project, version, false, None, &[admin_event(
+                    "release.unyank", actor, None,
+                    json!({ "project": project, "version": version, "reason": "unyanked by an administrator" }),
+                )])
+                .await?;
+            eprintln!("unyanked {project} {version}");
+        }
+        AdminCommand::Remove {
+            project,
+            version,
+            file,
+            reason,
+        } => {
+            let removal = match (version, file) {
+                (Some(v), _) => {
+                    store
+                        .remove_release(
+                            project,
+                            v,
+                            &[admin_event(
+                                "release.remove",
+                                actor,
+                                None,
+                                json!({ "project": project, "version": v, "reason": reason }),
+                            )],
+                        )
+                        .await?
+                }
+                (None, Some(f)) => {
+                    store
+                        .remove_file(
+                            project,
+                            f,
+                            &[admin_event(
+                                "file.remove",
+                                actor,
+                                None,
+                                json!({ "project": project, "filename": f, "reason": reason }),
+                            )],
+                        )
+                        .await?
+                }
+                (None, None) => {
+                    store
+                        .remove_project(
+                            project,
+                            &[admin_event(
+                                "project.remove",
+                                actor,
+                                None,
+                                json!({ "project": project, "reason": reason }),
+                            )],
+                        )
+                        .await?
+                }
+            };
+            let _ = output::emit(format, &removal, |w| {
+                writeln!(
+                    w,
+                    "removed {} release(s), {} file(s)",
+                    removal.releases,
+                    removal.files.len()
+                )?;
+                for f in &removal.files {
+                    writeln!(w, "  {f}")?;
+                }
+                Ok(())
+            });
+        }
+        AdminCommand::AddOwner { project, user } => {
+            store
+                .add_owner(
+                    project,
+                    user,
+                    &[admin_event(
+                        "project.owner.add",
+                        actor,
+                        None,
+                        json!({ "project": project, "owner": user }),
+                    )],
+                )
+                .await?;
+            eprintln!("{user} now owns {project}");
+        }
+        AdminCommand::RemoveOwner { project, user } => {
+            store
+                .remove_owner(
+                    project,
+                    user,
+                    &[admin_event(
+                        "project.owner.remove",
+                        actor,
+                        None,
+                        json!({ "project": project, "owner": user }),
+                    )],
+                )
+                .await?;
+            eprintln!("{user} no longer owns {project}");
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_times_dates_and_durations() {
+        assert_eq!(since_ms("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(since_ms("1970-01-01T00:01:00Z").unwrap(), 60_000);
+        let day_ago = since_ms("1d").unwrap();
+        assert!((picket_server::now_ms() - day_ago - 86_400_000).abs() < 5_000);
+        assert!(since_ms("yesterday").is_err());
+        assert!(since_ms("5x").is_err());
+    }
+}

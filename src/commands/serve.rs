@@ -1,0 +1,106 @@
+//! `picket serve`: starts the package index on the data directory.
+
+use crate::cli::ServeArgs;
+use crate::config::{Config, data_dir};
+use crate::output::{Exit, error, hint};
+use picket_server::LogFormat;
+
+pub fn run(args: &ServeArgs) -> Exit {
+    let mut config = match Config::load_with_env(args.config.as_deref()) {
+        Ok(c) => c.serve,
+        Err(e) => {
+            error(&format!("{e:#}"));
+            return Exit::Error;
+        }
+    };
+    if let Some(listen) = &args.listen {
+        config.listen.clone_from(listen);
+    }
+    if let Some(format) = &args.log_format {
+        config.log_format = if format == "json" {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        };
+    }
+    let dir = match data_dir(args.data_dir.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            error(&format!("{e:#}"));
+            return Exit::Error;
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            error(&format!("starting the async runtime: {e}"));
+            return Exit::Error;
+        }
+    };
+    let result = runtime.block_on(picket_server::serve(
+        dir.clone(),
+        config,
+        shutdown_signal(),
+        |bound| {
+            // The one line on stdout: where the index is (tests and scripts read it).
+            println!(
+                "picket serve: listening on http://{bound}/simple/ (data in {})",
+                dir.display()
+            );
+        },
+    ));
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            Exit::Ok
+        }
+        Err(e) => {
+            error(&e);
+            if e.contains("listen") {
+                hint("pick another address with --listen 127.0.0.1:PORT (port 0 picks a free one)");
+            }
+            Exit::Error
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PICKET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
+            .init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = interrupt.await;
+            return;
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: finishing requests in flight");
+}
