@@ -259,3 +259,4 @@ pub fn canned_server_logged(routes: Vec<(String, Canned)>) -> (String, Served) {
     });
     (format!("http://127.0.0.1:{port}/simple/"), served)
 }
+pub mod registry;

@@ -1,0 +1,240 @@
+//! A real `picket serve` on a free loopback port, and the real clients that talk to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::{Server, run, text};
+
+/// A running registry.
+pub struct Registry {
+    /// The process (killed on drop).
+    pub server: Server,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its data directory.
+    pub data: PathBuf,
+}
+
+impl Registry {
+    /// Starts `picket serve` on `data` with extra environment (`PICKET_SERVE_*`).
+    pub fn start(data: &Path, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .current_dir(data.parent().unwrap())
+            .env("PICKET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start picket serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{line}`"))
+            .trim_end_matches("/simple/")
+            .to_owned();
+        Self {
+            server: Server(child),
+            base,
+            data: data.to_owned(),
+        }
+    }
+
+    /// The simple-API URL.
+    pub fn simple(&self) -> String {
+        format!("{}/simple/", self.base)
+    }
+
+    /// The upload URL.
+    pub fn legacy(&self) -> String {
+        format!("{}/legacy/", self.base)
+    }
+
+    /// An HTTP agent that reports every status instead of failing on 4xx/5xx.
+    pub fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into()
+    }
+
+    /// `POST` JSON with an optional bearer credential; returns status and body.
+    pub fn post_json(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = Self::agent().post(&format!("{}{path}", self.base));
+        if let Some(b) = bearer {
+            req = req.header("Authorization", &format!("Bearer {b}"));
+        }
+        let mut resp = req
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// `GET` with headers; returns status, headers and body bytes.
+    pub fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
+        let mut req = Self::agent().get(&format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.call().unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, headers, body)
+    }
+
+    /// The verification links mailed so far, oldest first.
+    pub fn mailed_links(&self) -> Vec<String> {
+        let mut mails: Vec<_> = std::fs::read_dir(self.data.join("outbox"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        mails.sort();
+        mails
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .filter_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .find(|l| l.contains("/account/verify-email?token="))
+                    .map(|l| l.trim().to_owned())
+            })
+            .collect()
+    }
+
+    /// Registers, verifies, logs in, enrols TOTP and creates a user-scoped token; returns the
+    /// token and the TOTP secret.
+    pub fn onboard(&self, user: &str) -> (String, String) {
+        let (status, body) = self.post_json(
+            "/api/v1/register",
+            None,
+            &serde_json::json!({"username": user, "email": format!("{user}@example.org"), "password": "correct horse battery"}),
+        );
+        assert_eq!(status, 201, "{body}");
+        let link = self.mailed_links().pop().expect("a verification mail");
+        let path = link.trim_start_matches(&self.base);
+        assert_eq!(self.get(path, &[]).0, 200, "verify {link}");
+        let session = self.login(user, None);
+        let (status, body) = self.post_json(
+            "/api/v1/account/2fa/totp",
+            Some(&session),
+            &serde_json::json!({}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let secret = body["secret"].as_str().unwrap().to_owned();
+        let code = totp_now(&secret);
+        let (status, body) = self.post_json(
+            "/api/v1/account/2fa/totp/confirm",
+            Some(&session),
+            &serde_json::json!({"code": code}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = self.post_json(
+            "/api/v1/tokens",
+            Some(&session),
+            &serde_json::json!({"name": "ci"}),
+        );
+        assert_eq!(status, 201, "{body}");
+        (body["token"].as_str().unwrap().to_owned(), secret)
+    }
+
+    /// Logs in; returns the session.
+    pub fn login(&self, user: &str, totp: Option<&str>) -> String {
+        let (status, body) = self.post_json(
+            "/api/v1/login",
+            None,
+            &serde_json::json!({"username": user, "password": "correct horse battery", "totp": totp}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["session"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The current TOTP code for `secret`.
+pub fn totp_now(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    picket_server::auth::totp_code(secret, now).unwrap()
+}
+
+/// `twine upload` of `files` with `token`; returns the output (not asserted).
+pub fn twine(venv: &Path, registry: &Registry, token: &str, files: &[&Path]) -> Output {
+    Command::new(venv.join("bin/twine"))
+        .args([
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+        ])
+        .arg(registry.legacy())
+        .args(["-u", "__token__", "-p", token])
+        .args(files)
+        .env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        .env_remove("TWINE_REPOSITORY_URL")
+        .env_remove("TWINE_USERNAME")
+        .env_remove("TWINE_PASSWORD")
+        .output()
+        .expect("run twine")
+}
+
+/// A fresh virtualenv at `dir` (from the test venv's Python, without pip's network).
+pub fn fresh_venv(venv: &Path, dir: &Path) {
+    run(Command::new(venv.join("bin/python"))
+        .args(["-m", "venv"])
+        .arg(dir));
+}
+
+/// `pip install` into `target` (a venv) from the registry only.
+pub fn pip_install(target: &Path, registry: &Registry, args: &[&str]) -> Output {
+    Command::new(target.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+        ])
+        .arg(registry.simple())
+        .args(args)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        .output()
+        .expect("run pip")
+}
+
+/// Combined output for assertion messages.
+pub fn both(out: &Output) -> String {
+    format!("{}\n{}", text(&out.stdout), text(&out.stderr))
+}
