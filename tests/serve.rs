@@ -40,11 +40,10 @@ fn build(venv: &Path, src: &Path, out: &Path) -> (PathBuf, PathBuf) {
     let mut sdist = None;
     for entry in std::fs::read_dir(out).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".whl") {
-            wheel = Some(path);
-        } else if name.ends_with(".tar.gz") {
-            sdist = Some(path);
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("whl") => wheel = Some(path),
+            Some("gz") => sdist = Some(path),
+            _ => {}
         }
     }
     (wheel.expect("a wheel"), sdist.expect("an sdist"))
