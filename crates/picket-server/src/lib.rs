@@ -34,6 +34,7 @@ use axum::routing::{delete, get, post};
 use picket_store::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::limit::RequestBodyLimitLayer;
 
 pub use config::{LogFormat, ServeConfig};
 
@@ -143,36 +144,28 @@ pub fn router(state: AppState) -> Router {
         .route("/pypi/{project}/json", get(json_api::project))
         .route("/pypi/{project}/{version}/json", get(json_api::release))
         .layer(compress);
-    let small_body = DefaultBodyLimit::max(64 * 1024);
-    Router::new()
-        .merge(pages)
-        .route("/files/{sha256}/{filename}", get(files::file))
-        .route(
-            "/legacy/",
-            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/api/v1/register",
-            post(accounts::register_json).layer(small_body),
-        )
+    // Checks Content-Length before reading (413 at once) and counts the bytes of chunked bodies.
+    let small_body = RequestBodyLimitLayer::new(64 * 1024);
+    let upload = Router::new()
+        .route("/legacy/", post(upload::upload))
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(RequestBodyLimitLayer::new(upload_limit));
+    let api = Router::new()
+        .route("/api/v1/register", post(accounts::register_json))
         .route(
             "/account/register",
-            get(accounts::register_form)
-                .post(accounts::register_html)
-                .layer(small_body),
+            get(accounts::register_form).post(accounts::register_html),
         )
         .route("/account/verify-email", get(accounts::verify_email))
-        .route("/api/v1/login", post(accounts::login).layer(small_body))
+        .route("/api/v1/login", post(accounts::login))
         .route("/api/v1/account/2fa/totp", post(accounts::totp_begin))
         .route(
             "/api/v1/account/2fa/totp/confirm",
-            post(accounts::totp_confirm).layer(small_body),
+            post(accounts::totp_confirm),
         )
         .route(
             "/api/v1/tokens",
-            get(accounts::list_tokens)
-                .post(accounts::create_token)
-                .layer(small_body),
+            get(accounts::list_tokens).post(accounts::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/projects/{project}", delete(manage::remove_project))
@@ -182,11 +175,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/projects/{project}/releases/{version}/yank",
-            post(manage::yank).layer(small_body),
+            post(manage::yank),
         )
         .route(
             "/api/v1/projects/{project}/releases/{version}/unyank",
-            post(manage::unyank).layer(small_body),
+            post(manage::unyank),
         )
         .route(
             "/api/v1/projects/{project}/files/{filename}",
@@ -194,14 +187,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/projects/{project}/owners",
-            get(manage::owners)
-                .post(manage::add_owner)
-                .layer(small_body),
+            get(manage::owners).post(manage::add_owner),
         )
         .route(
             "/api/v1/projects/{project}/owners/{username}",
             delete(manage::remove_owner),
         )
+        .layer(small_body);
+    Router::new()
+        .merge(pages)
+        .merge(upload)
+        .merge(api)
+        .route("/files/{sha256}/{filename}", get(files::file))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .route(

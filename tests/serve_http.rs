@@ -1,0 +1,597 @@
+//! `picket serve` at the HTTP level: the simple API's negotiation and caching, files, the JSON
+//! API, account policy, configuration, hostile requests, and shutdown.
+
+mod common;
+
+use common::registry::Registry;
+use common::{picket_with_stdin, text};
+use serde_json::{Value, json};
+
+const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+
+/// A registry with one user (created by the admin CLI, so no 2FA dance) and its token.
+fn registry_with_user(tmp: &std::path::Path, env: &[(&str, &str)]) -> (Registry, String) {
+    let data = tmp.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let out = picket_with_stdin(
+        tmp,
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-user",
+            "carol",
+            "--email",
+            "carol@example.org",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = picket_with_stdin(
+        tmp,
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-token",
+            "carol",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("pkt-"), "{token}");
+    (Registry::start(&data, env), token)
+}
+
+#[test]
+fn the_simple_api_negotiates_caches_and_serves_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (registry, token) = registry_with_user(tmp.path(), &[]);
+    let (status, body) = registry.upload_wheel(
+        &token,
+        "Demo.Pkg",
+        "1.0",
+        &[("demo_pkg/__init__.py", b"def f():\n    return 1\n")],
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // PEP 691 JSON for pip's Accept header.
+    let (status, headers, body) = registry.get("/simple/demo-pkg/", &[("Accept", PIP_ACCEPT)]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.pypi.simple.v1+json"
+    );
+    let page: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page["meta"]["api-version"], "1.1");
+    assert_eq!(page["versions"], json!(["1.0"]));
+    let file = &page["files"][0];
+    assert_eq!(file["filename"], "demo_pkg-1.0-py3-none-any.whl");
+    assert!(file["size"].as_u64().unwrap() > 0);
+    assert!(file["upload-time"].as_str().unwrap().ends_with('Z'));
+    let meta_sha = file["core-metadata"]["sha256"]
+        .as_str()
+        .expect("PEP 658 metadata")
+        .to_owned();
+    assert_eq!(
+        file["dist-info-metadata"]["sha256"],
+        meta_sha.as_str(),
+        "PEP 714 compatibility key"
+    );
+
+    // HTML for browsers and old clients; the versioned HTML type when asked; 406 otherwise.
+    let (status, headers, body) = registry.get("/simple/demo-pkg/", &[("Accept", "text/html")]);
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(text(&body).contains(&format!("data-core-metadata=\"sha256={meta_sha}\"")));
+    let (_, headers, _) = registry.get(
+        "/simple/demo-pkg/",
+        &[("Accept", "application/vnd.pypi.simple.latest+html")],
+    );
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.pypi.simple.v1+html"
+    );
+    let (status, _, _) = registry.get("/simple/demo-pkg/", &[("Accept", "application/xml")]);
+    assert_eq!(status, 406);
+    let (status, headers, _) = registry.get(
+        "/simple/demo-pkg/?format=application/vnd.pypi.simple.v1%2Bjson",
+        &[("Accept", "text/html")],
+    );
+    assert_eq!(
+        (status, headers["content-type"].to_str().unwrap()),
+        (200, "application/vnd.pypi.simple.v1+json")
+    );
+
+    // Non-normalized names redirect; unknown projects 404.
+    let (status, headers, _) = registry.get("/simple/Demo.Pkg/", &[]);
+    assert_eq!(status, 308);
+    assert_eq!(headers["location"], "/simple/demo-pkg/");
+    assert_eq!(registry.get("/simple/demo-pkg", &[]).0, 308);
+    assert_eq!(registry.get("/simple/no-such-thing/", &[]).0, 404);
+
+    // ETag revalidation, compression.
+    let (_, headers, _) = registry.get("/simple/demo-pkg/", &[("Accept", PIP_ACCEPT)]);
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, body) = registry.get(
+        "/simple/demo-pkg/",
+        &[("Accept", PIP_ACCEPT), ("If-None-Match", &etag)],
+    );
+    assert_eq!((status, body.len()), (304, 0));
+    let (status, headers, _) = registry.get(
+        "/simple/demo-pkg/",
+        &[("Accept", PIP_ACCEPT), ("Accept-Encoding", "zstd")],
+    );
+    assert_eq!(
+        (status, headers["content-encoding"].to_str().unwrap()),
+        (200, "zstd")
+    );
+    let head = common::registry::raw_head(
+        &registry.base,
+        "GET /simple/demo-pkg/ HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nAccept-Encoding: gzip\r\n\r\n",
+    );
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+
+    // The file: immutable, hash-checked URL, Range; and its .metadata.
+    let url = file["url"].as_str().unwrap();
+    let (status, headers, wheel) = registry.get(url, &[]);
+    assert_eq!(status, 200);
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        picket_formats::hashes::sha256_hex(&wheel),
+        file["hashes"]["sha256"].as_str().unwrap()
+    );
+    let (status, headers, part) = registry.get(url, &[("Range", "bytes=0-3")]);
+    assert_eq!((status, part.as_slice()), (206, &b"PK\x03\x04"[..]));
+    assert!(
+        headers["content-range"]
+            .to_str()
+            .unwrap()
+            .starts_with("bytes 0-3/")
+    );
+    let (status, _, metadata) = registry.get(&format!("{url}.metadata"), &[]);
+    assert_eq!(status, 200);
+    assert_eq!(picket_formats::hashes::sha256_hex(&metadata), meta_sha);
+    assert!(text(&metadata).contains("Name: Demo.Pkg"));
+    let wrong = url.replace(&file["hashes"]["sha256"].as_str().unwrap()[..8], "00000000");
+    assert_eq!(
+        registry.get(&wrong, &[]).0,
+        404,
+        "the hash in the URL must match"
+    );
+
+    // PyPI's JSON API.
+    let (status, _, body) = registry.get("/pypi/demo-pkg/json", &[]);
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["info"]["name"], "Demo.Pkg");
+    assert_eq!(doc["info"]["version"], "1.0");
+    assert_eq!(doc["info"]["summary"], "test package");
+    let f = &doc["releases"]["1.0"][0];
+    assert_eq!(f["digests"]["sha256"], file["hashes"]["sha256"]);
+    assert_eq!(f["packagetype"], "bdist_wheel");
+    assert_eq!(f["python_version"], "py3");
+    assert_eq!(f["yanked"], false);
+    assert!(f["upload_time_iso_8601"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(doc["urls"].as_array().unwrap().len(), 1);
+    let (status, _, _) = registry.get("/pypi/demo-pkg/1.0/json", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(registry.get("/pypi/demo-pkg/9.9/json", &[]).0, 404);
+
+    // Operations.
+    let (status, _, body) = registry.get("/healthz", &[]);
+    assert_eq!((status, text(&body).trim()), (200, "ok"));
+    let (_, _, body) = registry.get("/metrics", &[]);
+    let metrics = text(&body);
+    assert!(metrics.contains("picket_uploads_total 1"), "{metrics}");
+    assert!(metrics.contains("picket_http_requests_total{route=\"/simple/{project}/\",method=\"GET\",status=\"406\"} 1"), "{metrics}");
+}
+
+// (case, token, form fields, file, expected status, expected message)
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Vec<(&'a str, &'a str)>,
+    Option<(&'a str, &'a [u8])>,
+    u16,
+    &'a str,
+);
+
+#[test]
+fn upload_rules_and_hostile_requests_get_precise_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (registry, token) =
+        registry_with_user(tmp.path(), &[("PICKET_SERVE_MAX_FILE_SIZE", "200000")]);
+    let wheel = picket_testkit::wheel("demo", "1.0", &[("demo/__init__.py", b"X = 1\n")]);
+    let fields = |name: &'static str, version: &'static str| {
+        vec![
+            (":action", "file_upload"),
+            ("name", name),
+            ("version", version),
+            ("filetype", "bdist_wheel"),
+        ]
+    };
+    let file = Some(("demo-1.0-py3-none-any.whl", &wheel[..]));
+
+    let cases: Vec<Case> = vec![
+        (
+            "no credentials",
+            None,
+            fields("demo", "1.0"),
+            file,
+            401,
+            "Authentication required",
+        ),
+        (
+            "form name differs",
+            Some(&token),
+            fields("other", "1.0"),
+            file,
+            400,
+            "Start filename for demo-1.0-py3-none-any.whl with the project name other",
+        ),
+        (
+            "form version differs",
+            Some(&token),
+            fields("demo", "2.0"),
+            file,
+            400,
+            "Version in filename should be '2.0' not '1.0'",
+        ),
+        (
+            "bad digest",
+            Some(&token),
+            {
+                let mut f = fields("demo", "1.0");
+                f.push(("sha256_digest", "00"));
+                f
+            },
+            file,
+            400,
+            "does not match a digest calculated",
+        ),
+        (
+            "no file",
+            Some(&token),
+            fields("demo", "1.0"),
+            None,
+            400,
+            "does not have a file",
+        ),
+        (
+            "wrong action",
+            Some(&token),
+            vec![(":action", "doc_upload")],
+            None,
+            400,
+            "Unsupported :action",
+        ),
+        (
+            "bad extension",
+            Some(&token),
+            fields("demo", "1.0"),
+            Some(("demo-1.0.exe", &wheel[..])),
+            400,
+            "Invalid file extension",
+        ),
+        (
+            "invalid name",
+            Some(&token),
+            fields("-bad-", "1.0"),
+            file,
+            400,
+            "is an invalid value for Name",
+        ),
+        (
+            "not a zip",
+            Some(&token),
+            fields("demo", "1.0"),
+            Some(("demo-1.0-py3-none-any.whl", &b"not a zip at all"[..])),
+            400,
+            "Invalid distribution file",
+        ),
+    ];
+    for (case, tok, fields, file, status, message) in cases {
+        let (got, body) = registry.upload_raw(tok, &fields, file);
+        assert_eq!(got, status, "{case}: {body}");
+        assert!(body.contains(message), "{case}: {body}");
+    }
+
+    // Over the configured size (PICKET_SERVE_MAX_FILE_SIZE).
+    let big = picket_testkit::wheel(
+        "demo",
+        "1.0",
+        &[("demo/blob.bin", &picket_testkit::noise(300_000, 1))],
+    );
+    let (status, body) = registry.upload_raw(
+        Some(&token),
+        &fields("demo", "1.0"),
+        Some(("demo-1.0-py3-none-any.whl", &big)),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("File too large"), "{body}");
+    // Metadata that disagrees with the form.
+    // Same filename, but METADATA says another project.
+    let liar = {
+        picket_testkit::zip(&[
+            (
+                "demo-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: other\nVersion: 1.0\n",
+            ),
+            ("demo-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
+        ])
+    };
+    let (status, body) = registry.upload_raw(
+        Some(&token),
+        &fields("demo", "1.0"),
+        Some(("demo-1.0-py3-none-any.whl", &liar)),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("does not match the form's name"), "{body}");
+    // Garbage multipart.
+    let mut resp = Registry::agent()
+        .post(&registry.legacy())
+        .header("Content-Type", "multipart/form-data; boundary=xyz")
+        .header(
+            "Authorization",
+            &format!(
+                "Basic {}",
+                data_encoding::BASE64.encode(format!("__token__:{token}").as_bytes())
+            ),
+        )
+        .send(&b"--xyz\r\nthis is not a part"[..])
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "{}",
+        resp.body_mut().read_to_string().unwrap()
+    );
+    // Nothing of the above was stored.
+    assert_eq!(registry.get("/simple/demo/", &[]).0, 404);
+    let (status, body) = registry.upload_raw(Some(&token), &fields("demo", "1.0"), file);
+    assert_eq!((status, body.trim()), (200, "OK"));
+
+    // One sdist per release.
+    let sdist = picket_testkit::sdist("demo", "1.0", &[("demo-1.0/demo/__init__.py", b"X = 1\n")]);
+    let sfields = vec![
+        (":action", "file_upload"),
+        ("name", "demo"),
+        ("version", "1.0"),
+        ("filetype", "sdist"),
+    ];
+    assert_eq!(
+        registry
+            .upload_raw(Some(&token), &sfields, Some(("demo-1.0.tar.gz", &sdist)))
+            .0,
+        200
+    );
+    let zip_sdist = picket_testkit::zip(&[(
+        "demo-1.0/PKG-INFO",
+        b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    )]);
+    let (status, body) =
+        registry.upload_raw(Some(&token), &sfields, Some(("demo-1.0.zip", &zip_sdist)));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("already has an sdist"), "{body}");
+
+    // Hostile JSON and oversized bodies on the account API.
+    let (status, body) = registry.post_json("/api/v1/register", None, &json!({"username": "x"}));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `email`"),
+        "{body}"
+    );
+    let declared_huge = "POST /api/v1/register HTTP/1.1
+Host: x
+Content-Type: application/json
+Content-Length: 1048576
+
+";
+    assert_eq!(
+        common::registry::raw_status(&registry.base, declared_huge),
+        413
+    );
+    for (body, expect) in [
+        (
+            json!({"username": "-bad", "email": "a@example.org", "password": "long enough"}),
+            "username is invalid",
+        ),
+        (
+            json!({"username": "dave", "email": "not-an-address", "password": "long enough"}),
+            "isn't valid",
+        ),
+        (
+            json!({"username": "dave", "email": "d@example.org", "password": "short"}),
+            "too short",
+        ),
+        (
+            json!({"username": "CAROL", "email": "c@example.org", "password": "long enough"}),
+            "already being used",
+        ),
+    ] {
+        let (status, answer) = registry.post_json("/api/v1/register", None, &body);
+        assert!(status == 400 || status == 409, "{status} {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(expect),
+            "{answer}"
+        );
+    }
+    let (status, _) = registry.post_json(
+        "/api/v1/login",
+        None,
+        &json!({"username": "carol", "password": "wrong password"}),
+    );
+    assert_eq!(status, 401);
+    let mut resp = Registry::agent()
+        .get(&format!("{}/api/v1/tokens", registry.base))
+        .header("Authorization", "Digest abc")
+        .call()
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "{}",
+        resp.body_mut().read_to_string().unwrap_or_default()
+    );
+}
+
+#[test]
+fn tokens_need_a_verified_address_and_two_factor_authentication() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("data")).unwrap();
+    let registry = Registry::start(&tmp.path().join("data"), &[]);
+    let (status, body) = registry.post_json(
+        "/api/v1/register",
+        None,
+        &json!({"username": "erin", "email": "erin@example.org", "password": "correct horse battery"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let session = registry.login("erin", None);
+    let (status, body) =
+        registry.post_json("/api/v1/tokens", Some(&session), &json!({"name": "x"}));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Verify your e-mail"),
+        "{body}"
+    );
+    let link = registry.mailed_links().pop().unwrap();
+    assert_eq!(
+        registry.get(link.trim_start_matches(&registry.base), &[]).0,
+        200
+    );
+    assert_eq!(
+        registry.get(link.trim_start_matches(&registry.base), &[]).0,
+        400,
+        "a link works once"
+    );
+    let (status, body) =
+        registry.post_json("/api/v1/tokens", Some(&session), &json!({"name": "x"}));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Two-factor authentication is required"),
+        "{body}"
+    );
+    let (_, body) = registry.post_json("/api/v1/account/2fa/totp", Some(&session), &json!({}));
+    let secret = body["secret"].as_str().unwrap().to_owned();
+    assert!(
+        body["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/picket:erin?secret=")
+    );
+    let (status, _) = registry.post_json(
+        "/api/v1/account/2fa/totp/confirm",
+        Some(&session),
+        &json!({"code": "000000"}),
+    );
+    assert_eq!(status, 400, "a wrong code does not enrol");
+    let code = common::registry::totp_now(&secret);
+    assert_eq!(
+        registry
+            .post_json(
+                "/api/v1/account/2fa/totp/confirm",
+                Some(&session),
+                &json!({"code": code})
+            )
+            .0,
+        200
+    );
+    // Login now needs the code.
+    let (status, body) = registry.post_json(
+        "/api/v1/login",
+        None,
+        &json!({"username": "erin", "password": "correct horse battery"}),
+    );
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().contains("totp"), "{body}");
+    let (status, body) = registry.post_json(
+        "/api/v1/tokens",
+        Some(&session),
+        &json!({"name": "ci", "projects": ["not-mine"]}),
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, body) =
+        registry.post_json("/api/v1/tokens", Some(&session), &json!({"name": "ci"}));
+    assert_eq!(status, 201, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let id = body["id"].as_i64().unwrap();
+    // The token uploads; revoked, it is refused at once.
+    assert_eq!(
+        registry
+            .upload_wheel(
+                &token,
+                "erins-pkg",
+                "1.0",
+                &[("erins_pkg/__init__.py", b"X = 1\n")]
+            )
+            .0,
+        200
+    );
+    let mut resp = Registry::agent()
+        .delete(&format!("{}/api/v1/tokens/{id}", registry.base))
+        .header("Authorization", &format!("Bearer {session}"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        204,
+        "{}",
+        resp.body_mut().read_to_string().unwrap_or_default()
+    );
+    let (status, body) = registry.upload_wheel(
+        &token,
+        "erins-pkg",
+        "1.1",
+        &[("erins_pkg/__init__.py", b"X = 2\n")],
+    );
+    assert_eq!(status, 403, "{body}");
+    // Unverified accounts can't upload either (checked before the body is read).
+    let (status, _) = registry.post_json(
+        "/api/v1/register",
+        None,
+        &json!({"username": "frank", "email": "frank@example.org", "password": "correct horse battery"}),
+    );
+    assert_eq!(status, 201);
+}
+
+#[test]
+fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut registry, token) = registry_with_user(tmp.path(), &[]);
+    assert_eq!(
+        registry
+            .upload_wheel(&token, "calm", "1.0", &[("calm/__init__.py", b"X = 1\n")])
+            .0,
+        200
+    );
+    let pid = registry.server.0.id().to_string();
+    let started = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = registry.server.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // Restarted on the same data directory, everything is there.
+    let again = Registry::start(&registry.data, &[]);
+    assert_eq!(again.get("/simple/calm/", &[]).0, 200);
+}
