@@ -192,12 +192,20 @@ mod tests {
     fn reads_every_documented_key() {
         let config: Config = toml::from_str(
             "index-url = \"http://127.0.0.1:1/simple/\"\n[check]\nallow = [\"x\"]\nfail-on = \"warn\"\ncooldown-days = 7\n\
-             [names]\nmin-edit-len = 6\nmin-rank-ratio = 10\nnew-within-months = 2\n",
+             [names]\nmin-edit-len = 6\nmin-rank-ratio = 10\nnew-within-months = 2\n\
+             [serve]\nlisten = \"0.0.0.0:9000\"\npublic-url = \"https://x.test\"\nmax-file-size = 10\nmax-project-size = 20\n\
+             require-verified-email = false\nrequire-2fa-for-tokens = false\nopen-registration = false\n\
+             session-hours = 1\nverification-hours = 2\nsmtp-url = \"smtp://127.0.0.1:25\"\nmail-from = \"a@x.test\"\n\
+             log-format = \"json\"\n",
         )
         .unwrap();
         assert_eq!(config.check.fail_on, FailOn::Warn);
         assert_eq!(config.check.cooldown_days, 7);
         assert_eq!(config.names.squat_config().min_rank_ratio, 10);
+        assert_eq!(config.serve.listen, "0.0.0.0:9000");
+        assert_eq!(config.serve.max_project_size, 20);
+        assert!(!config.serve.require_2fa_for_tokens);
+        assert_eq!(config.serve.log_format, picket_server::LogFormat::Json);
     }
 
     #[test]

@@ -595,3 +595,68 @@ fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     let again = Registry::start(&registry.data, &[]);
     assert_eq!(again.get("/simple/calm/", &[]).0, 200);
 }
+
+#[test]
+fn verification_mail_goes_through_a_real_smtp_server_when_configured() {
+    let Some(venv) = common::venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let maildir = tmp.path().join("Maildir");
+    let port = common::free_port();
+    let smtp = common::Server(
+        std::process::Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd"),
+    );
+    common::wait_for_port(port);
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let registry = Registry::start(
+        &data,
+        &[
+            ("PICKET_SERVE_SMTP_URL", &smtp_url),
+            ("PICKET_SERVE_MAIL_FROM", "index@example.org"),
+        ],
+    );
+    let (status, body) = registry.post_json(
+        "/api/v1/register",
+        None,
+        &json!({"username": "gina", "email": "gina@example.org", "password": "correct horse battery"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let delivered: Vec<_> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(delivered.len(), 1, "one message in the Maildir");
+    let message = std::fs::read_to_string(&delivered[0]).unwrap();
+    assert!(message.contains("To: gina@example.org"), "{message}");
+    assert!(message.contains("From: index@example.org"), "{message}");
+    let link = message
+        .lines()
+        .find(|l| l.contains("/account/verify-email?token="))
+        .expect("the link")
+        .trim()
+        .to_owned();
+    assert!(
+        !data.join("outbox").exists(),
+        "nothing filed locally when SMTP is configured"
+    );
+    assert_eq!(
+        registry.get(link.trim_start_matches(&registry.base), &[]).0,
+        200
+    );
+    drop(smtp);
+}
