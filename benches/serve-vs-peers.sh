@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# picket serve vs pypiserver: simple-API throughput and p99 latency with wrk, and idle memory.
+# picket serve vs pypiserver and devpi-server: simple-API throughput and p99 latency with wrk,
+# 500 twine uploads in a row, and idle memory.
 #
 # Index: 1,000 projects x 5 wheels (benches/make_index.py). wrk: 2 threads, 16 connections,
 # 10 s, random project per request (benches/random_project.lua), 3 runs each; medians reported.
@@ -17,7 +18,8 @@ command -v wrk >/dev/null || { echo "error: wrk not found" >&2; echo "hint: apt-
 
 if [ ! -x "$venv/bin/pypi-server" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check pypiserver==2.4.2 waitress==3.0.2 requests
+  "$venv/bin/pip" install -q --disable-pip-version-check pypiserver==2.4.2 waitress==3.0.2 \
+    devpi-server==6.20.3 twine==7.0.0 requests
 fi
 cargo build -q --release --locked
 picket=$root/target/release/picket
@@ -54,6 +56,16 @@ port_waitress=$(free_port)
 pids+=($!)
 wait_port "$port_pypi"; wait_port "$port_waitress"
 
+# devpi-server: its own index (no PyPI base, offline), the same 5,000 files uploaded to it.
+"$venv/bin/devpi-init" --serverdir "$work/devpi" --no-root-pypi >/dev/null 2>&1
+port_devpi=$(free_port)
+"$venv/bin/devpi-server" --serverdir "$work/devpi" --host 127.0.0.1 --port "$port_devpi" --offline-mode >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port_devpi"
+start=$(date +%s.%N)
+"$venv/bin/python" benches/devpi_setup.py "http://127.0.0.1:$port_devpi" "$work/files"
+devpi_upload_s=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
+
 # One wrk run: prints "requests/s p99_ms".
 measure() {
   local url=$1 accept=$2 out
@@ -74,7 +86,8 @@ declare -A rps_of
 for target in "picket-json|http://127.0.0.1:$port_picket|$json" \
               "picket-html|http://127.0.0.1:$port_picket|text/html" \
               "pypiserver-html (default server)|http://127.0.0.1:$port_pypi|" \
-              "pypiserver-html (waitress)|http://127.0.0.1:$port_waitress|"; do
+              "pypiserver-html (waitress)|http://127.0.0.1:$port_waitress|" \
+              "devpi-html|http://127.0.0.1:$port_devpi/bench/dev/+simple|text/html"; do
   IFS='|' read -r label url accept <<<"$target"
   results=()
   for _ in $(seq "$runs"); do results+=("$(measure "$url" "$accept")"); done
@@ -87,5 +100,31 @@ echo
 ratio() { python3 -c "print(round($1 / $2, 1))"; }
 echo "ratio picket-html / pypiserver (default): $(ratio "${rps_of[picket-html]}" "${rps_of[pypiserver-html (default server)]}")x"
 echo "ratio picket-html / pypiserver (waitress): $(ratio "${rps_of[picket-html]}" "${rps_of[pypiserver-html (waitress)]}")x"
+echo "ratio picket-html / devpi: $(ratio "${rps_of[picket-html]}" "${rps_of[devpi-html]}")x"
 echo "picket RSS: empty index $((rss_empty / 1024)) MiB, 1,000 projects x 5 files $((rss_full / 1024)) MiB"
-echo "picket: 5,000 uploads through /legacy/ (4 at a time) in ${upload_s}s"
+echo "5,000 uploads (4 at a time): picket ${upload_s}s, devpi-server ${devpi_upload_s}s"
+
+# 500 twine uploads in a row (one file per twine process, as CI pipelines do): median latency of
+# the whole twine run, picket vs pypiserver (which stores files in its folder).
+"$venv/bin/python" benches/make_index.py "$work/twine" 500 1
+mkdir -p "$work/pypi-upload"
+port_pypi_up=$(free_port)
+"$venv/bin/pypi-server" run --disable-fallback -i 127.0.0.1 -p "$port_pypi_up" -a update -P . "$work/pypi-upload" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port_pypi_up"
+twine_series() {
+  local url=$1 user=$2 password=$3 times=()
+  for f in "$work/twine"/*.whl; do
+    local t0 t1
+    t0=$(date +%s%N)
+    PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring "$venv/bin/twine" upload --non-interactive --disable-progress-bar \
+      --repository-url "$url" -u "$user" -p "$password" "$f" >/dev/null 2>&1 || { echo "twine failed on $f" >&2; exit 1; }
+    t1=$(date +%s%N)
+    times+=($(( (t1 - t0) / 1000000 )))
+  done
+  printf '%s\n' "${times[@]}" | median
+}
+# pypiserver runs without authentication (-P .); picket checks the token and inspects every file.
+picket_twine=$(twine_series "http://127.0.0.1:$port_picket/legacy/" __token__ "$token")
+pypi_twine=$(twine_series "http://127.0.0.1:$port_pypi_up/" anyone anything)
+echo "500 twine uploads, median per upload (whole twine process): picket ${picket_twine} ms, pypiserver ${pypi_twine} ms"

@@ -359,6 +359,24 @@ fn upload_rules_and_hostile_requests_get_precise_answers() {
     let (status, body) = registry.upload_raw(Some(&token), &fields("demo", "1.0"), file);
     assert_eq!((status, body.trim()), (200, "OK"));
 
+    let (_, _, metrics) = registry.get("/metrics", &[]);
+    let metrics = text(&metrics);
+    for reason in [
+        "no-credentials",
+        "metadata-mismatch",
+        "digest-mismatch",
+        "invalid-archive",
+        "too-large",
+        "invalid-request",
+    ] {
+        assert!(
+            metrics.contains(&format!(
+                "picket_upload_rejections_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason} missing from {metrics}"
+        );
+    }
+
     // One sdist per release.
     let sdist = picket_testkit::sdist("demo", "1.0", &[("demo-1.0/demo/__init__.py", b"X = 1\n")]);
     let sfields = vec![
@@ -659,4 +677,210 @@ fn verification_mail_goes_through_a_real_smtp_server_when_configured() {
         200
     );
     drop(smtp);
+}
+
+#[test]
+fn an_upload_in_flight_at_sigterm_completes() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut registry, token) = registry_with_user(tmp.path(), &[]);
+    let wheel = picket_testkit::wheel(
+        "slow",
+        "1.0",
+        &[("slow/data.bin", &picket_testkit::noise(200_000, 3))],
+    );
+    let (content_type, body) = common::registry::multipart(
+        &[
+            (":action", "file_upload"),
+            ("name", "slow"),
+            ("version", "1.0"),
+            ("filetype", "bdist_wheel"),
+        ],
+        Some(("slow-1.0-py3-none-any.whl", &wheel)),
+    );
+    let auth = data_encoding::BASE64.encode(format!("__token__:{token}").as_bytes());
+    let mut stream =
+        std::net::TcpStream::connect(registry.base.trim_start_matches("http://")).unwrap();
+    write!(
+        stream,
+        "POST /legacy/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    stream.write_all(first).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = registry.server.0.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stream.write_all(rest).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = registry.server.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let again = Registry::start(&registry.data, &[]);
+    let (_, _, page) = again.get("/simple/slow/", &[]);
+    assert!(
+        text(&page).contains("slow-1.0-py3-none-any.whl"),
+        "the upload was stored whole"
+    );
+}
+
+#[test]
+fn owners_manage_projects_and_admin_changes_reach_a_running_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (registry, token) = registry_with_user(tmp.path(), &[]);
+    let data = registry.data.to_str().unwrap().to_owned();
+    for v in ["1.0", "2.0"] {
+        assert_eq!(
+            registry
+                .upload_wheel(&token, "proj", v, &[("proj/__init__.py", b"X = 1\n")])
+                .0,
+            200
+        );
+    }
+    let delete = |path: &str, credential: &str| {
+        let mut resp = Registry::agent()
+            .delete(&format!("{}{path}", registry.base))
+            .header("Authorization", &format!("Bearer {credential}"))
+            .call()
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    // A token is a credential for the project API too.
+    let (status, body) = delete(
+        "/api/v1/projects/proj/files/proj-1.0-py3-none-any.whl",
+        &token,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, _, page) = registry.get("/simple/proj/", &[]);
+    assert!(!text(&page).contains("proj-1.0-py3"), "{}", text(&page));
+    // Owners: add one, refuse to remove the last.
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            &data,
+            "create-user",
+            "dan",
+            "--email",
+            "dan@example.org",
+            "--password-stdin",
+        ],
+        "another long password\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (status, body) = registry.post_json(
+        "/api/v1/projects/proj/owners",
+        Some(&token),
+        &json!({"username": "dan"}),
+    );
+    assert_eq!(
+        (status, body["owners"].clone()),
+        (200, json!(["carol", "dan"]))
+    );
+    let (status, _) = delete("/api/v1/projects/proj/owners/dan", &token);
+    assert_eq!(status, 200);
+    let (status, body) = delete("/api/v1/projects/proj/owners/carol", &token);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("last owner"), "{body}");
+    // Someone else's token can't touch it.
+    let out = picket_with_stdin(
+        tmp.path(),
+        &["admin", "--data-dir", &data, "create-token", "dan"],
+        "",
+    );
+    let dans = text(&out.stdout).trim().to_owned();
+    let (status, _) = delete("/api/v1/projects/proj", &dans);
+    assert_eq!(status, 403);
+    // The admin CLI yanks in another process; the running server shows it within a second or two.
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            &data,
+            "yank",
+            "proj",
+            "2.0",
+            "--reason",
+            "security",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, _, page) = registry.get("/simple/proj/", &[("Accept", PIP_ACCEPT)]);
+        let page: Value = serde_json::from_slice(&page).unwrap();
+        if page["files"][0]["yanked"] == "security" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the yank never showed: {page}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            &data,
+            "--format",
+            "json",
+            "remove",
+            "proj",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let removal: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(removal["files"], json!(["proj-2.0-py3-none-any.whl"]));
+    let out = picket_with_stdin(
+        tmp.path(),
+        &["admin", "--data-dir", &data, "remove", "proj"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no project named `proj`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The journal names the admin as actor.
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            &data,
+            "export-events",
+            "--since",
+            "1h",
+        ],
+        "",
+    );
+    let yank = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["kind"] == "release.yank")
+        .unwrap();
+    assert!(
+        yank["actor"].as_str().unwrap().starts_with("cli:"),
+        "{yank}"
+    );
+    assert_eq!(yank["reason"], "security");
 }

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -31,7 +30,7 @@ struct Route {
 pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), Route>>,
     uploads: AtomicU64,
-    rejections: Mutex<BTreeMap<u16, u64>>,
+    rejections: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -58,13 +57,13 @@ impl Metrics {
         self.uploads.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// An upload refused with `status`.
-    pub fn upload_rejected(&self, status: StatusCode) {
+    /// An upload refused, by reason.
+    pub fn upload_rejected(&self, reason: &'static str) {
         *self
             .rejections
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(status.as_u16())
+            .entry(reason)
             .or_default() += 1;
     }
 
@@ -115,8 +114,8 @@ impl Metrics {
             "# HELP picket_uploads_total Files accepted by the upload API.\n# TYPE picket_uploads_total counter\npicket_uploads_total {}\n",
             self.uploads.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP picket_upload_rejections_total Uploads refused, by HTTP status.\n# TYPE picket_upload_rejections_total counter\n");
-        for (status, n) in self
+        out.push_str("# HELP picket_upload_rejections_total Uploads refused, by reason.\n# TYPE picket_upload_rejections_total counter\n");
+        for (reason, n) in self
             .rejections
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -124,7 +123,7 @@ impl Metrics {
         {
             let _ = writeln!(
                 out,
-                "picket_upload_rejections_total{{status=\"{status}\"}} {n}"
+                "picket_upload_rejections_total{{reason=\"{reason}\"}} {n}"
             );
         }
         out

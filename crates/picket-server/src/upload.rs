@@ -135,9 +135,34 @@ pub async fn upload(
     let result = upload_inner(&state, ip, &headers, multipart).await;
     match &result {
         Ok(_) => state.metrics.upload_accepted(),
-        Err(e) => state.metrics.upload_rejected(e.status),
+        Err(e) => state.metrics.upload_rejected(rejection_reason(e)),
     }
     result
+}
+
+/// A short, bounded label for why an upload was refused (the metrics' `reason`).
+pub fn rejection_reason(e: &ApiError) -> &'static str {
+    let m = e.message.as_str();
+    match e.status {
+        StatusCode::UNAUTHORIZED => "no-credentials",
+        StatusCode::FORBIDDEN if m.contains("isn't allowed to upload") => "not-owner",
+        StatusCode::FORBIDDEN if m.contains("Invalid API Token") => "token-scope",
+        StatusCode::FORBIDDEN => "invalid-credentials",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        _ if m.starts_with("File too large") || m.contains("over its limit") => "too-large",
+        _ if m.starts_with("File already exists") || m.contains("can't be reused") => "file-exists",
+        _ if m.contains("already has an sdist") => "sdist-exists",
+        _ if m.starts_with("Invalid distribution file") => "invalid-archive",
+        _ if m.contains("digest") => "digest-mismatch",
+        _ if m.contains("verified primary email") => "unverified-email",
+        _ if m.contains("does not match")
+            || m.contains("Start filename")
+            || m.contains("Version in filename") =>
+        {
+            "metadata-mismatch"
+        }
+        _ => "invalid-request",
+    }
 }
 
 async fn upload_inner(
