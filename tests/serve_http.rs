@@ -884,3 +884,123 @@ fn owners_manage_projects_and_admin_changes_reach_a_running_server() {
     );
     assert_eq!(yank["reason"], "security");
 }
+
+#[test]
+fn files_can_live_in_s3_compatible_storage() {
+    let Some(venv) = common::venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    // moto's server speaks the S3 protocol on loopback (a real S3 can't exist here).
+    let _s3 = common::Server(
+        std::process::Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server"),
+    );
+    common::wait_for_port(port);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut resp = Registry::agent()
+        .put(&format!("{endpoint}/dists"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.body_mut().read_to_string().unwrap_or_default()
+    );
+
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-user",
+            "ivy",
+            "--email",
+            "ivy@example.org",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(out.status.success());
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-token",
+            "ivy",
+        ],
+        "",
+    );
+    let token = text(&out.stdout).trim().to_owned();
+    let registry = Registry::start(
+        &data,
+        &[
+            ("PICKET_SERVE_STORAGE_URL", "s3://dists/picket"),
+            ("AWS_ENDPOINT", &endpoint),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    let (status, body) = registry.upload_wheel(
+        &token,
+        "cloudy",
+        "1.0",
+        &[("cloudy/__init__.py", b"def f():\n    return 1\n")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, _, page) = registry.get("/simple/cloudy/", &[("Accept", PIP_ACCEPT)]);
+    let page: Value = serde_json::from_slice(&page).unwrap();
+    let url = page["files"][0]["url"].as_str().unwrap().to_owned();
+    let sha = page["files"][0]["hashes"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, wheel) = registry.get(&url, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(picket_formats::hashes::sha256_hex(&wheel), sha);
+    let (status, headers, part) = registry.get(&url, &[("Range", "bytes=0-3")]);
+    assert_eq!((status, part.as_slice()), (206, &b"PK\x03\x04"[..]));
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes 0-3/{}", wheel.len()).as_str()
+    );
+    let (status, _, tail) = registry.get(&url, &[("Range", "bytes=-2")]);
+    assert_eq!((status, tail.as_slice()), (206, &wheel[wheel.len() - 2..]));
+    assert_eq!(
+        registry
+            .get(&url, &[("Range", &format!("bytes={}-", wheel.len() + 5))])
+            .0,
+        416
+    );
+    let (status, _, metadata) = registry.get(&format!("{url}.metadata"), &[]);
+    assert_eq!(status, 200);
+    assert!(text(&metadata).contains("Name: cloudy"));
+    // The object is in the bucket under the prefix, and nothing was written locally.
+    let mut resp = Registry::agent()
+        .get(&format!("{endpoint}/dists?list-type=2&prefix=picket/"))
+        .call()
+        .unwrap();
+    let listing = resp.body_mut().read_to_string().unwrap();
+    assert!(
+        listing.contains(&format!("picket/{}/{}/{sha}", &sha[..2], &sha[2..4])),
+        "{listing}"
+    );
+    assert!(
+        !data.join("files").exists()
+            || std::fs::read_dir(data.join("files"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}

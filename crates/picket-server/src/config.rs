@@ -22,6 +22,10 @@ pub struct ServeConfig {
     pub listen: String,
     /// The URL users reach the server at, for links in e-mail (default: `http://LISTEN`).
     pub public_url: Option<String>,
+    /// Where distribution files go: unset for `DATA_DIR/files`, `s3://BUCKET[/PREFIX]` for
+    /// S3-compatible storage (credentials, region and endpoint from `AWS_*` variables), or
+    /// `file:///PATH`.
+    pub storage_url: Option<String>,
     /// Largest distribution file accepted, in bytes (PyPI: 100 MiB).
     pub max_file_size: u64,
     /// Largest total size of one project's files, in bytes (PyPI: 10 GiB).
@@ -49,6 +53,7 @@ impl Default for ServeConfig {
         Self {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
+            storage_url: None,
             max_file_size: 100 * 1024 * 1024,
             max_project_size: 10 * 1024 * 1024 * 1024,
             require_verified_email: true,

@@ -31,12 +31,18 @@ pub async fn file(
             }
         }
     };
-    let path = state.store.blobs().path_of(&blob).ok_or_else(not_found)?;
-    let mut response = ServeFile::new(path)
-        .oneshot(request.map(|_| Body::empty()))
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .into_response();
+    let mut response = match state.store.blobs().local_path(&blob) {
+        Some(path) => ServeFile::new(path)
+            .oneshot(request.map(|_| Body::empty()))
+            .await
+            .map_err(|e| {
+                ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            })?
+            .into_response(),
+        None => remote(&state, &blob, request.headers())
+            .await?
+            .ok_or_else(not_found)?,
+    };
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -52,4 +58,92 @@ pub async fn file(
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     Ok(response)
+}
+
+/// One `bytes=` range of RFC 9110 (`a-b`, `a-`, `-n`), resolved against the blob's size later;
+/// anything else (several ranges, other units) is answered with the whole file.
+fn parse_range(value: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let parse = |s: &str| -> Option<Option<u64>> {
+        let s = s.trim();
+        if s.is_empty() {
+            Some(None)
+        } else {
+            s.parse().ok().map(Some)
+        }
+    };
+    Some((parse(start)?, parse(end)?))
+}
+
+/// Serves a blob from an object store, honouring a single-range `Range` header.
+async fn remote(
+    state: &AppState,
+    sha256: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Response>, ApiError> {
+    use axum::http::StatusCode;
+    let wanted = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_range);
+    // A suffix or open range needs the size first; fetch the whole blob then (files are bounded
+    // by max-file-size) and slice, which keeps one round trip for the common full download.
+    let Some(blob) = state.store.blobs().get(sha256).await? else {
+        return Ok(None);
+    };
+    let total = blob.total;
+    let range = wanted.and_then(|(start, end)| match (start, end) {
+        (Some(s), Some(e)) if s <= e && s < total => Some(s..(e + 1).min(total)),
+        (Some(s), None) if s < total => Some(s..total),
+        (None, Some(n)) if n > 0 => Some(total.saturating_sub(n)..total),
+        _ => None,
+    });
+    let mut response = match (&wanted, range) {
+        (_, Some(r)) => {
+            let body = blob
+                .bytes
+                .slice(usize::try_from(r.start).unwrap_or(0)..usize::try_from(r.end).unwrap_or(0));
+            let mut resp = (StatusCode::PARTIAL_CONTENT, body).into_response();
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("bytes {}-{}/{total}", r.start, r.end - 1))
+            {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            resp
+        }
+        (Some(_), None) => {
+            let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            resp
+        }
+        (None, None) => (StatusCode::OK, blob.bytes).into_response(),
+    };
+    let h = response.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    Ok(Some(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-3"), Some((Some(0), Some(3))));
+        assert_eq!(parse_range("bytes=10-"), Some((Some(10), None)));
+        assert_eq!(parse_range("bytes=-5"), Some((None, Some(5))));
+        assert_eq!(parse_range("bytes=0-1,4-5"), None);
+        assert_eq!(parse_range("items=0-1"), None);
+        assert_eq!(parse_range("bytes=a-b"), None);
+    }
 }

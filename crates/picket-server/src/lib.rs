@@ -227,7 +227,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
-    let store = Store::open(&data_dir)
+    let blobs = match &config.storage_url {
+        Some(url) => picket_store::BlobStore::open_url(url),
+        None => picket_store::BlobStore::open_local(&data_dir.join("files")),
+    }
+    .map_err(|e| format!("opening the file storage: {e}"))?;
+    let store = Store::open_with_blobs(&data_dir, blobs)
         .await
         .map_err(|e| format!("opening the data directory {}: {e}", data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -1,19 +1,163 @@
-//! Distribution files, stored by the SHA-256 of their content.
+//! Distribution files, stored by the SHA-256 of their content, in a local folder (the default) or
+//! in S3-compatible object storage through `object_store`.
 //!
-//! A write goes to a temporary file in the same folder, is flushed to disk, then renamed over its
-//! final name: a crash leaves either no file or the whole file, never half of one. Writing the same
-//! content twice is a no-op, so uploads can be retried freely.
+//! Locally a write goes to a temporary file in the same folder, is flushed to disk, then renamed
+//! over its final name and the folder synced: a crash leaves either no file or the whole file,
+//! never half of one. (This is why the local default is picket's own code rather than
+//! `object_store`'s `LocalFileSystem`, which renames without syncing.) An object store's PUT is
+//! atomic by itself. Writing the same content twice is a no-op either way, so uploads can be
+//! retried freely.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use picket_formats::hashes::sha256_hex;
 
 use crate::StoreError;
 
+/// Where blobs live.
+#[derive(Debug, Clone)]
+pub enum BlobStore {
+    /// A local folder (see [`LocalBlobs`]).
+    Local(LocalBlobs),
+    /// An object store (S3-compatible), keys `PREFIX/ab/cd/abcd…`.
+    Remote(RemoteBlobs),
+}
+
+/// Blobs in an object store.
+#[derive(Debug, Clone)]
+pub struct RemoteBlobs {
+    store: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+/// The bytes of a blob, with its size.
+#[derive(Debug, Clone)]
+pub struct BlobBytes {
+    /// The bytes.
+    pub bytes: bytes::Bytes,
+    /// The blob's size.
+    pub total: u64,
+}
+
+fn key(sha256: &str) -> String {
+    format!("{}/{}/{sha256}", &sha256[..2], &sha256[2..4])
+}
+
+impl BlobStore {
+    /// The local folder store.
+    pub fn open_local(root: &Path) -> Result<Self, StoreError> {
+        LocalBlobs::open(root).map(Self::Local)
+    }
+
+    /// Opens `s3://BUCKET[/PREFIX]` with credentials, region and endpoint from the usual
+    /// `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_ALLOW_HTTP` for a local server), or
+    /// `file:///PATH` for a local folder.
+    pub fn open_url(url: &str) -> Result<Self, StoreError> {
+        let bad = |why: &str| StoreError::Io {
+            path: url.to_owned(),
+            message: why.to_owned(),
+        };
+        if let Some(path) = url.strip_prefix("file://") {
+            return Self::open_local(Path::new(path));
+        }
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("storage URL must start with s3:// or file://"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket in the storage URL"));
+        }
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(|e| bad(&e.to_string()))?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        Ok(Self::Remote(RemoteBlobs {
+            store,
+            url: url.to_owned(),
+        }))
+    }
+
+    /// The local file of a blob, when blobs are local and it exists (for `sendfile`-style serving).
+    pub fn local_path(&self, sha256: &str) -> Option<PathBuf> {
+        match self {
+            Self::Local(local) => local.path_of(sha256),
+            Self::Remote(_) => None,
+        }
+    }
+
+    /// Stores `bytes` and returns their sha256.
+    pub async fn put(&self, bytes: Arc<[u8]>) -> Result<String, StoreError> {
+        match self {
+            Self::Local(local) => {
+                let local = local.clone();
+                tokio::task::spawn_blocking(move || local.put(&bytes))
+                    .await
+                    .map_err(|e| StoreError::Database(format!("blob writer: {e}")))?
+            }
+            Self::Remote(remote) => {
+                let sha256 = sha256_hex(&bytes);
+                let payload = PutPayload::from(bytes::Bytes::copy_from_slice(&bytes));
+                remote
+                    .store
+                    .put(&key(&sha256).into(), payload)
+                    .await
+                    .map_err(|e| remote.error(&sha256, &e))?;
+                Ok(sha256)
+            }
+        }
+    }
+
+    /// The blob, if stored. A key that is not a sha256 finds nothing.
+    pub async fn get(&self, sha256: &str) -> Result<Option<BlobBytes>, StoreError> {
+        if !is_sha256_hex(sha256) {
+            return Ok(None);
+        }
+        match self {
+            Self::Local(local) => {
+                let local = local.clone();
+                let key = sha256.to_owned();
+                let bytes = tokio::task::spawn_blocking(move || local.get(&key))
+                    .await
+                    .map_err(|e| StoreError::Database(format!("blob reader: {e}")))??;
+                Ok(bytes.map(|b| BlobBytes {
+                    total: b.len() as u64,
+                    bytes: b.into(),
+                }))
+            }
+            Self::Remote(remote) => match remote.store.get(&key(sha256).into()).await {
+                Ok(result) => {
+                    let total = result.meta.size;
+                    let bytes = result.bytes().await.map_err(|e| remote.error(sha256, &e))?;
+                    Ok(Some(BlobBytes { bytes, total }))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(remote.error(sha256, &e)),
+            },
+        }
+    }
+}
+
+impl RemoteBlobs {
+    fn error(&self, sha256: &str, e: &object_store::Error) -> StoreError {
+        StoreError::Io {
+            path: format!("{}/{}", self.url.trim_end_matches('/'), key(sha256)),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// A content-addressed folder of blobs: `ROOT/ab/cd/abcd…` for sha256 `abcd…`.
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub struct LocalBlobs {
     root: PathBuf,
 }
 
@@ -24,7 +168,7 @@ fn is_sha256_hex(key: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-impl BlobStore {
+impl LocalBlobs {
     /// Opens (creating if needed) the blob folder.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, &e))?;
@@ -95,7 +239,7 @@ mod tests {
     #[test]
     fn stores_by_content_and_leaves_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = BlobStore::open(dir.path()).unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
         let sha = blobs.put(b"wheel bytes").unwrap();
         assert_eq!(sha, sha256_hex(b"wheel bytes"));
         assert_eq!(blobs.put(b"wheel bytes").unwrap(), sha, "idempotent");

@@ -23,7 +23,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accounts::{NewUser, TokenInfo, TokenScope, User};
-pub use blobs::BlobStore;
+pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
 pub use journal::{Event, rfc3339};
 pub use packages::{FileRow, Project, ReleaseRow, Removal, Upload, UploadOutcome};
 pub use picket_formats::hashes::sha256_hex;
@@ -149,9 +149,15 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store in `data_dir`, creating the database and folders on first use and running
-    /// any migrations not yet applied.
+    /// Opens the store in `data_dir` with files in `data_dir/files`, creating the database and
+    /// folders on first use and running any migrations not yet applied.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let blobs = BlobStore::open_local(&data_dir.join("files"))?;
+        Self::open_with_blobs(data_dir, blobs).await
+    }
+
+    /// Like [`Store::open`], with files in `blobs`.
+    pub async fn open_with_blobs(data_dir: &Path, blobs: BlobStore) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::io(data_dir, &e))?;
         let db = data_dir.join("picket.db");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
@@ -165,7 +171,6 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let blobs = BlobStore::open(&data_dir.join("files"))?;
         Ok(Self { pool, blobs })
     }
 

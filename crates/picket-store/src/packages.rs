@@ -376,12 +376,9 @@ impl Store {
         Ok(UploadOutcome::Stored { created_project })
     }
 
-    /// Stores bytes in the blob store off the async runtime and returns their sha256.
+    /// Stores bytes in the blob store and returns their sha256.
     pub async fn put_blob(&self, bytes: std::sync::Arc<[u8]>) -> Result<String, StoreError> {
-        let blobs = self.blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put(&bytes))
-            .await
-            .map_err(|e| StoreError::Database(format!("blob writer: {e}")))?
+        self.blobs.put(bytes).await
     }
 
     /// The files of a project (any spelling), oldest upload first.
@@ -652,13 +649,9 @@ impl Store {
         .is_some())
     }
 
-    /// Reads a blob off the async runtime.
+    /// Reads a whole blob.
     pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let blobs = self.blobs.clone();
-        let key = sha256.to_owned();
-        tokio::task::spawn_blocking(move || blobs.get(&key))
-            .await
-            .map_err(|e| StoreError::Database(format!("blob reader: {e}")))?
+        Ok(self.blobs.get(sha256).await?.map(|b| b.bytes.to_vec()))
     }
 
     /// Content check used by tests and `fsck`-like tools: does the blob hash to its key?
