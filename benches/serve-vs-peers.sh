@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 work=${BENCH_DIR:-$root/target/bench-serve}
-venv=${BENCH_VENV:-$root/target/bench-venv}
+venv=${BENCH_SERVE_VENV:-$root/target/bench-serve-venv}
 runs=${BENCH_RUNS:-3}
 duration=${BENCH_DURATION:-10s}
 command -v wrk >/dev/null || { echo "error: wrk not found" >&2; echo "hint: apt-get install wrk" >&2; exit 2; }

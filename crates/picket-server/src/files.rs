@@ -62,7 +62,7 @@ pub async fn file(
 
 /// One `bytes=` range of RFC 9110 (`a-b`, `a-`, `-n`), resolved against the blob's size later;
 /// anything else (several ranges, other units) is answered with the whole file.
-fn parse_range(value: &str) -> Option<(Option<u64>, Option<u64>)> {
+pub fn parse_range(value: &str) -> Option<(Option<u64>, Option<u64>)> {
     let spec = value.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;

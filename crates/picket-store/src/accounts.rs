@@ -169,7 +169,7 @@ impl Store {
         user: &NewUser<'_>,
         journal: &[Event],
     ) -> Result<User, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if let Some(row) =
             sqlx::query("SELECT username FROM users WHERE lower(username) = lower(?)")
                 .bind(user.username)
@@ -229,7 +229,7 @@ impl Store {
 
     /// Records a successful login.
     pub async fn record_login(&self, user_id: i64, journal: &[Event]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let time = journal.first().map_or(0, |e| e.time_ms);
         sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
             .bind(time)
@@ -273,7 +273,7 @@ impl Store {
         now_ms: i64,
         make_event: impl FnOnce(&User, &str) -> Event,
     ) -> Result<Option<(User, String)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let Some(row) = sqlx::query(
             "SELECT user_id, email FROM email_verifications \
              WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
@@ -319,7 +319,7 @@ impl Store {
 
     /// Turns the pending TOTP secret on.
     pub async fn confirm_totp(&self, user_id: i64, journal: &[Event]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL \
              WHERE id = ? AND totp_pending IS NOT NULL",
@@ -381,7 +381,7 @@ impl Store {
         journal: &[Event],
     ) -> Result<i64, StoreError> {
         let now = journal.first().map_or(0, |e| e.time_ms);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = sqlx::query(
             "INSERT INTO tokens (user_id, token_hash, scope, created_at, name, prefix) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -457,7 +457,7 @@ impl Store {
         journal: &[Event],
     ) -> Result<bool, StoreError> {
         let now = journal.first().map_or(0, |e| e.time_ms);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let changed = sqlx::query(
             "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
         )
@@ -482,7 +482,7 @@ impl Store {
         disabled: bool,
         journal: &[Event],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let changed = sqlx::query("UPDATE users SET disabled = ? WHERE lower(username) = lower(?)")
             .bind(i64::from(disabled))
             .bind(username)

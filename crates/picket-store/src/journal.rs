@@ -103,7 +103,7 @@ pub(crate) async fn append(
 impl Store {
     /// Appends events to the journal, in one transaction.
     pub async fn append_events(&self, events: &[Event]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         append(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())

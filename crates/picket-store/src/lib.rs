@@ -179,6 +179,15 @@ impl Store {
         &self.blobs
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so two
+    /// writers queue on the busy timeout instead of one failing with "database is locked" when
+    /// it upgrades a read snapshot another writer has moved past (`SQLITE_BUSY_SNAPSHOT`).
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Closes the database cleanly (checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;

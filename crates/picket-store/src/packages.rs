@@ -182,7 +182,7 @@ async fn require_project(
 impl Store {
     /// Registers a project owned by nobody (tests and imports); refuses a taken normal form.
     pub async fn create_project(&self, name: &str, time_ms: i64) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = insert_project(&mut tx, name, time_ms).await?;
         tx.commit().await?;
         Ok(id)
@@ -213,7 +213,7 @@ impl Store {
     /// `project.create` / `file.upload` — all in one transaction.
     pub async fn record_upload(&self, up: &Upload<'_>) -> Result<UploadOutcome, StoreError> {
         let normalized = picket_formats::normalize(up.project);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
 
         if let Some(row) = sqlx::query("SELECT sha256 FROM filename_registry WHERE filename = ?")
             .bind(up.filename)
@@ -439,7 +439,7 @@ impl Store {
         reason: Option<&str>,
         journal: &[Event],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let changed = sqlx::query(
             "UPDATE releases SET yanked = ?, yanked_reason = ? WHERE version = ? AND project_id = ?",
@@ -470,7 +470,7 @@ impl Store {
         filename: &str,
         journal: &[Event],
     ) -> Result<Removal, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let changed = sqlx::query(
             "DELETE FROM files WHERE filename = ? AND release_id IN \
@@ -502,7 +502,7 @@ impl Store {
         version: &str,
         journal: &[Event],
     ) -> Result<Removal, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let Some(release_id) =
             sqlx::query("SELECT id FROM releases WHERE project_id = ? AND version = ?")
@@ -533,7 +533,7 @@ impl Store {
         project: &str,
         journal: &[Event],
     ) -> Result<Removal, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let files = delete_files(
             &mut tx,
@@ -580,7 +580,7 @@ impl Store {
         username: &str,
         journal: &[Event],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let user_id = user_id_in(&mut tx, username).await?;
         sqlx::query(
@@ -603,7 +603,7 @@ impl Store {
         username: &str,
         journal: &[Event],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let user_id = user_id_in(&mut tx, username).await?;
         let owners: i64 =

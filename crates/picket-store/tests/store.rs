@@ -410,3 +410,42 @@ async fn a_verification_link_works_once_and_not_after_it_expires() {
         "used"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_queue_instead_of_failing() {
+    // Regression: deferred transactions failed with "database is locked" (SQLITE_BUSY_SNAPSHOT)
+    // when four uploads ran at once.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let project = format!("proj-{}", i % 8);
+            let filename = format!("proj_{}-1.{i}-py3-none-any.whl", i % 8);
+            let version = format!("1.{i}");
+            let sha = sha256_hex(filename.as_bytes());
+            store
+                .record_upload(&upload(
+                    &project,
+                    &version,
+                    &filename,
+                    &sha,
+                    (alice, "alice"),
+                ))
+                .await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(UploadOutcome::Stored { created_project }) => {
+                created += usize::from(created_project)
+            }
+            Ok(UploadOutcome::Duplicate) => panic!("no duplicates here"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(created, 8);
+}
