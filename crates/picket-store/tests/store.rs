@@ -441,7 +441,7 @@ async fn concurrent_writers_queue_instead_of_failing() {
     for task in tasks {
         match task.await.unwrap() {
             Ok(UploadOutcome::Stored { created_project }) => {
-                created += usize::from(created_project)
+                created += usize::from(created_project);
             }
             Ok(UploadOutcome::Duplicate) => panic!("no duplicates here"),
             Err(e) => panic!("{e}"),
