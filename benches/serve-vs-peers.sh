@@ -31,7 +31,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() { for _ in $(seq 1200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # picket: empty, then 1,000 projects uploaded through its own upload API.
@@ -49,10 +49,10 @@ sleep 2
 rss_full=$(rss_kib "$picket_pid")
 
 port_pypi=$(free_port)
-"$venv/bin/pypi-server" run --disable-fallback -i 127.0.0.1 -p "$port_pypi" -a . -P . "$work/files" >/dev/null 2>&1 &
+"$venv/bin/pypi-server" run --disable-fallback --server wsgiref -i 127.0.0.1 -p "$port_pypi" -a . -P . "$work/files" >/dev/null 2>&1 &
 pids+=($!)
 port_waitress=$(free_port)
-"$venv/bin/pypi-server" run --disable-fallback --server waitress -i 127.0.0.1 -p "$port_waitress" -a . -P . "$work/files" >/dev/null 2>&1 &
+"$venv/bin/pypi-server" run --disable-fallback --server auto -i 127.0.0.1 -p "$port_waitress" -a . -P . "$work/files" >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$port_pypi"; wait_port "$port_waitress"
 
@@ -85,8 +85,8 @@ printf '%-34s %14s %10s\n' "server / format" "requests/s" "p99 ms"
 declare -A rps_of
 for target in "picket-json|http://127.0.0.1:$port_picket|$json" \
               "picket-html|http://127.0.0.1:$port_picket|text/html" \
-              "pypiserver-html (default server)|http://127.0.0.1:$port_pypi|" \
-              "pypiserver-html (waitress)|http://127.0.0.1:$port_waitress|" \
+              "pypiserver-html (wsgiref)|http://127.0.0.1:$port_pypi|" \
+              "pypiserver-html (auto: waitress)|http://127.0.0.1:$port_waitress|" \
               "devpi-html|http://127.0.0.1:$port_devpi/bench/dev/+simple|text/html"; do
   IFS='|' read -r label url accept <<<"$target"
   results=()
@@ -98,8 +98,8 @@ for target in "picket-json|http://127.0.0.1:$port_picket|$json" \
 done
 echo
 ratio() { python3 -c "print(round($1 / $2, 1))"; }
-echo "ratio picket-html / pypiserver (default): $(ratio "${rps_of[picket-html]}" "${rps_of[pypiserver-html (default server)]}")x"
-echo "ratio picket-html / pypiserver (waitress): $(ratio "${rps_of[picket-html]}" "${rps_of[pypiserver-html (waitress)]}")x"
+echo "ratio picket-html / pypiserver (wsgiref): $(ratio "${rps_of[picket-html]}" "${rps_of[pypiserver-html (wsgiref)]}")x"
+echo "ratio picket-html / pypiserver (auto: waitress): $(ratio "${rps_of[picket-html]}" "${rps_of[pypiserver-html (auto: waitress)]}")x"
 echo "ratio picket-html / devpi: $(ratio "${rps_of[picket-html]}" "${rps_of[devpi-html]}")x"
 echo "picket RSS: empty index $((rss_empty / 1024)) MiB, 1,000 projects x 5 files $((rss_full / 1024)) MiB"
 echo "5,000 uploads (4 at a time): picket ${upload_s}s, devpi-server ${devpi_upload_s}s"

@@ -169,6 +169,34 @@ pub enum AdminCommand {
         #[arg(long, default_value = "removed by an administrator")]
         reason: String,
     },
+    /// Prohibit an e-mail domain: its addresses can't register. The registrable domain is used
+    /// (`mail.example.co.uk` → `example.co.uk`).
+    ProhibitDomain {
+        /// The domain.
+        domain: String,
+        /// Why (journaled, shown to admins).
+        #[arg(long, required = true)]
+        reason: String,
+        /// Lift it automatically after this long (`90m`, `24h`, `14d`).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// Say what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Lift a domain prohibition.
+    AllowDomain {
+        /// The domain.
+        domain: String,
+        /// Why, for the journal.
+        #[arg(long, default_value = "allowed by an administrator")]
+        reason: String,
+        /// Say what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List domain prohibitions (expired ones marked).
+    ListDomains,
     /// Add an owner to a project.
     AddOwner {
         /// The project.

@@ -83,6 +83,36 @@ fn admin_event(kind: &str, actor: &str, user: Option<&str>, data: serde_json::Va
     Event::new(kind, picket_server::now_ms(), user, None, data)
 }
 
+/// A duration like `90s`, `90m`, `24h`, `14d`, in milliseconds.
+fn duration_ms(text: &str) -> Option<i64> {
+    let unit = text.chars().last()?;
+    let seconds = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let n: i64 = text[..text.len() - 1].parse().ok().filter(|n| *n > 0)?;
+    Some(n.saturating_mul(seconds * 1000))
+}
+
+/// The registrable domain an admin means.
+fn domain_arg(domain: &str) -> Result<String, AdminError> {
+    let domain = domain.trim().trim_start_matches('@');
+    if domain.is_empty() || domain.contains(['@', ' ', '/']) || !domain.contains('.') {
+        return Err(AdminError::Input(format!(
+            "`{domain}` is not a domain name (e.g. example.org)"
+        )));
+    }
+    let registrable = picket_server::policy::registrable_domain(&format!("x@{domain}"))
+        .unwrap_or_else(|| domain.to_ascii_lowercase());
+    if registrable != domain.to_ascii_lowercase() {
+        eprintln!("note: using the registrable domain {registrable} (from {domain})");
+    }
+    Ok(registrable)
+}
+
 /// Parses `--since`: RFC 3339, a date (`2025-06-11`), or a duration ago (`90m`, `24h`, `7d`).
 fn since_ms(text: &str) -> Result<i64, AdminError> {
     let text = text.trim();
@@ -91,19 +121,8 @@ fn since_ms(text: &str) -> Result<i64, AdminError> {
             "--since `{text}` is not a time: use RFC 3339 (2025-06-11T09:00:00Z), a date (2025-06-11) or a duration ago (90m, 24h, 7d)"
         ))
     };
-    if let Some(unit) = text
-        .chars()
-        .last()
-        .filter(|c| matches!(c, 's' | 'm' | 'h' | 'd'))
-        && let Ok(n) = text[..text.len() - 1].parse::<i64>()
-    {
-        let seconds = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => 86_400,
-        };
-        return Ok(picket_server::now_ms() - n.saturating_mul(seconds * 1000));
+    if let Some(ms) = duration_ms(text) {
+        return Ok(picket_server::now_ms() - ms);
     }
     let full = if text.len() == 10 {
         format!("{text}T00:00:00Z")
@@ -366,6 +385,133 @@ async fn act(
                 )?;
                 for f in &removal.files {
                     writeln!(w, "  {f}")?;
+                }
+                Ok(())
+            });
+        }
+        AdminCommand::ProhibitDomain {
+            domain,
+            reason,
+            expires,
+            dry_run,
+        } => {
+            let domain = domain_arg(domain)?;
+            let expires_at = match expires {
+                Some(text) => Some(
+                    now + duration_ms(text).ok_or_else(|| {
+                        AdminError::Input(format!(
+                            "--expires `{text}` is not a duration (90m, 24h, 14d)"
+                        ))
+                    })?,
+                ),
+                None => None,
+            };
+            let prohibition = picket_store::Prohibition {
+                domain: domain.clone(),
+                reason: reason.clone(),
+                actor: actor.to_owned(),
+                created_at: now,
+                expires_at,
+            };
+            if !dry_run {
+                let mut data = json!({ "domain": domain, "reason": reason });
+                if let Some(t) = expires_at {
+                    data["expires"] = picket_store::rfc3339(t).into();
+                }
+                store
+                    .prohibit_domain(
+                        &prohibition,
+                        &[admin_event("domain.prohibit", actor, None, data)],
+                    )
+                    .await?;
+            }
+            let _ = output::emit(
+                format,
+                &json!({ "dry_run": dry_run, "prohibited": prohibition }),
+                |w| {
+                    writeln!(
+                        w,
+                        "{}prohibited {domain}{}: {reason}",
+                        if *dry_run { "would have " } else { "" },
+                        expires_at.map_or_else(String::new, |t| format!(
+                            " until {}",
+                            picket_store::rfc3339(t)
+                        ))
+                    )
+                },
+            );
+        }
+        AdminCommand::AllowDomain {
+            domain,
+            reason,
+            dry_run,
+        } => {
+            let domain = domain_arg(domain)?;
+            let existing = if *dry_run {
+                store
+                    .prohibitions()
+                    .await?
+                    .into_iter()
+                    .find(|p| p.domain == domain)
+            } else {
+                store
+                    .allow_domain(
+                        &domain,
+                        &[admin_event(
+                            "domain.allow",
+                            actor,
+                            None,
+                            json!({ "domain": domain, "reason": reason }),
+                        )],
+                    )
+                    .await?
+            };
+            let Some(existing) = existing else {
+                return Err(AdminError::Input(format!("{domain} is not prohibited")));
+            };
+            let _ = output::emit(
+                format,
+                &json!({ "dry_run": dry_run, "allowed": existing }),
+                |w| {
+                    writeln!(
+                        w,
+                        "{}allowed {domain} (prohibited since {} by {}: {})",
+                        if *dry_run { "would have " } else { "" },
+                        picket_store::rfc3339(existing.created_at),
+                        existing.actor,
+                        existing.reason
+                    )
+                },
+            );
+        }
+        AdminCommand::ListDomains => {
+            let list = store.prohibitions().await?;
+            let _ = output::emit(format, &list, |w| {
+                writeln!(
+                    w,
+                    "{:<32} {:<26} {:<26} {:<16} REASON",
+                    "DOMAIN", "SINCE", "EXPIRES", "BY"
+                )?;
+                for p in &list {
+                    let expires = p.expires_at.map_or_else(
+                        || "never".to_owned(),
+                        |t| {
+                            format!(
+                                "{}{}",
+                                picket_store::rfc3339(t),
+                                if t <= now { " (lapsed)" } else { "" }
+                            )
+                        },
+                    );
+                    writeln!(
+                        w,
+                        "{:<32} {:<26} {:<26} {:<16} {}",
+                        p.domain,
+                        picket_store::rfc3339(p.created_at),
+                        expires,
+                        p.actor,
+                        p.reason
+                    )?;
                 }
                 Ok(())
             });

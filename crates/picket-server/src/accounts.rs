@@ -100,6 +100,7 @@ async fn register_user(
     validate_username(&form.username).map_err(ApiError::bad_request)?;
     validate_email(&form.email).map_err(ApiError::bad_request)?;
     validate_password(&form.password).map_err(ApiError::bad_request)?;
+    crate::policy::check_email_domain(state, &form.email, &form.username, ip).await?;
     let hash = auth::hash_password(form.password.clone()).await?;
     let now = now_ms();
     let user = state

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod manage;
 pub mod metrics;
 pub mod negotiate;
+pub mod policy;
 pub mod simple;
 pub mod upload;
 

@@ -15,6 +15,7 @@ mod accounts;
 mod blobs;
 mod journal;
 mod packages;
+mod policy;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -27,6 +28,7 @@ pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
 pub use journal::{Event, rfc3339};
 pub use packages::{FileRow, Project, ReleaseRow, Removal, Upload, UploadOutcome};
 pub use picket_formats::hashes::sha256_hex;
+pub use policy::Prohibition;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
