@@ -1,4 +1,5 @@
-"""Writes N projects x F files of small valid wheels into a folder (for index benchmarks).
+"""Writes N projects x F files of small valid wheels into a folder (for index benchmarks):
+make_index.py OUT N F [NAME_PREFIX].
 
 Each wheel has METADATA, WHEEL, RECORD and a module, so pip, pypiserver and picket all accept it.
 """
@@ -34,10 +35,11 @@ def wheel(name, version):
 
 def main():
     out, projects, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    prefix = sys.argv[4] if len(sys.argv) > 4 else "bench-proj"
     os.makedirs(out, exist_ok=True)
     for p in range(projects):
         for v in range(per):
-            filename, data = wheel(f"bench-proj-{p:04d}", f"1.{v}")
+            filename, data = wheel(f"{prefix}-{p:04d}", f"1.{v}")
             with open(os.path.join(out, filename), "wb") as f:
                 f.write(data)
 

@@ -68,8 +68,9 @@ devpi_upload_s=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 
 # One wrk run: prints "requests/s p99_ms".
 measure() {
-  local url=$1 accept=$2 out
-  out=$(PICKET_ACCEPT="$accept" wrk -t2 -c16 -d"$duration" --latency -s benches/random_project.lua "$url")
+  local url=$1 accept=$2 prefix=$3 out
+  # A 30 s timeout, so slow servers' latencies are measured rather than dropped as timeouts.
+  out=$(PICKET_ACCEPT="$accept" PICKET_PREFIX="$prefix" wrk -t2 -c16 -d"$duration" --timeout 30s --latency -s benches/random_project.lua "$url")
   local rps p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
@@ -83,14 +84,15 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 json='application/vnd.pypi.simple.v1+json'
 printf '%-34s %14s %10s\n' "server / format" "requests/s" "p99 ms"
 declare -A rps_of
-for target in "picket-json|http://127.0.0.1:$port_picket|$json" \
-              "picket-html|http://127.0.0.1:$port_picket|text/html" \
-              "pypiserver-html (wsgiref)|http://127.0.0.1:$port_pypi|" \
-              "pypiserver-html (auto: waitress)|http://127.0.0.1:$port_waitress|" \
-              "devpi-html|http://127.0.0.1:$port_devpi/bench/dev/+simple|text/html"; do
-  IFS='|' read -r label url accept <<<"$target"
+for target in "picket-json|http://127.0.0.1:$port_picket|$json|/simple" \
+              "picket-html|http://127.0.0.1:$port_picket|text/html|/simple" \
+              "pypiserver-html (wsgiref)|http://127.0.0.1:$port_pypi||/simple" \
+              "pypiserver-html (auto: waitress)|http://127.0.0.1:$port_waitress||/simple" \
+              "devpi-json|http://127.0.0.1:$port_devpi|$json|/bench/dev/+simple" \
+              "devpi-html|http://127.0.0.1:$port_devpi|text/html|/bench/dev/+simple"; do
+  IFS='|' read -r label url accept prefix <<<"$target"
   results=()
-  for _ in $(seq "$runs"); do results+=("$(measure "$url" "$accept")"); done
+  for _ in $(seq "$runs"); do results+=("$(measure "$url" "$accept" "$prefix")"); done
   rps=$(printf '%s\n' "${results[@]}" | awk '{print $1}' | median)
   p99=$(printf '%s\n' "${results[@]}" | awk '{print $2}' | median)
   rps_of[$label]=$rps
@@ -106,10 +108,10 @@ echo "5,000 uploads (4 at a time): picket ${upload_s}s, devpi-server ${devpi_upl
 
 # 500 twine uploads in a row (one file per twine process, as CI pipelines do): median latency of
 # the whole twine run, picket vs pypiserver (which stores files in its folder).
-"$venv/bin/python" benches/make_index.py "$work/twine" 500 1
+"$venv/bin/python" benches/make_index.py "$work/twine" 500 1 twine-proj
 mkdir -p "$work/pypi-upload"
 port_pypi_up=$(free_port)
-"$venv/bin/pypi-server" run --disable-fallback -i 127.0.0.1 -p "$port_pypi_up" -a update -P . "$work/pypi-upload" >/dev/null 2>&1 &
+"$venv/bin/pypi-server" run --disable-fallback -i 127.0.0.1 -p "$port_pypi_up" -a . -P . "$work/pypi-upload" >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$port_pypi_up"
 twine_series() {
