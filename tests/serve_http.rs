@@ -1004,3 +1004,95 @@ fn files_can_live_in_s3_compatible_storage() {
                 .is_none()
     );
 }
+
+#[test]
+fn project_scoped_tokens_reach_only_their_projects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (registry, token) = registry_with_user(tmp.path(), &[]);
+    let data = registry.data.to_str().unwrap().to_owned();
+    for p in ["alpha", "beta"] {
+        assert_eq!(
+            registry
+                .upload_wheel(&token, p, "1.0", &[("m/__init__.py", b"X = 1\n")])
+                .0,
+            200
+        );
+    }
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            &data,
+            "create-token",
+            "carol",
+            "--project",
+            "Alpha",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let scoped = text(&out.stdout).trim().to_owned();
+    assert_eq!(
+        registry
+            .upload_wheel(&scoped, "alpha", "2.0", &[("m/__init__.py", b"X = 2\n")])
+            .0,
+        200
+    );
+    let (status, body) =
+        registry.upload_wheel(&scoped, "beta", "2.0", &[("m/__init__.py", b"X = 2\n")]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("is not valid for project 'beta'"), "{body}");
+    let (status, body) =
+        registry.upload_wheel(&scoped, "gamma", "1.0", &[("m/__init__.py", b"X = 1\n")]);
+    assert_eq!(status, 403, "a scoped token creates no new project: {body}");
+    // Release removal through the API, owners through the admin CLI.
+    let mut resp = Registry::agent()
+        .delete(&format!(
+            "{}/api/v1/projects/alpha/releases/1.0",
+            registry.base
+        ))
+        .header("Authorization", &format!("Bearer {scoped}"))
+        .call()
+        .unwrap();
+    let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        body["removed"]["files"],
+        json!(["alpha-1.0-py3-none-any.whl"])
+    );
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            &data,
+            "create-token",
+            "carol",
+            "--project",
+            "no-such",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no project named `no-such`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = picket_with_stdin(
+        tmp.path(),
+        &["admin", "--data-dir", &data, "add-owner", "beta", "nobody"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no user named `nobody`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("hint: list the accounts"),
+        "{}",
+        text(&out.stderr)
+    );
+}
