@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::journal::{Event, append};
-use crate::{Store, StoreError, sha256_hex};
+use crate::{Store, StoreError};
 
 /// A project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -647,19 +647,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .is_some())
-    }
-
-    /// Reads a whole blob.
-    pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.blobs.get(sha256).await?.map(|b| b.bytes.to_vec()))
-    }
-
-    /// Content check used by tests and `fsck`-like tools: does the blob hash to its key?
-    pub async fn blob_is_intact(&self, sha256: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .blob(sha256)
-            .await?
-            .is_some_and(|b| sha256_hex(&b) == sha256))
     }
 }
 
