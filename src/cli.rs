@@ -180,6 +180,9 @@ pub enum AdminCommand {
         /// Lift it automatically after this long (`90m`, `24h`, `14d`).
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
+        /// Also refuse addresses whose domain's mail servers (MX) are in this domain.
+        #[arg(long)]
+        mx: bool,
         /// Say what would change, change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -211,6 +214,75 @@ pub enum AdminCommand {
         /// The user.
         user: String,
     },
+    /// Disable accounts: no login, their tokens are refused at once.
+    DisableUser(BulkUsers),
+    /// Enable accounts again.
+    EnableUser(BulkUsers),
+    /// Quarantine every new upload of accounts (what the campaign detector does to members).
+    RestrictUser(BulkUsers),
+    /// Lift that.
+    UnrestrictUser(BulkUsers),
+    /// Disable accounts and quarantine every project they own; lists what changed.
+    NukeUser(BulkUsers),
+    /// Quarantine projects: invisible to installers until released.
+    Quarantine(BulkProjects),
+    /// Release quarantined projects (and their quarantined releases).
+    Release(BulkProjects),
+    /// Remove projects whole, optionally prohibiting their names for good.
+    RemoveProject {
+        /// The projects.
+        #[arg(required = true)]
+        projects: Vec<String>,
+        /// Also prohibit the names, so nobody can take them again.
+        #[arg(long)]
+        prohibit_name: bool,
+        /// Why (journaled).
+        #[arg(long, required = true)]
+        reason: String,
+        /// Say what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the journal of admin actions.
+    Audit {
+        /// Only actions at or after this time (RFC 3339, a date, or a duration ago: `24h`, `7d`).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+    },
+    /// Teach the registration velocity limit each e-mail domain's normal sign-up rate from an
+    /// exported event log (`account.create` events).
+    ImportBaseline {
+        /// JSON lines, as `export-events` or `picket simulate` write them.
+        file: PathBuf,
+    },
+}
+
+/// Accounts for a bulk action.
+#[derive(Debug, Args)]
+pub struct BulkUsers {
+    /// The accounts.
+    #[arg(required = true)]
+    pub users: Vec<String>,
+    /// Why (journaled).
+    #[arg(long, required = true)]
+    pub reason: String,
+    /// Say what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Projects for a bulk action.
+#[derive(Debug, Args)]
+pub struct BulkProjects {
+    /// The projects.
+    #[arg(required = true)]
+    pub projects: Vec<String>,
+    /// Why (journaled).
+    #[arg(long, required = true)]
+    pub reason: String,
+    /// Say what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `picket inspect`.

@@ -65,7 +65,7 @@ fn the_simple_api_negotiates_caches_and_serves_files() {
         "application/vnd.pypi.simple.v1+json"
     );
     let page: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(page["meta"]["api-version"], "1.1");
+    assert_eq!(page["meta"]["api-version"], "1.4");
     assert_eq!(page["versions"], json!(["1.0"]));
     let file = &page["files"][0];
     assert_eq!(file["filename"], "demo_pkg-1.0-py3-none-any.whl");

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 
-use picket_store::{Event, NewUser, Store, StoreError, TokenScope};
+use picket_store::{AdminAction, AdminContext, Event, NewUser, Store, StoreError, TokenScope};
 use serde_json::json;
 
 use crate::cli::{AdminArgs, AdminCommand, Format};
@@ -173,6 +173,7 @@ async fn act(
                         password_hash: &hash,
                         is_admin: *admin,
                         email_verified: true,
+                        email_domain: picket_server::policy::registrable_domain(email).as_deref(),
                         time_ms: now,
                     },
                     &[
@@ -393,6 +394,7 @@ async fn act(
             domain,
             reason,
             expires,
+            mx,
             dry_run,
         } => {
             let domain = domain_arg(domain)?;
@@ -412,9 +414,10 @@ async fn act(
                 actor: actor.to_owned(),
                 created_at: now,
                 expires_at,
+                match_mx: *mx,
             };
             if !dry_run {
-                let mut data = json!({ "domain": domain, "reason": reason });
+                let mut data = json!({ "domain": domain, "reason": reason, "mx": mx });
                 if let Some(t) = expires_at {
                     data["expires"] = picket_store::rfc3339(t).into();
                 }
@@ -484,6 +487,97 @@ async fn act(
                 },
             );
         }
+        AdminCommand::DisableUser(b)
+        | AdminCommand::EnableUser(b)
+        | AdminCommand::RestrictUser(b)
+        | AdminCommand::UnrestrictUser(b)
+        | AdminCommand::NukeUser(b) => {
+            let users = b.users.clone();
+            let action = match command {
+                AdminCommand::DisableUser(_) => AdminAction::DisableUser(users),
+                AdminCommand::EnableUser(_) => AdminAction::EnableUser(users),
+                AdminCommand::RestrictUser(_) => AdminAction::RestrictUser(users),
+                AdminCommand::UnrestrictUser(_) => AdminAction::UnrestrictUser(users),
+                _ => AdminAction::NukeUser(users),
+            };
+            return bulk(store, &action, actor, &b.reason, b.dry_run, format).await;
+        }
+        AdminCommand::Quarantine(b) => {
+            let action = AdminAction::Quarantine(b.projects.clone());
+            return bulk(store, &action, actor, &b.reason, b.dry_run, format).await;
+        }
+        AdminCommand::Release(b) => {
+            let action = AdminAction::Release(b.projects.clone());
+            return bulk(store, &action, actor, &b.reason, b.dry_run, format).await;
+        }
+        AdminCommand::RemoveProject {
+            projects,
+            prohibit_name,
+            reason,
+            dry_run,
+        } => {
+            let action = AdminAction::RemoveProject {
+                projects: projects.clone(),
+                prohibit_name: *prohibit_name,
+            };
+            return bulk(store, &action, actor, reason, *dry_run, format).await;
+        }
+        AdminCommand::Audit { since } => {
+            let since = since.as_deref().map(since_ms).transpose()?.unwrap_or(0);
+            let events = store.audit(since).await?;
+            let lines: Vec<serde_json::Value> = events
+                .iter()
+                .map(|e| serde_json::from_str(&e.to_json_line()).unwrap_or_default())
+                .collect();
+            let _ = output::emit(format, &lines, |w| {
+                for e in &events {
+                    writeln!(w, "{}", describe(e))?;
+                }
+                if events.is_empty() {
+                    writeln!(w, "no admin actions")?;
+                }
+                Ok(())
+            });
+        }
+        AdminCommand::ImportBaseline { file } => {
+            let text = std::fs::read(file)
+                .map_err(|e| AdminError::Input(format!("{}: {e}", file.display())))?;
+            let mut signups = Vec::new();
+            let mut skipped = 0u64;
+            for line in text.split(|&b| b == b'\n') {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let parsed: Option<(String, i64)> =
+                    serde_json::from_slice::<serde_json::Value>(line)
+                        .ok()
+                        .filter(|v| v["kind"] == "account.create")
+                        .and_then(|v| {
+                            let domain =
+                                picket_server::policy::registrable_domain(v["email"].as_str()?)?;
+                            let time = crate::commands::check::unix_seconds(v["time"].as_str()?)?;
+                            Some((domain, time * 1000))
+                        });
+                match parsed {
+                    Some(s) => signups.push(s),
+                    None => skipped += 1,
+                }
+            }
+            let n = store.import_signups(&signups).await?;
+            let domains: std::collections::BTreeSet<&str> =
+                signups.iter().map(|(d, _)| d.as_str()).collect();
+            let _ = output::emit(
+                format,
+                &json!({ "signups": n, "domains": domains.len(), "skipped_lines": skipped }),
+                |w| {
+                    writeln!(
+                        w,
+                        "imported {n} sign-ups from {} domains ({skipped} other lines skipped)",
+                        domains.len()
+                    )
+                },
+            );
+        }
         AdminCommand::ListDomains => {
             let list = store.prohibitions().await?;
             let _ = output::emit(format, &list, |w| {
@@ -546,6 +640,69 @@ async fn act(
                 .await?;
             eprintln!("{user} no longer owns {project}");
         }
+    }
+    Ok(Exit::Ok)
+}
+
+/// One journal entry of an admin action, for people.
+fn describe(e: &Event) -> String {
+    let subject = e
+        .user
+        .clone()
+        .or_else(|| {
+            ["project", "domain", "name"]
+                .iter()
+                .find_map(|k| e.data.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+        })
+        .unwrap_or_default();
+    let field = |k: &str| e.data.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    format!(
+        "{}  {:<20} {:<28} by {}: {}",
+        picket_store::rfc3339(e.time_ms),
+        e.kind,
+        subject,
+        field("actor"),
+        field("reason")
+    )
+}
+
+/// Runs a bulk action in one transaction and prints what changed (or would change).
+async fn bulk(
+    store: &Store,
+    action: &AdminAction,
+    actor: &str,
+    reason: &str,
+    dry_run: bool,
+    format: Format,
+) -> Result<Exit, AdminError> {
+    if reason.trim().is_empty() {
+        return Err(AdminError::Input("--reason must say why".into()));
+    }
+    let cx = AdminContext {
+        actor,
+        reason,
+        time_ms: picket_server::now_ms(),
+    };
+    let changes = store.admin(action, &cx, dry_run).await?;
+    let lines: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|e| serde_json::from_str(&e.to_json_line()).unwrap_or_default())
+        .collect();
+    let _ = output::emit(
+        format,
+        &json!({ "dry_run": dry_run, "changes": lines }),
+        |w| {
+            for e in &changes {
+                writeln!(w, "{}{}", if dry_run { "would: " } else { "" }, describe(e))?;
+            }
+            if changes.is_empty() {
+                writeln!(w, "nothing to change")?;
+            }
+            Ok(())
+        },
+    );
+    if dry_run && !changes.is_empty() {
+        hint("nothing was changed (--dry-run); run again without it to apply");
     }
     Ok(Exit::Ok)
 }

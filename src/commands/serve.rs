@@ -31,6 +31,16 @@ pub fn run(args: &ServeArgs) -> Exit {
         }
     };
     init_logging(config.log_format);
+    let names = match crate::name_data::load(&dir) {
+        Ok(loaded) => picket_server::PopularNames {
+            names: loaded.popular,
+            origin: loaded.origin,
+        },
+        Err(e) => {
+            error(&format!("{e:#}"));
+            return Exit::Error;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,6 +54,7 @@ pub fn run(args: &ServeArgs) -> Exit {
     let result = runtime.block_on(picket_server::serve(
         dir.clone(),
         config,
+        names,
         shutdown_signal(),
         |bound| {
             // The one line on stdout: where the index is (tests and scripts read it).

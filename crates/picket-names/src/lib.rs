@@ -26,3 +26,12 @@ pub use index::{IndexError, NameIndex, NameInfo, ReleaseMonth};
 pub use squat::{SquatConfig, SquatDetector, SquatMatch};
 pub use sweep::{Suspect, sweep};
 pub use techniques::Technique;
+
+/// The standard library's module names, normalized (PyPI refuses new projects named so);
+/// `data/stdlib.txt` names the Python version they were taken from.
+pub fn stdlib_modules() -> impl Iterator<Item = String> {
+    include_str!("../data/stdlib.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| picket_formats::normalize(l.trim()))
+}

@@ -100,7 +100,13 @@ async fn register_user(
     validate_username(&form.username).map_err(ApiError::bad_request)?;
     validate_email(&form.email).map_err(ApiError::bad_request)?;
     validate_password(&form.password).map_err(ApiError::bad_request)?;
-    crate::policy::check_email_domain(state, &form.email, &form.username, ip).await?;
+    crate::limits::check(state, crate::limits::Action::RegisterIp, ip).await?;
+    crate::policy::check_email_domain(state, &form.email, &form.username, ip, "account.create")
+        .await?;
+    let domain = crate::policy::registrable_domain(&form.email);
+    if let Some(domain) = &domain {
+        crate::limits::check_domain_velocity(state, domain, &form.username, ip).await?;
+    }
     let hash = auth::hash_password(form.password.clone()).await?;
     let now = now_ms();
     let user = state
@@ -112,6 +118,7 @@ async fn register_user(
                 password_hash: &hash,
                 is_admin: false,
                 email_verified: false,
+                email_domain: domain.as_deref(),
                 time_ms: now,
             },
             &[Event::new(
@@ -130,19 +137,24 @@ async fn register_user(
             ),
             other => other.into(),
         })?;
-    send_verification(state, &user, now).await?;
+    send_verification(state, &user, &user.email, now).await?;
     tracing::info!(user = %user.username, "account registered");
     Ok(user)
 }
 
-async fn send_verification(state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
+async fn send_verification(
+    state: &AppState,
+    user: &User,
+    email: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     let secret = auth::new_secret("");
     let hours = i64::try_from(state.config.verification_hours).unwrap_or(48);
     state
         .store
         .create_verification(
             user.id,
-            &user.email,
+            email,
             &auth::secret_hash(&secret),
             now,
             now + hours * 3_600_000,
@@ -150,11 +162,11 @@ async fn send_verification(state: &AppState, user: &User, now: i64) -> Result<()
         .await?;
     let link = format!("{}/account/verify-email?token={secret}", state.base_url());
     let mail = Mail {
-        to: user.email.clone(),
+        to: email.to_owned(),
         subject: "Verify your email address".into(),
         body: format!(
-            "Hello {},\n\nConfirm that {} is your address by opening this link within {hours} hours:\n\n{link}\n\nIf you did not register, ignore this message.\n",
-            user.username, user.email
+            "Hello {},\n\nConfirm that {email} is your address by opening this link within {hours} hours:\n\n{link}\n\nIf you did not ask for this, ignore this message.\n",
+            user.username
         ),
     };
     state.mailer.send(&mail, now).await.map_err(|e| {
@@ -310,6 +322,16 @@ pub async fn login(
     if form.password.len() > MAX_PASSWORD {
         return Err(refused());
     }
+    crate::limits::check(&state, crate::limits::Action::LoginIp, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    crate::limits::check(
+        &state,
+        crate::limits::Action::LoginUser,
+        Some(&form.username),
+    )
+    .await
+    .map_err(ApiError::json)?;
     let user = state.store.user(&form.username).await?;
     // Hash even for unknown users, so timing does not tell which names exist.
     let phc = user.as_ref().map_or_else(
@@ -435,6 +457,71 @@ pub async fn totp_confirm(
     Ok(Json(json!({ "totp": true })))
 }
 
+/// `{"email"}`.
+#[derive(Debug, Deserialize)]
+pub struct NewEmail {
+    email: String,
+}
+
+/// `POST /api/v1/account/emails`: adds an address (checked against the domain policy, limited per
+/// account) and mails it a verification link.
+pub async fn add_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let form: NewEmail = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Expected {{\"email\"}}: {e}")).json())?;
+    validate_email(&form.email).map_err(|e| ApiError::bad_request(e).json())?;
+    crate::limits::check(
+        &state,
+        crate::limits::Action::EmailAddUser,
+        Some(&user.username),
+    )
+    .await
+    .map_err(ApiError::json)?;
+    crate::policy::check_email_domain(
+        &state,
+        &form.email,
+        &user.username,
+        ip.as_deref(),
+        "account.email.add",
+    )
+    .await
+    .map_err(ApiError::json)?;
+    let now = now_ms();
+    let added = state
+        .store
+        .add_email(
+            user.id,
+            &form.email,
+            &[Event::new(
+                "account.email.add",
+                now,
+                Some(&user.username),
+                ip.as_deref(),
+                json!({ "email": form.email }),
+            )],
+        )
+        .await?;
+    if !added {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "This address is already on your account.",
+        )
+        .json());
+    }
+    send_verification(&state, &user, &form.email, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "email": form.email, "verified": false,
+                     "message": "A verification link was sent to this address." })),
+    )
+        .into_response())
+}
+
 /// `{"name", "projects"?}`.
 #[derive(Debug, Deserialize)]
 pub struct NewToken {
@@ -467,6 +554,13 @@ pub async fn create_token(
         .json());
     }
     let scope = scope_for(&state, &user, form.projects.as_deref()).await?;
+    crate::limits::check(
+        &state,
+        crate::limits::Action::TokenCreateUser,
+        Some(&user.username),
+    )
+    .await
+    .map_err(ApiError::json)?;
     let (token, id) = issue_token(&state, &user, &form.name, &scope, ip.as_deref()).await?;
     Ok((
         StatusCode::CREATED,

@@ -46,6 +46,149 @@ pub struct ServeConfig {
     pub mail_from: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
+
+    /// Logins per account (PyPI: 10 per 5 minutes). Every `rate-*` key takes `"N per PERIOD"`
+    /// (`second`, `minute`, `hour`, `day`, optionally with a count: `"10 per 5 minutes"`) or `"off"`.
+    pub rate_login_user: RateLimit,
+    /// Logins per client address (PyPI: 10 per 5 minutes).
+    pub rate_login_ip: RateLimit,
+    /// Registrations per client address (picket's default; PyPI relies on a CAPTCHA).
+    pub rate_register_ip: RateLimit,
+    /// Addresses added per account (PyPI: 2 per day).
+    pub rate_email_add_user: RateLimit,
+    /// API tokens created per account (picket's default).
+    pub rate_token_create_user: RateLimit,
+    /// New projects per account (PyPI: 20 per hour).
+    pub rate_project_create_user: RateLimit,
+    /// New projects per client address (PyPI: 40 per hour).
+    pub rate_project_create_ip: RateLimit,
+
+    /// Registrations per e-mail domain and hour are refused above
+    /// `max(velocity-floor, velocity-multiplier × the domain's own hourly mean)`, the mean taken over
+    /// the `velocity-history-days` before the last hour. 0 turns the limit off.
+    pub velocity_floor: u32,
+    /// See `velocity-floor`.
+    pub velocity_multiplier: f64,
+    /// See `velocity-floor`.
+    pub velocity_history_days: u32,
+    /// Registrable domains the velocity limit leaves alone (say, your company's).
+    pub velocity_exempt_domains: Vec<String>,
+
+    /// Disposable-mail domains refused at registration: `builtin` (the shipped list), `off`, or
+    /// the path of a file with one domain a line (`#` comments), e.g. a newer copy of the list.
+    pub disposable_domains: String,
+    /// DNS server for the MX lookups of `prohibit-domain --mx` (`HOST:PORT`); unset: the system's.
+    pub dns_resolver: Option<String>,
+
+    /// Upload gate: a new project named like a standard-library module.
+    pub gate_stdlib: GateAction,
+    /// Upload gate: a new project whose name is prohibited.
+    pub gate_prohibited_name: GateAction,
+    /// Upload gate: a new project whose confusable skeleton matches an existing project's.
+    pub gate_similar_name: GateAction,
+    /// Upload gate: a new project named like a typosquat of a popular project.
+    pub gate_typosquat: GateAction,
+    /// Upload gate: a console/GUI script that shadows another project's or a reserved command.
+    pub gate_entry_point: GateAction,
+    /// Upload gate: a distribution with no code.
+    pub gate_empty: GateAction,
+    /// Accounts younger than this many days, or registered from a `watch-domains` domain, have
+    /// `flag` decisions raised to `quarantine`.
+    pub gate_new_account_days: u32,
+    /// Registrable e-mail domains whose accounts get the stricter gate.
+    pub watch_domains: Vec<String>,
+}
+
+/// What the upload gate does when a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateAction {
+    /// Refuse the upload (400).
+    Reject,
+    /// Store it, invisible to installers until an admin releases it.
+    Quarantine,
+    /// Store and serve it; record the decision for admins.
+    Flag,
+    /// Don't check.
+    Off,
+}
+
+impl GateAction {
+    /// As written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reject => "reject",
+            Self::Quarantine => "quarantine",
+            Self::Flag => "flag",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// `"N per PERIOD"` or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RateLimit(pub Option<(u32, i64)>);
+
+impl RateLimit {
+    /// `count` per `period_ms`.
+    pub const fn per(count: u32, period_ms: i64) -> Self {
+        Self(Some((count, period_ms)))
+    }
+}
+
+impl TryFrom<String> for RateLimit {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        let bad = || {
+            format!(
+                "invalid rate limit `{t}`: expected \"N per PERIOD\" (e.g. \"10 per 5 minutes\") or \"off\""
+            )
+        };
+        let (count, period) = t.split_once(" per ").ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let mut words = period.split_whitespace();
+        let (n, unit) = match (words.next(), words.next(), words.next()) {
+            (Some(unit), None, None) => (1, unit),
+            (Some(n), Some(unit), None) => (n.parse::<i64>().map_err(|_| bad())?, unit),
+            _ => return Err(bad()),
+        };
+        let unit_ms = match unit.trim_end_matches('s') {
+            "second" => 1_000,
+            "minute" => 60_000,
+            "hour" => 3_600_000,
+            "day" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        if count == 0 || n <= 0 || n > 366 {
+            return Err(bad());
+        }
+        Ok(Self::per(count, n * unit_ms))
+    }
+}
+
+impl From<RateLimit> for String {
+    fn from(limit: RateLimit) -> String {
+        match limit.0 {
+            None => "off".into(),
+            Some((count, ms)) => {
+                let (n, unit) = [(86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute")]
+                    .into_iter()
+                    .find(|(u, _)| ms % u == 0)
+                    .map_or((ms / 1000, "second"), |(u, name)| (ms / u, name));
+                if n == 1 {
+                    format!("{count} per {unit}")
+                } else {
+                    format!("{count} per {n} {unit}s")
+                }
+            }
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -64,6 +207,27 @@ impl Default for ServeConfig {
             smtp_url: None,
             mail_from: "picket@localhost".into(),
             log_format: LogFormat::Text,
+            rate_login_user: RateLimit::per(10, 5 * 60_000),
+            rate_login_ip: RateLimit::per(10, 5 * 60_000),
+            rate_register_ip: RateLimit::per(10, 3_600_000),
+            rate_email_add_user: RateLimit::per(2, 86_400_000),
+            rate_token_create_user: RateLimit::per(10, 3_600_000),
+            rate_project_create_user: RateLimit::per(20, 3_600_000),
+            rate_project_create_ip: RateLimit::per(40, 3_600_000),
+            velocity_floor: 5,
+            velocity_multiplier: 10.0,
+            velocity_history_days: 28,
+            velocity_exempt_domains: Vec::new(),
+            disposable_domains: "builtin".into(),
+            dns_resolver: None,
+            gate_stdlib: GateAction::Reject,
+            gate_prohibited_name: GateAction::Reject,
+            gate_similar_name: GateAction::Reject,
+            gate_typosquat: GateAction::Quarantine,
+            gate_entry_point: GateAction::Quarantine,
+            gate_empty: GateAction::Quarantine,
+            gate_new_account_days: 7,
+            watch_domains: Vec::new(),
         }
     }
 }
@@ -76,5 +240,50 @@ impl ServeConfig {
             .unwrap_or_else(|| format!("http://{bound}"))
             .trim_end_matches('/')
             .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_parse_and_print() {
+        for (text, count, ms, back) in [
+            ("10 per 5 minutes", 10, 300_000, "10 per 5 minutes"),
+            ("20 per hour", 20, 3_600_000, "20 per hour"),
+            ("2 per day", 2, 86_400_000, "2 per day"),
+            (" 3 per 6 hours ", 3, 21_600_000, "3 per 6 hours"),
+            ("1 per second", 1, 1_000, "1 per second"),
+        ] {
+            let limit = RateLimit::try_from(text.to_owned()).unwrap();
+            assert_eq!(limit, RateLimit::per(count, ms), "{text}");
+            assert_eq!(String::from(limit), back);
+        }
+        assert_eq!(
+            RateLimit::try_from("OFF".to_owned()).unwrap(),
+            RateLimit(None)
+        );
+        for bad in [
+            "",
+            "10",
+            "ten per hour",
+            "0 per hour",
+            "5 per fortnight",
+            "5 per -1 hours",
+            "5 per 1 2 hours",
+        ] {
+            let e = RateLimit::try_from(bad.to_owned()).unwrap_err();
+            assert!(e.contains("expected"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn gate_actions_from_toml() {
+        let c: ServeConfig =
+            toml::from_str("gate-empty = \"flag\"\nrate-login-ip = \"off\"").unwrap();
+        assert_eq!(c.gate_empty, GateAction::Flag);
+        assert_eq!(c.rate_login_ip, RateLimit(None));
+        assert!(toml::from_str::<ServeConfig>("gate-empty = \"maybe\"").is_err());
     }
 }

@@ -119,7 +119,12 @@ async fn load(
     state: &AppState,
     project: &str,
 ) -> Result<(String, Vec<ReleaseRow>, Vec<FileRow>), ApiError> {
-    let Some(p) = state.store.project(project).await? else {
+    let Some(p) = state
+        .store
+        .project(project)
+        .await?
+        .filter(|p| p.quarantine.is_none())
+    else {
         return Err(ApiError::not_found(format!("Not Found: no project named `{project}`")).json());
     };
     let releases = state.store.releases(&p.normalized).await?;

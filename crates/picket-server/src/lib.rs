@@ -11,11 +11,14 @@
 #![deny(missing_docs)]
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod gate;
 pub mod json_api;
+pub mod limits;
 pub mod mail;
 pub mod manage;
 pub mod metrics;
@@ -63,25 +66,39 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Outgoing mail.
     pub mailer: Mailer,
+    /// What the upload gate knows (popular names, commands).
+    pub knowledge: Arc<gate::Knowledge>,
+    /// Disposable-mail list and the MX resolver.
+    pub email_policy: Arc<policy::EmailPolicy>,
     base_url: Arc<OnceLock<String>>,
 }
 
 impl AppState {
-    /// State over an open store.
-    pub fn new(store: Store, config: ServeConfig, data_dir: &std::path::Path) -> Self {
+    /// State over an open store; fails on an unreadable disposable-domain list or a malformed
+    /// resolver address.
+    pub fn new(
+        store: Store,
+        config: ServeConfig,
+        data_dir: &std::path::Path,
+        knowledge: gate::Knowledge,
+    ) -> Result<Self, String> {
         let mailer = Mailer::new(
             data_dir.join("outbox"),
             config.smtp_url.clone(),
             config.mail_from.clone(),
         );
-        Self {
+        let email_policy =
+            policy::EmailPolicy::new(&config.disposable_domains, config.dns_resolver.as_deref())?;
+        Ok(Self {
             store,
             pages: Arc::new(PageCache::default()),
             metrics: Arc::new(Metrics::default()),
             mailer,
+            knowledge: Arc::new(knowledge),
+            email_policy: Arc::new(email_policy),
             base_url: Arc::new(OnceLock::new()),
             config: Arc::new(config),
-        }
+        })
     }
 
     /// The public base URL (no trailing slash).
@@ -169,6 +186,13 @@ pub fn router(state: AppState) -> Router {
             get(accounts::list_tokens).post(accounts::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
+        .route("/api/v1/account/emails", post(accounts::add_email))
+        .route("/api/v1/admin/actions", post(admin::action))
+        .route("/api/v1/admin/audit", get(admin::audit))
+        .route(
+            "/api/v1/projects/{project}/status",
+            get(admin::project_status),
+        )
         .route("/api/v1/projects/{project}", delete(manage::remove_project))
         .route(
             "/api/v1/projects/{project}/releases/{version}",
@@ -220,11 +244,21 @@ async fn healthz(
     Ok("ok\n")
 }
 
+/// The popular project names the upload gate judges typosquats and command names against.
+#[derive(Debug, Clone)]
+pub struct PopularNames {
+    /// `(name, rank)`, rank 1 the most downloaded.
+    pub names: Vec<(String, u32)>,
+    /// Where they came from, for the gate's evidence.
+    pub origin: String,
+}
+
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests (uploads
 /// included) finish. `on_bound` is told the address actually bound (port 0 picks a free one).
 pub async fn serve(
     data_dir: PathBuf,
     config: ServeConfig,
+    popular: PopularNames,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
@@ -241,7 +275,16 @@ pub async fn serve(
         .map_err(|e| format!("can't listen on {}: {e}", config.listen))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let base = config.public_url(&bound);
-    let state = AppState::new(store.clone(), config, &data_dir);
+    let learned = store
+        .learned_commands()
+        .await
+        .map_err(|e| format!("reading the learned commands: {e}"))?;
+    let knowledge = tokio::task::spawn_blocking(move || {
+        gate::Knowledge::new(&popular.names, popular.origin, &learned)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let state = AppState::new(store.clone(), config, &data_dir, knowledge)?;
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
     on_bound(bound);
@@ -259,6 +302,7 @@ pub async fn serve(
 async fn watch_journal(state: AppState) {
     let mut seen = state.store.last_event_id().await.unwrap_or(0);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut tick_count: u64 = 0;
     loop {
         tick.tick().await;
         if let Ok(last) = state.store.last_event_id().await
@@ -267,5 +311,9 @@ async fn watch_journal(state: AppState) {
             seen = last;
             state.pages.clear();
         }
+        if tick_count.is_multiple_of(60) {
+            let _ = state.store.prune_rate_limits(now_ms()).await;
+        }
+        tick_count += 1;
     }
 }

@@ -31,6 +31,8 @@ pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), Route>>,
     uploads: AtomicU64,
     rejections: Mutex<BTreeMap<&'static str, u64>>,
+    limited: Mutex<BTreeMap<&'static str, u64>>,
+    gate: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -64,6 +66,26 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// A request refused by a rate limit, by policy.
+    pub fn rate_limited(&self, policy: &'static str) {
+        *self
+            .limited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(policy)
+            .or_default() += 1;
+    }
+
+    /// An upload-gate decision, by rule and action.
+    pub fn gate_decision(&self, rule: &'static str, action: &'static str) {
+        *self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((rule, action))
             .or_default() += 1;
     }
 
@@ -124,6 +146,27 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "picket_upload_rejections_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP picket_rate_limited_total Requests refused by a rate limit, by policy.\n# TYPE picket_rate_limited_total counter\n");
+        for (policy, n) in self
+            .limited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(out, "picket_rate_limited_total{{policy=\"{policy}\"}} {n}");
+        }
+        out.push_str("# HELP picket_gate_decisions_total Upload-gate decisions, by rule and action.\n# TYPE picket_gate_decisions_total counter\n");
+        for ((rule, action), n) in self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "picket_gate_decisions_total{{rule=\"{rule}\",action=\"{action}\"}} {n}"
             );
         }
         out

@@ -1,5 +1,6 @@
-//! The simple repository API: PEP 503 HTML and PEP 691 JSON (API version 1.1, with PEP 700's
-//! `versions`, `size` and `upload-time`, PEP 592 yanks and PEP 658/714 core metadata).
+//! The simple repository API: PEP 503 HTML and PEP 691 JSON (API version 1.4, with PEP 700's
+//! `versions`, `size` and `upload-time`, PEP 592 yanks, PEP 658/714 core metadata and PEP 792
+//! project status: a quarantined project's page says `quarantined` and lists no files).
 //!
 //! Pages are rendered once per change and kept in memory with their `ETag`s; a write to a project
 //! drops its page (and the root list when projects come or go).
@@ -20,7 +21,10 @@ use crate::error::ApiError;
 use crate::negotiate::{self, Format};
 
 /// The simple API version served.
-pub const API_VERSION: &str = "1.1";
+pub const API_VERSION: &str = "1.4";
+
+/// What a quarantined project's page tells the public (owners see the evidence through the API).
+pub const QUARANTINE_NOTICE: &str = "Held for review by the administrators of this index.";
 
 /// One rendered page in both formats.
 #[derive(Debug)]
@@ -124,7 +128,12 @@ pub fn file_url(file: &FileRow) -> String {
     format!("/files/{}/{}", file.sha256, file.filename)
 }
 
-fn render_project(name: &str, files: &[FileRow], versions: &[String]) -> Page {
+fn render_project(
+    name: &str,
+    files: &[FileRow],
+    versions: &[String],
+    status: Option<&str>,
+) -> Page {
     let json_files: Vec<serde_json::Value> = files
         .iter()
         .map(|f| {
@@ -157,15 +166,26 @@ fn render_project(name: &str, files: &[FileRow], versions: &[String]) -> Page {
             v
         })
         .collect();
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "meta": { "api-version": API_VERSION },
         "name": picket_formats::normalize(name),
         "versions": versions,
         "files": json_files,
     });
+    let mut status_meta = String::new();
+    if let Some(status) = status {
+        json["project-status"] =
+            serde_json::json!({ "status": status, "reason": QUARANTINE_NOTICE });
+        let _ = write!(
+            status_meta,
+            "    <meta name=\"pypi:project-status\" content=\"{}\">\n    <meta name=\"pypi:project-status-reason\" content=\"{}\">\n",
+            escape(status),
+            escape(QUARANTINE_NOTICE)
+        );
+    }
 
     let mut html = format!(
-        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    <title>Links for {0}</title>\n  </head>\n  <body>\n    <h1>Links for {0}</h1>\n",
+        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n{status_meta}    <title>Links for {0}</title>\n  </head>\n  <body>\n    <h1>Links for {0}</h1>\n",
         escape(name)
     );
     for f in files {
@@ -323,9 +343,13 @@ pub async fn project(
                     "Not Found: no project named `{normalized}`"
                 )));
             };
-            let files = state.store.project_files(&normalized).await?;
-            let versions = state.versions(&normalized).await?;
-            let page = Arc::new(render_project(&project.name, &files, &versions));
+            let page = if project.quarantine.is_some() {
+                Arc::new(render_project(&project.name, &[], &[], Some("quarantined")))
+            } else {
+                let files = state.store.project_files(&normalized).await?;
+                let versions = state.versions(&normalized).await?;
+                Arc::new(render_project(&project.name, &files, &versions, None))
+            };
             state.pages.insert(normalized, page.clone(), generation);
             page
         }
@@ -380,6 +404,7 @@ mod tests {
             "Demo",
             &[file("demo-1.0-py3-none-any.whl", Some("bad <build>"), true)],
             &["1.0".into()],
+            None,
         );
         let html = String::from_utf8(page.html).unwrap();
         assert!(html.contains("data-requires-python=\"&gt;=3.9\""), "{html}");
@@ -388,7 +413,22 @@ mod tests {
             "data-core-metadata=\"sha256={}\"",
             "cd".repeat(32)
         )));
-        assert!(html.contains("<meta name=\"pypi:repository-version\" content=\"1.1\">"));
+        assert!(html.contains("<meta name=\"pypi:repository-version\" content=\"1.4\">"));
+        assert!(!html.contains("project-status"), "{html}");
+    }
+
+    #[test]
+    fn quarantined_pages_carry_the_pep_792_status_and_no_files() {
+        let page = render_project("Demo", &[], &[], Some("quarantined"));
+        let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
+        assert_eq!(v["project-status"]["status"], "quarantined");
+        assert_eq!(v["files"], serde_json::json!([]));
+        let html = String::from_utf8(page.html).unwrap();
+        assert!(
+            html.contains("<meta name=\"pypi:project-status\" content=\"quarantined\">"),
+            "{html}"
+        );
+        assert!(!html.contains("<a "), "{html}");
     }
 
     #[test]
@@ -397,9 +437,10 @@ mod tests {
             "Demo_Pkg",
             &[file("a.whl", None, false), file("b.whl", Some(""), true)],
             &["1.0".into()],
+            None,
         );
         let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
-        assert_eq!(v["meta"]["api-version"], "1.1");
+        assert_eq!(v["meta"]["api-version"], "1.4");
         assert_eq!(v["name"], "demo-pkg");
         assert_eq!(v["versions"], serde_json::json!(["1.0"]));
         assert_eq!(v["files"][0]["yanked"], false);

@@ -330,6 +330,120 @@ async fn upload_inner(
         .as_ref()
         .is_none_or(|t| matches!(t.scope, picket_store::TokenScope::User));
 
+    // The upload gate.
+    let existing = state.store.project(&project_normalized).await?;
+    let uploader_owns = match &existing {
+        Some(p) => state.store.is_owner(&p.normalized, user.id).await?,
+        None => false,
+    };
+    let new_project = existing.is_none();
+    if new_project && may_create {
+        crate::limits::check(
+            state,
+            crate::limits::Action::ProjectCreateUser,
+            Some(&user.username),
+        )
+        .await?;
+        crate::limits::check(state, crate::limits::Action::ProjectCreateIp, ip.as_deref()).await?;
+    }
+    let owned = state.store.owned_projects(user.id).await?;
+    let (twins, prohibited) = if new_project {
+        (
+            state
+                .store
+                .projects_with_skeleton(&picket_formats::skeleton(&metadata.name))
+                .await?,
+            state
+                .store
+                .name_prohibition(&project_normalized)
+                .await?
+                .map(|p| p.reason),
+        )
+    } else {
+        (Vec::new(), None)
+    };
+    let commands: Vec<String> = inventory
+        .entry_points
+        .iter()
+        .filter(|e| e.is_script())
+        .map(|e| e.name.clone())
+        .collect();
+    let now = crate::now_ms();
+    let risk = crate::gate::risk(user, &state.config, now);
+    let decisions = crate::gate::evaluate(
+        &state.knowledge,
+        &state.config,
+        &crate::gate::Candidate {
+            name: &metadata.name,
+            new_project,
+            existing_name: existing.as_ref().map(|p| p.name.as_str()),
+            uploader_owns,
+            commands: &commands,
+            empty: inventory.emptiness.empty.then(|| {
+                serde_json::json!({
+                    "reason": inventory.emptiness.reason,
+                    "files": inventory.entries.len(),
+                    "python_files": inventory.measures.python_files,
+                    "code_lines": inventory.measures.substantive_lines,
+                })
+            }),
+            skeleton_twins: &twins,
+            prohibited,
+            owned: &owned,
+        },
+        !risk.is_empty(),
+    );
+    let version_text = version.to_string();
+    let decision_events: Vec<picket_store::Event> = decisions
+        .iter()
+        .map(|d| {
+            state.metrics.gate_decision(d.rule, d.action.as_str());
+            crate::gate::event(
+                d,
+                &metadata.name,
+                &version_text,
+                filename,
+                &user.username,
+                ip.as_deref(),
+                now,
+            )
+        })
+        .collect();
+    if let Some(reject) = decisions
+        .iter()
+        .find(|d| d.action == crate::config::GateAction::Reject)
+    {
+        state.store.append_events(&decision_events).await?;
+        tracing::info!(user = %user.username, %filename, rule = reject.rule, "upload refused by the gate");
+        let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
+        return Err(ApiError::new(status, reject.message.clone()));
+    }
+    let held: Vec<&crate::gate::Decision> = decisions
+        .iter()
+        .filter(|d| d.action == crate::config::GateAction::Quarantine)
+        .collect();
+    let quarantine = if held.is_empty() && !user.restricted {
+        None
+    } else {
+        let mut reasons: Vec<String> = held.iter().map(|d| d.message.clone()).collect();
+        if user.restricted {
+            reasons.push(format!(
+                "Uploads of the account '{}' are held for review.",
+                user.username
+            ));
+        }
+        Some(picket_store::Quarantine::new(
+            now,
+            reasons.join(" "),
+            serde_json::json!({
+                "decisions": held,
+                "risk": risk,
+                "filename": filename,
+                "version": version_text,
+            }),
+        ))
+    };
+
     // Blobs first (content-addressed, so an orphan from a refused transaction is harmless).
     let sha256_stored = state.store.put_blob(bytes.clone()).await?;
     debug_assert_eq!(sha256_stored, sha256);
@@ -341,7 +455,6 @@ async fn upload_inner(
     };
     let release_metadata = serde_json::to_value(metadata).unwrap_or_default();
     let artifact = artifact_summary(&inventory);
-    let now = crate::now_ms();
     let outcome = state
         .store
         .record_upload(&Upload {
@@ -364,6 +477,9 @@ async fn upload_inner(
             summary: metadata.summary.as_deref(),
             max_project_bytes: state.config.max_project_size,
             time_ms: now,
+            quarantine: quarantine.as_ref(),
+            commands: &commands,
+            journal: &decision_events,
         })
         .await
         .map_err(|e| match e {
@@ -384,8 +500,40 @@ async fn upload_inner(
             tracing::info!(user = %user.username, %filename, "duplicate upload ignored");
         }
         UploadOutcome::Stored { created_project } => {
-            tracing::info!(user = %user.username, %filename, created_project, empty = inventory.emptiness.empty, "file uploaded");
+            tracing::info!(user = %user.username, %filename, created_project, empty = inventory.emptiness.empty, quarantined = quarantine.is_some(), "file uploaded");
+            match &quarantine {
+                None if existing.as_ref().is_none_or(|p| p.quarantine.is_none()) => {
+                    state.knowledge.learn(&commands, &project_normalized);
+                }
+                None => {}
+                Some(q) => tell_owner(state, user, &metadata.name, filename, q).await,
+            }
         }
     }
     Ok("OK")
+}
+
+/// Mails the uploader why an upload was quarantined (a failure to mail is logged, not fatal: the
+/// owners' API shows the same).
+async fn tell_owner(
+    state: &AppState,
+    user: &picket_store::User,
+    project: &str,
+    filename: &str,
+    q: &picket_store::Quarantine,
+) {
+    let mail = crate::mail::Mail {
+        to: user.email.clone(),
+        subject: format!("{project}: your upload is held for review"),
+        body: format!(
+            "Hello {},\n\nThe file {filename} was stored but is quarantined: installers can't see it until an administrator of this index releases it.\n\nWhy: {}\n\nDetails: GET {}/api/v1/projects/{}/status\n",
+            user.username,
+            q.reason,
+            state.base_url(),
+            picket_formats::normalize(project)
+        ),
+    };
+    if let Err(e) = state.mailer.send(&mail, q.at).await {
+        tracing::warn!(error = %e, "quarantine notice not mailed");
+    }
 }

@@ -36,6 +36,10 @@ pub struct User {
     pub created_at: i64,
     /// Last successful login.
     pub last_login_at: Option<i64>,
+    /// New uploads are quarantined whatever the upload gate says.
+    pub restricted: bool,
+    /// The registrable domain of the primary address.
+    pub email_domain: Option<String>,
 }
 
 impl User {
@@ -57,12 +61,14 @@ impl User {
             disabled: r.get::<i64, _>("disabled") != 0,
             created_at: r.get("created_at"),
             last_login_at: r.get("last_login_at"),
+            restricted: r.get::<i64, _>("restricted") != 0,
+            email_domain: r.get("email_domain"),
         }
     }
 }
 
 const USER_COLUMNS: &str = "id, username, email, email_verified, password_hash, totp_secret, \
-     totp_pending, is_admin, disabled, created_at, last_login_at";
+     totp_pending, is_admin, disabled, created_at, last_login_at, restricted, email_domain";
 
 /// A new account.
 #[derive(Debug, Clone)]
@@ -77,6 +83,8 @@ pub struct NewUser<'a> {
     pub is_admin: bool,
     /// Created already verified (by an admin).
     pub email_verified: bool,
+    /// The address's registrable domain; counted in the domain's sign-up history.
+    pub email_domain: Option<&'a str>,
     /// Milliseconds since the epoch.
     pub time_ms: i64,
 }
@@ -179,8 +187,9 @@ impl Store {
             return Err(StoreError::UserExists(row.get("username")));
         }
         let id = sqlx::query(
-            "INSERT INTO users (username, email, email_verified, password_hash, is_admin, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (username, email, email_verified, password_hash, is_admin, created_at, \
+                                email_domain) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(user.username)
         .bind(user.email)
@@ -188,9 +197,13 @@ impl Store {
         .bind(user.password_hash)
         .bind(i64::from(user.is_admin))
         .bind(user.time_ms)
+        .bind(user.email_domain)
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
+        if let Some(domain) = user.email_domain {
+            crate::defenses::count_signup(&mut tx, domain, user.time_ms, 1).await?;
+        }
         append(&mut tx, journal).await?;
         tx.commit().await?;
         self.user_by_id(id)
@@ -292,11 +305,16 @@ impl Store {
             .bind(token_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE users SET email_verified = 1 WHERE id = ? AND email = ?")
-            .bind(user_id)
-            .bind(&email)
-            .execute(&mut *tx)
-            .await?;
+        for sql in [
+            "UPDATE users SET email_verified = 1 WHERE id = ? AND email = ?",
+            "UPDATE user_emails SET verified = 1 WHERE user_id = ? AND email = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(user_id)
+                .bind(&email)
+                .execute(&mut *tx)
+                .await?;
+        }
         let user_row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
             .bind(user_id)
             .fetch_one(&mut *tx)

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod blobs;
+mod defenses;
 mod journal;
 mod packages;
 mod policy;
@@ -25,8 +26,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use accounts::{NewUser, TokenInfo, TokenScope, User};
 pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
+pub use defenses::{AdminAction, AdminContext, NameProhibition, RateDecision, SIGNUP_BUCKET_MS};
 pub use journal::{Event, rfc3339};
-pub use packages::{FileRow, Project, ReleaseRow, Removal, Upload, UploadOutcome};
+pub use packages::{FileRow, Project, Quarantine, ReleaseRow, Removal, Upload, UploadOutcome};
 pub use picket_formats::hashes::sha256_hex;
 pub use policy::Prohibition;
 

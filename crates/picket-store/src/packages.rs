@@ -18,6 +18,35 @@ pub struct Project {
     pub normalized: String,
     /// Milliseconds since the epoch.
     pub created_at: i64,
+    /// Why the project is quarantined, if it is.
+    pub quarantine: Option<Quarantine>,
+}
+
+/// Why a project or release is held back from installers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Quarantine {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    /// One line for people.
+    pub reason: String,
+    /// What the decision was based on (JSON).
+    pub evidence: serde_json::Value,
+}
+
+impl Quarantine {
+    pub(crate) fn from_columns(
+        at: Option<i64>,
+        reason: Option<String>,
+        evidence: Option<String>,
+    ) -> Option<Self> {
+        at.map(|at| Self {
+            at,
+            reason: reason.unwrap_or_default(),
+            evidence: evidence
+                .and_then(|e| serde_json::from_str(&e).ok())
+                .unwrap_or(serde_json::Value::Null),
+        })
+    }
 }
 
 /// A stored file as the index lists it.
@@ -86,6 +115,8 @@ pub struct ReleaseRow {
     pub requires_python: Option<String>,
     /// Milliseconds since the epoch.
     pub created_at: i64,
+    /// Why the release is quarantined, if it is.
+    pub quarantine: Option<Quarantine>,
 }
 
 /// A file to upload, with everything the transaction records.
@@ -129,6 +160,13 @@ pub struct Upload<'a> {
     pub max_project_bytes: u64,
     /// Milliseconds since the epoch.
     pub time_ms: i64,
+    /// Hold the upload back: a new project is quarantined whole, a new file of an existing
+    /// project quarantines its release.
+    pub quarantine: Option<&'a Quarantine>,
+    /// Commands (console/GUI scripts) to learn as this project's, when not quarantined.
+    pub commands: &'a [String],
+    /// More events to journal with the upload (the gate's decisions).
+    pub journal: &'a [Event],
 }
 
 /// What an upload did.
@@ -152,25 +190,31 @@ pub struct Removal {
     pub files: Vec<String>,
 }
 
-async fn project_in(
+pub(crate) async fn project_in(
     tx: &mut Transaction<'_, Sqlite>,
     normalized: &str,
 ) -> Result<Option<Project>, StoreError> {
-    Ok(
-        sqlx::query("SELECT id, name, normalized, created_at FROM projects WHERE normalized = ?")
-            .bind(normalized)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| Project {
-                id: r.get("id"),
-                name: r.get("name"),
-                normalized: r.get("normalized"),
-                created_at: r.get("created_at"),
-            }),
+    Ok(sqlx::query(
+        "SELECT id, name, normalized, created_at, quarantined_at, quarantine_reason, \
+                    quarantine_evidence FROM projects WHERE normalized = ?",
     )
+    .bind(normalized)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| Project {
+        id: r.get("id"),
+        name: r.get("name"),
+        normalized: r.get("normalized"),
+        created_at: r.get("created_at"),
+        quarantine: Quarantine::from_columns(
+            r.get("quarantined_at"),
+            r.get("quarantine_reason"),
+            r.get("quarantine_evidence"),
+        ),
+    }))
 }
 
-async fn require_project(
+pub(crate) async fn require_project(
     tx: &mut Transaction<'_, Sqlite>,
     name: &str,
 ) -> Result<Project, StoreError> {
@@ -196,9 +240,11 @@ impl Store {
         Ok(project)
     }
 
-    /// Every project, as `(name, normalized)`, ordered by normalized name.
+    /// Every project installers may see, as `(name, normalized)`, ordered by normalized name.
     pub async fn projects(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT name, normalized FROM projects ORDER BY normalized")
+        let rows = sqlx::query(
+            "SELECT name, normalized FROM projects WHERE quarantined_at IS NULL ORDER BY normalized",
+        )
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
@@ -275,6 +321,7 @@ impl Store {
                     name: up.project.to_owned(),
                     normalized: normalized.clone(),
                     created_at: up.time_ms,
+                    quarantine: None,
                 };
                 (project, true)
             }
@@ -353,6 +400,35 @@ impl Store {
             .bind(up.sha256)
             .execute(&mut *tx)
             .await?;
+        if let Some(q) = up.quarantine {
+            let (table, id) = if created_project {
+                ("projects", project.id)
+            } else {
+                ("releases", release_id)
+            };
+            sqlx::query(&format!(
+                "UPDATE {table} SET quarantined_at = ?, quarantine_reason = ?, \
+                 quarantine_evidence = ? WHERE id = ? AND quarantined_at IS NULL"
+            ))
+            .bind(q.at)
+            .bind(&q.reason)
+            .bind(q.evidence.to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        } else if project.quarantine.is_none() {
+            for command in up.commands {
+                sqlx::query(
+                    "INSERT INTO commands (command, project, first_seen) VALUES (?, ?, ?) \
+                     ON CONFLICT (command) DO NOTHING",
+                )
+                .bind(command)
+                .bind(&normalized)
+                .bind(up.time_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         let mut data = serde_json::json!({
             "project": project.name,
             "version": up.version,
@@ -371,6 +447,7 @@ impl Store {
             up.ip,
             data,
         ));
+        events.extend_from_slice(up.journal);
         append(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(UploadOutcome::Stored { created_project })
@@ -386,7 +463,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {FILE_COLUMNS} \
              FROM files f JOIN releases r ON f.release_id = r.id JOIN projects p ON r.project_id = p.id \
-             WHERE p.normalized = ? ORDER BY f.upload_time, f.id"
+             WHERE p.normalized = ? AND r.quarantined_at IS NULL ORDER BY f.upload_time, f.id"
         ))
         .bind(picket_formats::normalize(project))
         .fetch_all(&self.pool)
@@ -394,12 +471,13 @@ impl Store {
         Ok(rows.iter().map(FileRow::from_row).collect())
     }
 
-    /// One file by filename, with its project's normalized name.
+    /// One file installers may download, by filename, with its project's normalized name (`None`
+    /// for files of quarantined projects and releases).
     pub async fn file(&self, filename: &str) -> Result<Option<(String, FileRow)>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT p.normalized, {FILE_COLUMNS} \
              FROM files f JOIN releases r ON f.release_id = r.id JOIN projects p ON r.project_id = p.id \
-             WHERE f.filename = ?"
+             WHERE f.filename = ? AND p.quarantined_at IS NULL AND r.quarantined_at IS NULL"
         ))
         .bind(filename)
         .fetch_optional(&self.pool)
@@ -407,13 +485,28 @@ impl Store {
         Ok(row.map(|r| (r.get("normalized"), FileRow::from_row(&r))))
     }
 
-    /// The releases of a project, oldest first.
+    /// The releases of a project installers may see, oldest first.
     pub async fn releases(&self, project: &str) -> Result<Vec<ReleaseRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.version, r.yanked, r.yanked_reason, r.metadata, r.requires_python, r.created_at \
+        self.releases_where(project, "AND r.quarantined_at IS NULL")
+            .await
+    }
+
+    /// Every release of a project, quarantined ones included (for its owners and admins).
+    pub async fn all_releases(&self, project: &str) -> Result<Vec<ReleaseRow>, StoreError> {
+        self.releases_where(project, "").await
+    }
+
+    async fn releases_where(
+        &self,
+        project: &str,
+        condition: &str,
+    ) -> Result<Vec<ReleaseRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT r.version, r.yanked, r.yanked_reason, r.metadata, r.requires_python, r.created_at, \
+                    r.quarantined_at, r.quarantine_reason, r.quarantine_evidence \
              FROM releases r JOIN projects p ON r.project_id = p.id \
-             WHERE p.normalized = ? ORDER BY r.created_at, r.id",
-        )
+             WHERE p.normalized = ? {condition} ORDER BY r.created_at, r.id",
+        ))
         .bind(picket_formats::normalize(project))
         .fetch_all(&self.pool)
         .await?;
@@ -426,6 +519,11 @@ impl Store {
                 metadata: serde_json::from_str(&r.get::<String, _>("metadata")).unwrap_or_default(),
                 requires_python: r.get("requires_python"),
                 created_at: r.get("created_at"),
+                quarantine: Quarantine::from_columns(
+                    r.get("quarantined_at"),
+                    r.get("quarantine_reason"),
+                    r.get("quarantine_evidence"),
+                ),
             })
             .collect())
     }
@@ -673,7 +771,7 @@ async fn insert_project(
     .last_insert_rowid())
 }
 
-async fn delete_files(
+pub(crate) async fn delete_files(
     tx: &mut Transaction<'_, Sqlite>,
     condition: &str,
     id: i64,
@@ -691,7 +789,10 @@ async fn delete_files(
     Ok(rows.iter().map(|r| r.get("filename")).collect())
 }
 
-async fn user_id_in(tx: &mut Transaction<'_, Sqlite>, username: &str) -> Result<i64, StoreError> {
+pub(crate) async fn user_id_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    username: &str,
+) -> Result<i64, StoreError> {
     sqlx::query("SELECT id FROM users WHERE lower(username) = lower(?)")
         .bind(username)
         .fetch_optional(&mut **tx)

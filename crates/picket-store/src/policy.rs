@@ -21,6 +21,8 @@ pub struct Prohibition {
     pub created_at: i64,
     /// When it lapses, if ever.
     pub expires_at: Option<i64>,
+    /// Also refuse addresses whose domain's mail servers (MX) are in this domain.
+    pub match_mx: bool,
 }
 
 impl Prohibition {
@@ -31,6 +33,7 @@ impl Prohibition {
             actor: r.get("actor"),
             created_at: r.get("created_at"),
             expires_at: r.get("expires_at"),
+            match_mx: r.get::<i64, _>("match_mx") != 0,
         }
     }
 }
@@ -44,15 +47,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO prohibited_domains (domain, reason, actor, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
-             actor = excluded.actor, created_at = excluded.created_at, expires_at = excluded.expires_at",
+            "INSERT INTO prohibited_domains (domain, reason, actor, created_at, expires_at, match_mx) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
+             actor = excluded.actor, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at, match_mx = excluded.match_mx",
         )
         .bind(&prohibition.domain)
         .bind(&prohibition.reason)
         .bind(&prohibition.actor)
         .bind(prohibition.created_at)
         .bind(prohibition.expires_at)
+        .bind(i64::from(prohibition.match_mx))
         .execute(&mut *tx)
         .await?;
         append(&mut tx, journal).await?;
@@ -97,6 +102,18 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(Prohibition::from_row))
+    }
+
+    /// Prohibitions in force at `now_ms` that also match by mail server.
+    pub async fn mx_prohibitions(&self, now_ms: i64) -> Result<Vec<Prohibition>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM prohibited_domains WHERE match_mx = 1 AND (expires_at IS NULL OR expires_at > ?) \
+             ORDER BY domain",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(Prohibition::from_row).collect())
     }
 
     /// Every prohibition, expired ones included, by domain.

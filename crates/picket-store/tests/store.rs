@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use picket_store::{
-    Event, NewUser, Store, StoreError, TokenScope, Upload, UploadOutcome, sha256_hex,
+    AdminAction, AdminContext, Event, NewUser, Store, StoreError, TokenScope, Upload,
+    UploadOutcome, sha256_hex,
 };
 use serde_json::json;
 
@@ -13,6 +14,7 @@ async fn user(store: &Store, name: &str) -> i64 {
     store
         .create_user(
             &NewUser {
+                email_domain: None,
                 username: name,
                 email: &format!("{name}@example.org"),
                 password_hash: "$argon2id$stub",
@@ -59,6 +61,9 @@ fn upload<'a>(
         summary: Some("demo"),
         max_project_bytes: 1000,
         time_ms: T,
+        quarantine: None,
+        commands: &[],
+        journal: &[],
     }
 }
 
@@ -96,6 +101,7 @@ async fn usernames_are_unique_in_any_case() {
     let err = store
         .create_user(
             &NewUser {
+                email_domain: None,
                 username: "alice",
                 email: "a@example.org",
                 password_hash: "x",
@@ -357,6 +363,7 @@ async fn a_verification_link_works_once_and_not_after_it_expires() {
     let id = store
         .create_user(
             &NewUser {
+                email_domain: None,
                 username: "carol",
                 email: "carol@example.org",
                 password_hash: "x",
@@ -448,4 +455,185 @@ async fn concurrent_writers_queue_instead_of_failing() {
         }
     }
     assert_eq!(created, 8);
+}
+
+#[tokio::test]
+async fn rate_limits_allow_the_quota_then_refuse_and_refill() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let minute = 60_000;
+    // 3 per minute: three at once, the fourth refused with the wait for one slot.
+    for left in [2, 1, 0] {
+        let d = store.rate_check("k", 3, minute, T).await.unwrap();
+        assert!(d.allowed);
+        assert_eq!(d.remaining, left);
+    }
+    let refused = store.rate_check("k", 3, minute, T).await.unwrap();
+    assert!(!refused.allowed);
+    assert_eq!(refused.retry_after_ms, 20_000);
+    // Refused attempts don't push the window out.
+    for _ in 0..10 {
+        assert!(
+            !store
+                .rate_check("k", 3, minute, T + 1000)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    assert!(
+        store
+            .rate_check("k", 3, minute, T + 20_000)
+            .await
+            .unwrap()
+            .allowed
+    );
+    // Another key is independent; state survives reopening.
+    assert!(
+        store
+            .rate_check("other", 3, minute, T)
+            .await
+            .unwrap()
+            .allowed
+    );
+    store.close().await;
+    let store = Store::open(dir.path()).await.unwrap();
+    assert!(
+        !store
+            .rate_check("k", 3, minute, T + 20_000)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert_eq!(store.prune_rate_limits(T + 10 * minute).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn domain_history_counts_the_last_hour_apart_from_the_past() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let hour = 3_600_000;
+    let mut past: Vec<(String, i64)> = (1..=48)
+        .map(|h| ("big.example".to_owned(), T - h * hour - 1))
+        .collect();
+    past.push(("big.example".into(), T - 60_000));
+    past.push(("other.example".into(), T - 60_000));
+    store.import_signups(&past).await.unwrap();
+    let (recent, history) = store
+        .domain_signups("big.example", T, hour, 24 * hour)
+        .await
+        .unwrap();
+    assert_eq!(recent, 1);
+    // 24 hours of history before the last hour: about 23-24 of the hourly sign-ups.
+    assert!((22..=24).contains(&history), "{history}");
+    assert_eq!(
+        store
+            .domain_signups("new.example", T, hour, 24 * hour)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn quarantine_hides_and_bulk_actions_are_whole_and_reversible() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let user_id = user(&store, "mallory").await;
+    let sha_a = "a".repeat(64);
+    let held = picket_store::Quarantine::new(T, "empty", json!({ "rule": "empty" }));
+    let q = Upload {
+        quarantine: Some(&held),
+        ..upload(
+            "bait",
+            "1.0",
+            "bait-1.0.tar.gz",
+            &sha_a,
+            (user_id, "mallory"),
+        )
+    };
+    store.record_upload(&q).await.unwrap();
+    store
+        .record_upload(&upload(
+            "fine",
+            "1.0",
+            "fine-1.0.tar.gz",
+            &"b".repeat(64),
+            (user_id, "mallory"),
+        ))
+        .await
+        .unwrap();
+    // Invisible to installers, visible to owners with the reason.
+    let listed: Vec<String> = store
+        .projects()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(listed, ["fine"]);
+    assert!(store.file("bait-1.0.tar.gz").await.unwrap().is_none());
+    let bait = store.project("bait").await.unwrap().unwrap();
+    assert_eq!(bait.quarantine.as_ref().unwrap().reason, "empty");
+
+    let cx = AdminContext {
+        actor: "cli:test",
+        reason: "campaign",
+        time_ms: T,
+    };
+    let nuke = AdminAction::NukeUser(vec!["mallory".into()]);
+    let dry = store.admin(&nuke, &cx, true).await.unwrap();
+    let kinds: Vec<&str> = dry.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["account.disable", "project.quarantine"],
+        "bait is already held"
+    );
+    assert!(
+        !store.user("mallory").await.unwrap().unwrap().disabled,
+        "dry run changed nothing"
+    );
+    assert!(store.audit(0).await.unwrap().is_empty());
+    let done = store.admin(&nuke, &cx, false).await.unwrap();
+    assert_eq!(
+        done, dry,
+        "the dry run listed exactly what the real run did"
+    );
+    assert!(store.user("mallory").await.unwrap().unwrap().disabled);
+    assert!(store.projects().await.unwrap().is_empty());
+    assert_eq!(store.audit(0).await.unwrap().len(), 2);
+    // Again: nothing to change.
+    assert!(store.admin(&nuke, &cx, false).await.unwrap().is_empty());
+
+    // One unknown name fails the whole action.
+    let bad = AdminAction::Release(vec!["fine".into(), "no-such".into()]);
+    assert!(matches!(
+        store.admin(&bad, &cx, false).await,
+        Err(StoreError::NoProject(_))
+    ));
+    assert!(
+        store.projects().await.unwrap().is_empty(),
+        "nothing half-applied"
+    );
+
+    let release = AdminAction::Release(vec!["fine".into(), "bait".into()]);
+    assert_eq!(store.admin(&release, &cx, false).await.unwrap().len(), 2);
+    assert_eq!(store.projects().await.unwrap().len(), 2);
+    assert!(store.file("bait-1.0.tar.gz").await.unwrap().is_some());
+
+    let remove = AdminAction::RemoveProject {
+        projects: vec!["Bait".into()],
+        prohibit_name: true,
+    };
+    let changes = store.admin(&remove, &cx, false).await.unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        store
+            .name_prohibition("bait")
+            .await
+            .unwrap()
+            .unwrap()
+            .reason,
+        "campaign"
+    );
 }

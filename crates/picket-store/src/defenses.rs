@@ -1,0 +1,550 @@
+//! What the registry's defenses keep: rate-limit state, each e-mail domain's sign-up history,
+//! prohibited project names, the commands learned from stored wheels, addresses added to accounts,
+//! and the bulk admin actions (each one transaction, journaled, with a dry run that is the same
+//! transaction rolled back).
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::journal::{Event, append};
+use crate::packages::{Quarantine, delete_files, require_project, user_id_in};
+use crate::{Store, StoreError};
+
+/// Length of one bucket of the sign-up history.
+pub const SIGNUP_BUCKET_MS: i64 = 10 * 60 * 1000;
+
+/// The answer of a rate limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RateDecision {
+    /// Whether this request may go on (and was counted).
+    pub allowed: bool,
+    /// Requests allowed per period.
+    pub limit: u32,
+    /// Requests left before the limiter refuses.
+    pub remaining: u32,
+    /// Milliseconds until the full quota is back.
+    pub reset_ms: i64,
+    /// When refused: milliseconds until one request is allowed again.
+    pub retry_after_ms: i64,
+}
+
+/// A name nobody may create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameProhibition {
+    /// The normalized name.
+    pub normalized: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A bulk admin action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminAction {
+    /// Disable accounts: no login, tokens refused.
+    DisableUser(Vec<String>),
+    /// Enable them again.
+    EnableUser(Vec<String>),
+    /// Quarantine every new upload of accounts.
+    RestrictUser(Vec<String>),
+    /// Lift that.
+    UnrestrictUser(Vec<String>),
+    /// Quarantine projects.
+    Quarantine(Vec<String>),
+    /// Release projects (and every quarantined release of them).
+    Release(Vec<String>),
+    /// Remove projects; optionally prohibit their names for good.
+    RemoveProject {
+        /// The projects.
+        projects: Vec<String>,
+        /// Also add the name to the prohibited names.
+        prohibit_name: bool,
+    },
+    /// Disable accounts and quarantine every project they own.
+    NukeUser(Vec<String>),
+}
+
+/// Who acts, why, and when.
+#[derive(Debug, Clone)]
+pub struct AdminContext<'a> {
+    /// `cli:NAME` or `api:NAME`.
+    pub actor: &'a str,
+    /// Why (recorded with every change).
+    pub reason: &'a str,
+    /// Milliseconds since the epoch.
+    pub time_ms: i64,
+}
+
+impl Store {
+    /// Rate limiting by GCRA, state in the database: `limit` requests per `period_ms` for `key`,
+    /// counted only when allowed (refused attempts do not push the window out).
+    pub async fn rate_check(
+        &self,
+        key: &str,
+        limit: u32,
+        period_ms: i64,
+        now_ms: i64,
+    ) -> Result<RateDecision, StoreError> {
+        let limit = limit.max(1);
+        let interval = (period_ms / i64::from(limit)).max(1);
+        let tolerance = period_ms - interval;
+        let mut tx = self.write_tx().await?;
+        let stored: Option<i64> = sqlx::query("SELECT tat FROM rate_limits WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.get("tat"));
+        let tat = stored.unwrap_or(now_ms).max(now_ms);
+        if tat - now_ms > tolerance {
+            tx.rollback().await?;
+            return Ok(RateDecision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_ms: tat - now_ms,
+                retry_after_ms: tat - now_ms - tolerance,
+            });
+        }
+        let next = tat + interval;
+        sqlx::query(
+            "INSERT INTO rate_limits (key, tat) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET tat = excluded.tat",
+        )
+        .bind(key)
+        .bind(next)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let remaining = (now_ms + period_ms - next) / interval;
+        Ok(RateDecision {
+            allowed: true,
+            limit,
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
+            reset_ms: next - now_ms,
+            retry_after_ms: 0,
+        })
+    }
+
+    /// Drops rate-limit rows whose quota is full again (they carry no information).
+    pub async fn prune_rate_limits(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("DELETE FROM rate_limits WHERE tat <= ?")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Sign-ups from `domain`: `(in the last window_ms, in the history_ms before that)`.
+    pub async fn domain_signups(
+        &self,
+        domain: &str,
+        now_ms: i64,
+        window_ms: i64,
+        history_ms: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let now_bucket = now_ms.div_euclid(SIGNUP_BUCKET_MS);
+        let window_start = now_bucket - (window_ms / SIGNUP_BUCKET_MS).max(1) + 1;
+        let history_start = window_start - (history_ms / SIGNUP_BUCKET_MS).max(1);
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN bucket >= ? THEN count ELSE 0 END), 0) AS recent, \
+                    COALESCE(SUM(CASE WHEN bucket < ? THEN count ELSE 0 END), 0) AS history \
+             FROM domain_signups WHERE domain = ? AND bucket >= ? AND bucket <= ?",
+        )
+        .bind(window_start)
+        .bind(window_start)
+        .bind(domain)
+        .bind(history_start)
+        .bind(now_bucket)
+        .fetch_one(&self.pool)
+        .await?;
+        let as_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok((as_u64(row.get("recent")), as_u64(row.get("history"))))
+    }
+
+    /// Adds sign-ups to domains' histories (`(domain, time_ms)` each), e.g. from an exported
+    /// event log, so the velocity limit knows each domain's normal rate from the first day.
+    pub async fn import_signups(&self, signups: &[(String, i64)]) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        for (domain, time) in signups {
+            count_signup(&mut tx, domain, *time, 1).await?;
+        }
+        tx.commit().await?;
+        Ok(signups.len() as u64)
+    }
+
+    /// The prohibition of a (normalized) name, if any.
+    pub async fn name_prohibition(
+        &self,
+        normalized: &str,
+    ) -> Result<Option<NameProhibition>, StoreError> {
+        let row = sqlx::query("SELECT * FROM prohibited_names WHERE normalized = ?")
+            .bind(normalized)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| NameProhibition {
+            normalized: r.get("normalized"),
+            reason: r.get("reason"),
+            actor: r.get("actor"),
+            created_at: r.get("created_at"),
+        }))
+    }
+
+    /// Existing projects whose confusable skeleton is `skeleton`, as `(name, normalized)`.
+    pub async fn projects_with_skeleton(
+        &self,
+        skeleton: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT name, normalized FROM projects WHERE skeleton = ?")
+            .bind(skeleton)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("name"), r.get("normalized")))
+            .collect())
+    }
+
+    /// Every project, quarantined ones included, as `(name, normalized)`.
+    pub async fn all_projects(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT name, normalized FROM projects ORDER BY normalized")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("name"), r.get("normalized")))
+            .collect())
+    }
+
+    /// The commands learned from stored wheels, as `(command, project)`.
+    pub async fn learned_commands(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT command, project FROM commands ORDER BY command")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("command"), r.get("project")))
+            .collect())
+    }
+
+    /// The normalized names of the projects an account owns.
+    pub async fn owned_projects(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.normalized FROM projects p JOIN project_owners o ON o.project_id = p.id \
+             WHERE o.user_id = ? ORDER BY p.normalized",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get("normalized")).collect())
+    }
+
+    /// Adds an (unverified) address to an account; false when it was already there.
+    pub async fn add_email(
+        &self,
+        user_id: i64,
+        email: &str,
+        journal: &[Event],
+    ) -> Result<bool, StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
+        let mut tx = self.write_tx().await?;
+        let added = sqlx::query(
+            "INSERT INTO user_emails (user_id, email, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (user_id, email) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(email)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if added {
+            append(&mut tx, journal).await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The addresses of an account besides the primary one, as `(email, verified)`.
+    pub async fn emails(&self, user_id: i64) -> Result<Vec<(String, bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT email, verified FROM user_emails WHERE user_id = ? ORDER BY created_at",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("email"), r.get::<i64, _>("verified") != 0))
+            .collect())
+    }
+
+    /// Applies a bulk admin action in one transaction and returns the journal of what changed
+    /// (nothing, for a change already in place). With `dry_run` the same transaction is rolled
+    /// back, so the list is exactly what a real run would do. Unknown users or projects fail the
+    /// whole action.
+    pub async fn admin(
+        &self,
+        action: &AdminAction,
+        cx: &AdminContext<'_>,
+        dry_run: bool,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut changes = Vec::new();
+        match action {
+            AdminAction::DisableUser(users)
+            | AdminAction::EnableUser(users)
+            | AdminAction::RestrictUser(users)
+            | AdminAction::UnrestrictUser(users) => {
+                let (column, on) = match action {
+                    AdminAction::DisableUser(_) => ("disabled", true),
+                    AdminAction::EnableUser(_) => ("disabled", false),
+                    AdminAction::RestrictUser(_) => ("restricted", true),
+                    _ => ("restricted", false),
+                };
+                for user in users {
+                    set_user_flag(&mut tx, user, column, on, cx, &mut changes).await?;
+                }
+            }
+            AdminAction::Quarantine(projects) => {
+                for project in projects {
+                    quarantine_in(&mut tx, project, cx, &mut changes).await?;
+                }
+            }
+            AdminAction::Release(projects) => {
+                for project in projects {
+                    release_in(&mut tx, project, cx, &mut changes).await?;
+                }
+            }
+            AdminAction::RemoveProject {
+                projects,
+                prohibit_name,
+            } => {
+                for project in projects {
+                    let p = require_project(&mut tx, project).await?;
+                    let files = delete_files(
+                        &mut tx,
+                        "release_id IN (SELECT id FROM releases WHERE project_id = ?)",
+                        p.id,
+                    )
+                    .await?;
+                    for sql in [
+                        "DELETE FROM releases WHERE project_id = ?",
+                        "DELETE FROM project_owners WHERE project_id = ?",
+                        "DELETE FROM projects WHERE id = ?",
+                    ] {
+                        sqlx::query(sql).bind(p.id).execute(&mut *tx).await?;
+                    }
+                    changes.push(admin_event(
+                        "project.remove",
+                        None,
+                        cx,
+                        json!({ "project": p.name, "files": files }),
+                    ));
+                    if *prohibit_name {
+                        sqlx::query(
+                            "INSERT INTO prohibited_names (normalized, reason, actor, created_at) \
+                         VALUES (?, ?, ?, ?) ON CONFLICT (normalized) DO NOTHING",
+                        )
+                        .bind(&p.normalized)
+                        .bind(cx.reason)
+                        .bind(cx.actor)
+                        .bind(cx.time_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                        changes.push(admin_event(
+                            "name.prohibit",
+                            None,
+                            cx,
+                            json!({ "name": p.normalized }),
+                        ));
+                    }
+                }
+            }
+            AdminAction::NukeUser(users) => {
+                for user in users {
+                    let id = user_id_in(&mut tx, user).await?;
+                    set_user_flag(&mut tx, user, "disabled", true, cx, &mut changes).await?;
+                    let owned: Vec<String> = sqlx::query(
+                    "SELECT p.normalized FROM projects p JOIN project_owners o ON o.project_id = p.id \
+                     WHERE o.user_id = ? ORDER BY p.normalized",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.get("normalized"))
+                .collect();
+                    for project in &owned {
+                        quarantine_in(&mut tx, project, cx, &mut changes).await?;
+                    }
+                }
+            }
+        }
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            append(&mut tx, &changes).await?;
+            tx.commit().await?;
+        }
+        Ok(changes)
+    }
+
+    /// The admin actions in the journal at or after `since_ms` (events that name an `actor`).
+    pub async fn audit(&self, since_ms: i64) -> Result<Vec<Event>, StoreError> {
+        Ok(self
+            .events_since(since_ms)
+            .await?
+            .into_iter()
+            .filter(|e| e.data.get("actor").is_some())
+            .collect())
+    }
+}
+
+fn admin_event(
+    kind: &str,
+    user: Option<&str>,
+    cx: &AdminContext<'_>,
+    mut data: serde_json::Value,
+) -> Event {
+    data["actor"] = cx.actor.into();
+    data["reason"] = cx.reason.into();
+    Event::new(kind, cx.time_ms, user, None, data)
+}
+
+async fn set_user_flag(
+    tx: &mut Transaction<'_, Sqlite>,
+    user: &str,
+    column: &str,
+    on: bool,
+    cx: &AdminContext<'_>,
+    changes: &mut Vec<Event>,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT username, {column} AS flag FROM users WHERE lower(username) = lower(?)"
+    ))
+    .bind(user)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::NoUser(user.to_owned()))?;
+    if (row.get::<i64, _>("flag") != 0) == on {
+        return Ok(());
+    }
+    let username: String = row.get("username");
+    sqlx::query(&format!("UPDATE users SET {column} = ? WHERE username = ?"))
+        .bind(i64::from(on))
+        .bind(&username)
+        .execute(&mut **tx)
+        .await?;
+    let kind = match (column, on) {
+        ("disabled", true) => "account.disable",
+        ("disabled", false) => "account.enable",
+        (_, true) => "account.restrict",
+        (_, false) => "account.unrestrict",
+    };
+    changes.push(admin_event(kind, Some(&username), cx, json!({})));
+    Ok(())
+}
+
+async fn quarantine_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    project: &str,
+    cx: &AdminContext<'_>,
+    changes: &mut Vec<Event>,
+) -> Result<(), StoreError> {
+    let p = require_project(tx, project).await?;
+    if p.quarantine.is_some() {
+        return Ok(());
+    }
+    let evidence = json!({ "actor": cx.actor });
+    sqlx::query(
+        "UPDATE projects SET quarantined_at = ?, quarantine_reason = ?, quarantine_evidence = ? \
+         WHERE id = ?",
+    )
+    .bind(cx.time_ms)
+    .bind(cx.reason)
+    .bind(evidence.to_string())
+    .bind(p.id)
+    .execute(&mut **tx)
+    .await?;
+    changes.push(admin_event(
+        "project.quarantine",
+        None,
+        cx,
+        json!({ "project": p.name }),
+    ));
+    Ok(())
+}
+
+async fn release_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    project: &str,
+    cx: &AdminContext<'_>,
+    changes: &mut Vec<Event>,
+) -> Result<(), StoreError> {
+    let p = require_project(tx, project).await?;
+    let versions: Vec<String> = sqlx::query(
+        "SELECT version FROM releases WHERE project_id = ? AND quarantined_at IS NOT NULL ORDER BY id",
+    )
+    .bind(p.id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| r.get("version"))
+    .collect();
+    if p.quarantine.is_none() && versions.is_empty() {
+        return Ok(());
+    }
+    for sql in [
+        "UPDATE projects SET quarantined_at = NULL, quarantine_reason = NULL, \
+         quarantine_evidence = NULL WHERE id = ?",
+        "UPDATE releases SET quarantined_at = NULL, quarantine_reason = NULL, \
+         quarantine_evidence = NULL WHERE project_id = ?",
+    ] {
+        sqlx::query(sql).bind(p.id).execute(&mut **tx).await?;
+    }
+    changes.push(admin_event(
+        "project.release",
+        None,
+        cx,
+        json!({ "project": p.name, "versions": versions }),
+    ));
+    Ok(())
+}
+
+/// Counts sign-ups in a domain's history.
+pub(crate) async fn count_signup(
+    tx: &mut Transaction<'_, Sqlite>,
+    domain: &str,
+    time_ms: i64,
+    n: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO domain_signups (domain, bucket, count) VALUES (?, ?, ?) \
+         ON CONFLICT (domain, bucket) DO UPDATE SET count = count + excluded.count",
+    )
+    .bind(domain)
+    .bind(time_ms.div_euclid(SIGNUP_BUCKET_MS))
+    .bind(n)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Quarantine {
+    /// A quarantine decided now.
+    pub fn new(at: i64, reason: impl Into<String>, evidence: serde_json::Value) -> Self {
+        Self {
+            at,
+            reason: reason.into(),
+            evidence,
+        }
+    }
+}
