@@ -209,7 +209,11 @@ fn upload_rules_and_hostile_requests_get_precise_answers() {
     let tmp = tempfile::tempdir().unwrap();
     let (registry, token) =
         registry_with_user(tmp.path(), &[("PICKET_SERVE_MAX_FILE_SIZE", "200000")]);
-    let wheel = picket_testkit::wheel("demo", "1.0", &[("demo/__init__.py", b"X = 1\n")]);
+    let wheel = picket_testkit::wheel(
+        "demo",
+        "1.0",
+        &[("demo/__init__.py", b"def f():\n    return 1\n")],
+    );
     let fields = |name: &'static str, version: &'static str| {
         vec![
             (":action", "file_upload"),
@@ -378,7 +382,11 @@ fn upload_rules_and_hostile_requests_get_precise_answers() {
     }
 
     // One sdist per release.
-    let sdist = picket_testkit::sdist("demo", "1.0", &[("demo-1.0/demo/__init__.py", b"X = 1\n")]);
+    let sdist = picket_testkit::sdist(
+        "demo",
+        "1.0",
+        &[("demo-1.0/demo/__init__.py", b"def f():\n    return 1\n")],
+    );
     let sfields = vec![
         (":action", "file_upload"),
         ("name", "demo"),
@@ -557,7 +565,7 @@ fn tokens_need_a_verified_address_and_two_factor_authentication() {
                 &token,
                 "erins-pkg",
                 "1.0",
-                &[("erins_pkg/__init__.py", b"X = 1\n")]
+                &[("erins_pkg/__init__.py", b"def f():\n    return 1\n")]
             )
             .0,
         200
@@ -577,7 +585,7 @@ fn tokens_need_a_verified_address_and_two_factor_authentication() {
         &token,
         "erins-pkg",
         "1.1",
-        &[("erins_pkg/__init__.py", b"X = 2\n")],
+        &[("erins_pkg/__init__.py", b"def f():\n    return 2\n")],
     );
     assert_eq!(status, 403, "{body}");
 }
@@ -588,7 +596,12 @@ fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     let (mut registry, token) = registry_with_user(tmp.path(), &[]);
     assert_eq!(
         registry
-            .upload_wheel(&token, "calm", "1.0", &[("calm/__init__.py", b"X = 1\n")])
+            .upload_wheel(
+                &token,
+                "calm",
+                "1.0",
+                &[("calm/__init__.py", b"def f():\n    return 1\n")]
+            )
             .0,
         200
     );
@@ -680,7 +693,10 @@ fn an_upload_in_flight_at_sigterm_completes() {
     let wheel = picket_testkit::wheel(
         "slow",
         "1.0",
-        &[("slow/data.bin", &picket_testkit::noise(200_000, 3))],
+        &[
+            ("slow/__init__.py", b"def f():\n    return 1\n"),
+            ("slow/data.bin", &picket_testkit::noise(200_000, 3)),
+        ],
     );
     let (content_type, body) = common::registry::multipart(
         &[
@@ -734,7 +750,12 @@ fn owners_manage_projects_and_admin_changes_reach_a_running_server() {
     for v in ["1.0", "2.0"] {
         assert_eq!(
             registry
-                .upload_wheel(&token, "proj", v, &[("proj/__init__.py", b"X = 1\n")])
+                .upload_wheel(
+                    &token,
+                    "proj",
+                    v,
+                    &[("proj/__init__.py", b"def f():\n    return 1\n")]
+                )
                 .0,
             200
         );
@@ -1006,7 +1027,12 @@ fn project_scoped_tokens_reach_only_their_projects() {
     for p in ["alpha", "beta"] {
         assert_eq!(
             registry
-                .upload_wheel(&token, p, "1.0", &[("m/__init__.py", b"X = 1\n")])
+                .upload_wheel(
+                    &token,
+                    p,
+                    "1.0",
+                    &[("m/__init__.py", b"def f():\n    return 1\n")]
+                )
                 .0,
             200
         );
@@ -1028,16 +1054,29 @@ fn project_scoped_tokens_reach_only_their_projects() {
     let scoped = text(&out.stdout).trim().to_owned();
     assert_eq!(
         registry
-            .upload_wheel(&scoped, "alpha", "2.0", &[("m/__init__.py", b"X = 2\n")])
+            .upload_wheel(
+                &scoped,
+                "alpha",
+                "2.0",
+                &[("m/__init__.py", b"def f():\n    return 2\n")]
+            )
             .0,
         200
     );
-    let (status, body) =
-        registry.upload_wheel(&scoped, "beta", "2.0", &[("m/__init__.py", b"X = 2\n")]);
+    let (status, body) = registry.upload_wheel(
+        &scoped,
+        "beta",
+        "2.0",
+        &[("m/__init__.py", b"def f():\n    return 2\n")],
+    );
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("is not valid for project 'beta'"), "{body}");
-    let (status, body) =
-        registry.upload_wheel(&scoped, "gamma", "1.0", &[("m/__init__.py", b"X = 1\n")]);
+    let (status, body) = registry.upload_wheel(
+        &scoped,
+        "gamma",
+        "1.0",
+        &[("m/__init__.py", b"def f():\n    return 1\n")],
+    );
     assert_eq!(status, 403, "a scoped token creates no new project: {body}");
     // Release removal through the API, owners through the admin CLI.
     let mut resp = Registry::agent()
