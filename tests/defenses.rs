@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::registry::Registry;
+use common::registry::{Registry, both, fresh_venv, pip_install, totp_now};
 use common::{picket_with_stdin, text};
 use serde_json::{Value, json};
 
@@ -225,9 +225,10 @@ fn registration_velocity_follows_each_domains_own_history() {
     let mut log = String::new();
     for minute in 61..(28 * 24 * 60) {
         let time = picket_store::rfc3339(now - minute * 60_000);
-        log.push_str(&format!(
-            "{{\"time\":\"{time}\",\"kind\":\"account.create\",\"user\":\"u{minute}\",\"email\":\"u{minute}@bigmail.example\"}}\n"
-        ));
+        let line = json!({"time": time, "kind": "account.create", "user": format!("u{minute}"),
+                          "email": format!("u{minute}@bigmail.example")});
+        log.push_str(&line.to_string());
+        log.push('\n');
     }
     log.push_str("not json\n{\"kind\":\"account.login\"}\n");
     let baseline = tmp.path().join("baseline.jsonl");
@@ -504,4 +505,226 @@ fn prohibited_domains_are_matched_by_mail_server_and_on_added_addresses() {
         log.iter()
             .any(|e| e["kind"] == "account.refused" && e["attempt"] == "account.email.add")
     );
+}
+
+/// Writes a wheel built in memory to `dir` and returns its path.
+fn wheel_file(dir: &std::path::Path, name: &str, files: &[(&str, &[u8])]) -> std::path::PathBuf {
+    let escaped = picket_formats::normalize(name).replace('-', "_");
+    let path = dir.join(format!("{escaped}-1.0-py3-none-any.whl"));
+    // pip insists on a RECORD; it may be empty.
+    let record = format!("{escaped}-1.0.dist-info/RECORD");
+    let mut all = files.to_vec();
+    all.push((&record, b""));
+    std::fs::write(&path, picket_testkit::wheel(name, "1.0", &all)).unwrap();
+    path
+}
+
+/// Output with runs of whitespace made one space (twine wraps long messages).
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+const CODE: &[u8] = b"def main():\n    return 'real work'\n";
+
+#[test]
+fn the_upload_gate_holds_bait_and_lets_real_packages_through() {
+    let Some(venv) = common::venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    // An upstream snapshot of popular names, imported like an operator would.
+    let snapshot = tmp.path().join("snapshot.tsv");
+    std::fs::write(
+        &snapshot,
+        "name\tlatest_release_month\tdownload_rank\nrequests\t2026-10\t4\nawscli\t2026-11\t9\n",
+    )
+    .unwrap();
+    let out = common::picket(
+        tmp.path(),
+        &[
+            "names",
+            "import",
+            snapshot.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let registry = Registry::start(&data, &[]);
+    let (token, secret) = registry.onboard("alice");
+    let wheels = tmp.path().join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let upload = |name: &str, files: &[(&str, &[u8])]| {
+        let path = wheel_file(&wheels, name, files);
+        common::registry::twine(&venv, &registry, &token, &[&path])
+    };
+
+    // A normal package goes through.
+    let out = upload("normal-pkg", &[("normal_pkg/__init__.py", CODE)]);
+    assert!(out.status.success(), "{}", both(&out));
+    // Bait is stored but held: twine succeeds, installers see nothing.
+    for (name, files) in [
+        ("hollow-pkg", vec![("hollow_pkg/__init__.py", &b""[..])]),
+        (
+            "cloud-helper",
+            vec![
+                ("cloud_helper/__init__.py", CODE),
+                (
+                    "cloud_helper-1.0.dist-info/entry_points.txt",
+                    &b"[console_scripts]\naws = cloud_helper:main\n"[..],
+                ),
+            ],
+        ),
+        ("reqeusts", vec![("reqeusts/__init__.py", CODE)]),
+    ] {
+        let out = upload(name, &files);
+        assert!(out.status.success(), "{name}: {}", both(&out));
+    }
+    // Refused outright: a look-alike of a local project, a standard-library name.
+    let out = upload("norma1pkg", &[("norma1pkg/__init__.py", CODE)]);
+    assert!(!out.status.success());
+    assert!(
+        squash(&both(&out)).contains("400 Bad Request")
+            && squash(&both(&out)).contains("too similar to an existing project ('normal-pkg')"),
+        "{}",
+        both(&out)
+    );
+    let out = upload("asyncio", &[("asyncio/__init__.py", CODE)]);
+    assert!(
+        squash(&both(&out)).contains("conflict with Python Standard Library module name"),
+        "{}",
+        both(&out)
+    );
+
+    let (_, _, root) = registry.get("/simple/", &[]);
+    let root = text(&root);
+    assert!(root.contains("normal-pkg"), "{root}");
+    for held in [
+        "hollow-pkg",
+        "cloud-helper",
+        "reqeusts",
+        "norma1pkg",
+        "asyncio",
+    ] {
+        assert!(
+            !root.contains(&format!(">{held}<")),
+            "{held} listed: {root}"
+        );
+    }
+    let target = tmp.path().join("target-env");
+    fresh_venv(&venv, &target);
+    let out = pip_install(&target, &registry, &["normal-pkg"]);
+    assert!(out.status.success(), "{}", both(&out));
+    let out = pip_install(&target, &registry, &["hollow-pkg"]);
+    assert!(!out.status.success());
+    assert!(
+        both(&out).contains("No matching distribution"),
+        "{}",
+        both(&out)
+    );
+    // PEP 792: the page says so, with no files; the JSON API and the files are gone.
+    let (status, _, page) = registry.get(
+        "/simple/hollow-pkg/",
+        &[("Accept", "application/vnd.pypi.simple.v1+json")],
+    );
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_slice(&page).unwrap();
+    assert_eq!(page["project-status"]["status"], "quarantined");
+    assert_eq!(page["files"], json!([]));
+    assert_eq!(registry.get("/pypi/hollow-pkg/json", &[]).0, 404);
+    assert_eq!(
+        registry
+            .get("/files/0/hollow_pkg-1.0-py3-none-any.whl", &[])
+            .0,
+        404
+    );
+
+    // The owner is told why: the status API and a mail.
+    let session = registry.login("alice", Some(&totp_now(&secret)));
+    for (project, why) in [
+        ("hollow-pkg", "contains no code"),
+        ("cloud-helper", "'aws'"),
+        ("reqeusts", "typosquat of the popular project 'requests'"),
+    ] {
+        let (status, _, body) = get_json(
+            &registry,
+            &format!("/api/v1/projects/{project}/status"),
+            &session,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "quarantined", "{body}");
+        let reason = body["quarantine"]["reason"].as_str().unwrap();
+        assert!(reason.contains(why), "{project}: {reason}");
+    }
+    let (_, _, body) = get_json(&registry, "/api/v1/projects/reqeusts/status", &session);
+    let evidence = &body["quarantine"]["evidence"]["decisions"][0]["evidence"];
+    assert!(
+        evidence["popular_names"]
+            .as_str()
+            .unwrap()
+            .ends_with("names.fst"),
+        "judged against the imported snapshot: {evidence}"
+    );
+    let outbox: Vec<String> = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(
+        outbox
+            .iter()
+            .filter(|m| m.contains("your upload is held for review"))
+            .count(),
+        3
+    );
+
+    // Every decision is journaled with its evidence.
+    let log = events(tmp.path(), &data);
+    let decisions: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|e| e["kind"] == "gate.decision")
+        .map(|e| (e["rule"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        ("empty", "quarantine"),
+        ("entry-point", "quarantine"),
+        ("typosquat", "quarantine"),
+        ("similar-name", "reject"),
+        ("stdlib", "reject"),
+    ] {
+        assert!(
+            decisions.contains(&expected),
+            "{expected:?} in {decisions:?}"
+        );
+    }
+
+    // An admin releases one; pip installs it.
+    let out = admin(
+        tmp.path(),
+        &data,
+        &[
+            "release",
+            "hollow-pkg",
+            "--reason",
+            "reviewed: a placeholder we own",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let out = pip_install(&target, &registry, &["hollow-pkg"]);
+        if out.status.success() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", both(&out));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+fn get_json(registry: &Registry, path: &str, session: &str) -> (u16, ureq::http::HeaderMap, Value) {
+    let (status, headers, body) =
+        registry.get(path, &[("Authorization", &format!("Bearer {session}"))]);
+    (
+        status,
+        headers,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
 }

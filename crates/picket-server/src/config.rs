@@ -88,6 +88,9 @@ pub struct ServeConfig {
     pub gate_similar_name: GateAction,
     /// Upload gate: a new project named like a typosquat of a popular project.
     pub gate_typosquat: GateAction,
+    /// Typosquat matches below this confidence (0–1) are left alone: affix matches such as
+    /// `pandas-utils` → `pandas` score about 0.6, single edits of popular names 0.7–0.95.
+    pub gate_typosquat_min_confidence: f32,
     /// Upload gate: a console/GUI script that shadows another project's or a reserved command.
     pub gate_entry_point: GateAction,
     /// Upload gate: a distribution with no code.
@@ -224,6 +227,7 @@ impl Default for ServeConfig {
             gate_prohibited_name: GateAction::Reject,
             gate_similar_name: GateAction::Reject,
             gate_typosquat: GateAction::Quarantine,
+            gate_typosquat_min_confidence: 0.7,
             gate_entry_point: GateAction::Quarantine,
             gate_empty: GateAction::Quarantine,
             gate_new_account_days: 7,

@@ -26,9 +26,6 @@ use crate::config::{GateAction, ServeConfig};
 /// Popular names a command may not take unless installed by that project: the top of the ranks.
 const COMMAND_NAME_RANK: u32 = 5_000;
 
-/// Typosquat matches below this confidence are not acted on.
-const TYPOSQUAT_MIN_CONFIDENCE: f32 = 0.5;
-
 /// What the gate knows beyond the database: popular names, standard-library names, commands.
 pub struct Knowledge {
     detector: SquatDetector,
@@ -214,7 +211,7 @@ pub fn evaluate(
             .detector
             .check(&normalized, rank)
             .into_iter()
-            .filter(|m| m.confidence >= TYPOSQUAT_MIN_CONFIDENCE)
+            .filter(|m| m.confidence >= config.gate_typosquat_min_confidence)
             .find(|m| !c.owned.contains(&m.target))
         {
             push(
@@ -369,6 +366,8 @@ mod tests {
             [("typosquat", GateAction::Quarantine)]
         );
         assert!(evaluate(&k, &c, &candidate("sturdy-widget-tool", &[]), false).is_empty());
+        // A plugin named after a popular project is not a typosquat.
+        assert!(evaluate(&k, &c, &candidate("requests-extras", &[]), false).is_empty());
         // A typosquat of the uploader's own project is theirs to make.
         let owned = ["requests".to_owned()];
         let mine = Candidate {
