@@ -728,3 +728,316 @@ fn get_json(registry: &Registry, path: &str, session: &str) -> (u16, ureq::http:
         serde_json::from_slice(&body).unwrap_or(Value::Null),
     )
 }
+
+#[test]
+fn nuke_user_hides_twenty_projects_and_stops_tokens_with_an_exact_dry_run() {
+    let Some(venv) = common::venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let registry = Registry::start(&data, &[]);
+    let (token, _) = registry.onboard("mallory");
+    let projects: Vec<String> = (0..20).map(|i| format!("helpful-tool-{i}")).collect();
+    for p in &projects {
+        let module = format!("{}/__init__.py", p.replace('-', "_"));
+        let (status, body) = registry.upload_wheel(&token, p, "1.0", &[(&module, CODE)]);
+        assert_eq!(status, 200, "{p}: {body}");
+    }
+    // PyPI's default of 20 new projects an hour per account: the 21st waits.
+    let (status, body) =
+        registry.upload_wheel(&token, "one-more-tool", "1.0", &[("m/__init__.py", CODE)]);
+    assert_eq!(status, 429, "{body}");
+
+    let run = |dry: bool| {
+        let mut args = vec![
+            "--format",
+            "json",
+            "nuke-user",
+            "mallory",
+            "--reason",
+            "fake-project campaign",
+        ];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = admin(tmp.path(), &data, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let changes: Vec<(String, String)> = v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let subject = c["user"].as_str().or(c["project"].as_str()).unwrap();
+                (c["kind"].as_str().unwrap().to_owned(), subject.to_owned())
+            })
+            .collect();
+        changes
+    };
+    let dry = run(true);
+    assert_eq!(dry.len(), 21);
+    assert_eq!(dry[0], ("account.disable".to_owned(), "mallory".to_owned()));
+    // Nothing changed: still listed, token still works.
+    let (_, _, root) = registry.get("/simple/", &[]);
+    assert_eq!(text(&root).matches(">helpful-tool-").count(), 20);
+    let out = admin(tmp.path(), &data, &["audit"]);
+    assert!(
+        text(&out.stdout).contains("no admin actions"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let done = run(false);
+    assert_eq!(done, dry, "the dry run listed exactly what was done");
+    // Tokens stop at once; the projects vanish for installers within the journal tick.
+    let (status, _) =
+        registry.upload_wheel(&token, "helpful-tool-0", "1.1", &[("m/__init__.py", CODE)]);
+    assert_eq!(status, 403);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, _, root) = registry.get("/simple/", &[]);
+        if !text(&root).contains("helpful-tool-") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still listed: {}",
+            text(&root)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let target = tmp.path().join("target-env");
+    fresh_venv(&venv, &target);
+    let out = pip_install(&target, &registry, &["helpful-tool-7"]);
+    assert!(!out.status.success());
+    assert!(
+        both(&out).contains("No matching distribution"),
+        "{}",
+        both(&out)
+    );
+
+    // The audit journal shows it all, with actor and reason.
+    let out = admin(
+        tmp.path(),
+        &data,
+        &["--format", "json", "audit", "--since", "1h"],
+    );
+    let audit: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(audit.len(), 21);
+    assert!(audit.iter().all(|e| e["reason"] == "fake-project campaign"
+        && e["actor"].as_str().unwrap().starts_with("cli:")));
+    let out = admin(tmp.path(), &data, &["audit"]);
+    assert!(
+        text(&out.stdout).contains("project.quarantine"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Reversible: enable and release put everything back.
+    let out = admin(
+        tmp.path(),
+        &data,
+        &["enable-user", "mallory", "--reason", "appeal upheld"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut args = vec!["release", "--reason", "appeal upheld"];
+    args.extend(projects.iter().map(String::as_str));
+    let out = admin(tmp.path(), &data, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).matches("project.release").count(), 20);
+    let (status, body) = registry.upload_wheel(
+        &token,
+        "helpful-tool-0",
+        "1.1",
+        &[("helpful_tool_0/__init__.py", CODE)],
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn bad_admin_input_gets_precise_errors_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let registry = Registry::start(&data, &[]);
+    let (token, secret) = registry.onboard("owner");
+    let (status, body) =
+        registry.upload_wheel(&token, "kept-pkg", "1.0", &[("kept_pkg/__init__.py", CODE)]);
+    assert_eq!(status, 200, "{body}");
+
+    // CLI: unknown names fail the whole action, with a hint.
+    let out = admin(
+        tmp.path(),
+        &data,
+        &["quarantine", "kept-pkg", "no-such-pkg", "--reason", "x"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no project named `no-such-pkg`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("hint:"), "{}", text(&out.stderr));
+    let out = admin(tmp.path(), &data, &["nuke-user", "nobody", "--reason", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no user named `nobody`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = admin(tmp.path(), &data, &["disable-user", "owner"]);
+    assert_eq!(out.status.code(), Some(2), "--reason is required");
+    let (_, _, root) = registry.get("/simple/", &[]);
+    assert!(text(&root).contains("kept-pkg"), "nothing half-applied");
+
+    // The admin API: credentials, then shape, then names.
+    let action = json!({"action": "quarantine", "projects": ["kept-pkg"], "reason": "x"});
+    assert_eq!(
+        registry.post_json("/api/v1/admin/actions", None, &action).0,
+        401
+    );
+    let session = registry.login("owner", Some(&totp_now(&secret)));
+    let (status, body) = registry.post_json("/api/v1/admin/actions", Some(&session), &action);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not an administrator")
+    );
+
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-user",
+            "root",
+            "--email",
+            "root@example.org",
+            "--admin",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let root = registry.login("root", None);
+    for (request, status, message) in [
+        (
+            json!({"action": "quarantine", "projects": ["kept-pkg"]}),
+            400,
+            "missing field `reason`",
+        ),
+        (
+            json!({"action": "quarantine", "projects": [], "reason": "x"}),
+            400,
+            "non-empty list",
+        ),
+        (
+            json!({"action": "launch", "reason": "x"}),
+            400,
+            "Unknown action `launch`",
+        ),
+        (
+            json!({"action": "nuke-user", "reason": " "}),
+            400,
+            "needs a \"reason\"",
+        ),
+        (
+            json!({"action": "nuke-user", "reason": "x"}),
+            400,
+            "needs \"user\"",
+        ),
+        (
+            json!({"action": "quarantine", "projects": ["kept-pkg"], "reason": "x", "extra": 1}),
+            400,
+            "unknown field `extra`",
+        ),
+        (
+            json!({"action": "quarantine", "projects": ["kept-pkg", "no-such"], "reason": "x"}),
+            404,
+            "no project named `no-such`",
+        ),
+        (
+            json!({"action": "disable-user", "user": "ghost", "reason": "x"}),
+            404,
+            "no user named `ghost`",
+        ),
+        (
+            json!({"action": "allow-domain", "domain": "never.example", "reason": "x"}),
+            404,
+            "is not prohibited",
+        ),
+        (
+            json!({"action": "prohibit-domain", "domain": "not a domain", "reason": "x"}),
+            400,
+            "needs \"domain\"",
+        ),
+    ] {
+        let (got, body) = registry.post_json("/api/v1/admin/actions", Some(&root), &request);
+        assert_eq!(got, status, "{request}: {body}");
+        assert!(
+            body["error"].as_str().unwrap_or("").contains(message),
+            "{request}: {body}"
+        );
+    }
+    let mut resp = Registry::agent()
+        .post(&format!("{}/api/v1/admin/actions", registry.base))
+        .header("Authorization", &format!("Bearer {root}"))
+        .header("Content-Type", "application/json")
+        .send(&b"{\"action\": "[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(
+        resp.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("Invalid admin request")
+    );
+    let (_, _, root_page) = registry.get("/simple/", &[]);
+    assert!(
+        text(&root_page).contains("kept-pkg"),
+        "nothing half-applied"
+    );
+
+    // A valid dry run, then the real thing, then the audit.
+    let (status, dry) = registry.post_json(
+        "/api/v1/admin/actions",
+        Some(&root),
+        &json!({"action": "quarantine", "projects": ["kept-pkg"], "reason": "review", "dry_run": true}),
+    );
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["changes"][0]["kind"], "project.quarantine");
+    let (_, _, root_page) = registry.get("/simple/", &[]);
+    assert!(text(&root_page).contains("kept-pkg"));
+    let (status, done) = registry.post_json(
+        "/api/v1/admin/actions",
+        Some(&root),
+        &json!({"action": "quarantine", "projects": ["kept-pkg"], "reason": "review"}),
+    );
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["changes"][0]["actor"], "api:root");
+    let (_, _, root_page) = registry.get("/simple/", &[]);
+    assert!(!text(&root_page).contains("kept-pkg"));
+    let (status, _, audit) = get_json(&registry, "/api/v1/admin/audit?since=0", &root);
+    assert_eq!(status, 200);
+    // The admin's own creation by `picket admin create-user` is an admin action too.
+    let kinds: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "account.create",
+            "account.email.verify",
+            "project.quarantine"
+        ],
+        "{audit}"
+    );
+    let (status, _, body) = get_json(&registry, "/api/v1/admin/audit?since=yesterday", &root);
+    assert_eq!(status, 400, "{body}");
+    let (status, _, _) = get_json(&registry, "/api/v1/admin/audit", &session);
+    assert_eq!(status, 403);
+}
