@@ -1,0 +1,956 @@
+//! Campaign detection over a registry's event stream, one event at a time, in bounded memory.
+//!
+//! A campaign shows in the *shape* of a crowd, not in any one account: many young accounts from one
+//! e-mail domain created in a burst against that domain's own baseline, set up by script (verified,
+//! 2FA, token within minutes), then uploading together — empty artifacts, bait names, the same file
+//! layout. The [`Detector`] keeps three kinds of cohorts and scores each with a noisy-OR of its
+//! signals (see `ARCHITECTURE.md`, "Campaign model"):
+//!
+//! - **domain cohorts**: the accounts a registrable domain registered during its bursts;
+//! - **fingerprint cohorts**: young accounts (any domain) uploading artifacts of the same shape;
+//! - **account floods**: one young account creating many projects in a day.
+//!
+//! A cohort whose confidence crosses the threshold with at least two signals becomes a
+//! [`Campaign`]; accounts and projects that qualify later join it as they arrive.
+//!
+//! State is bounded: accounts are tracked only while young (`young-days`), domains keep an
+//! exponentially weighted baseline instead of their history, and fingerprint clusters expire when
+//! idle. Memory follows the registry's activity in the last weeks, not the length of the log.
+#![deny(missing_docs)]
+
+pub mod event;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use picket_names::{CommandMap, Owner, SquatDetector};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub use event::{
+    Artifact, Event, LineError, format_day, format_rfc3339, parse_line, parse_rfc3339,
+};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// Every threshold of the model.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// Accounts are followed for this many days after creation.
+    pub young_days: u32,
+    /// A domain bursts when its last hour holds more sign-ups than
+    /// `max(burst-floor, burst-multiplier × its hourly baseline)`.
+    pub burst_floor: u32,
+    /// See `burst-floor`.
+    pub burst_multiplier: f64,
+    /// Half-life of the domain baselines, in days.
+    pub baseline_half_life_days: f64,
+    /// No bursts are judged in the first hours of a stream (baselines are empty).
+    pub warmup_hours: u32,
+    /// Set-up by script: verified, 2FA and a token within this many minutes of creation.
+    pub setup_minutes: u32,
+    /// Fewest accounts in a domain or fingerprint cohort before it can alert.
+    pub min_accounts: usize,
+    /// New projects in a day that make one young account a flood.
+    pub flood_projects: u32,
+    /// Alert at this confidence (0–1), with at least two signals.
+    pub alert_confidence: f64,
+    /// Name-imitation matches below this confidence don't count as bait.
+    pub bait_min_confidence: f32,
+    /// Signal weights (each a probability-like 0–1 strength, combined by noisy-OR).
+    pub weights: Weights,
+}
+
+/// The strength of each signal at its strongest.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Weights {
+    /// A registration burst of the domain.
+    pub burst: f64,
+    /// The share of the cohort set up by script.
+    pub scripted_setup: f64,
+    /// The share of the cohort's uploads that are empty.
+    pub empty: f64,
+    /// The share of the cohort's uploads with bait names or commands.
+    pub bait: f64,
+    /// Accounts sharing one artifact fingerprint.
+    pub shared_fingerprint: f64,
+    /// Young accounts starting to upload together.
+    pub young_uploaders: f64,
+    /// One account's flood of new projects.
+    pub flood: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            burst: 0.3,
+            scripted_setup: 0.45,
+            empty: 0.5,
+            bait: 0.3,
+            shared_fingerprint: 0.4,
+            young_uploaders: 0.15,
+            flood: 0.4,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            young_days: 14,
+            burst_floor: 5,
+            burst_multiplier: 10.0,
+            baseline_half_life_days: 7.0,
+            warmup_hours: 6,
+            setup_minutes: 30,
+            min_accounts: 8,
+            flood_projects: 20,
+            alert_confidence: 0.6,
+            bait_min_confidence: 0.7,
+            weights: Weights::default(),
+        }
+    }
+}
+
+/// One signal of a campaign, with what it saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Signal {
+    /// `registration-burst`, `scripted-setup`, `empty-artifacts`, `bait-names`,
+    /// `shared-fingerprint`, `young-uploaders`, `project-flood`.
+    pub name: &'static str,
+    /// Its contribution (0–1).
+    pub strength: f64,
+    /// The figures behind it.
+    pub evidence: Value,
+}
+
+/// Accounts created and files uploaded by members on one day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Day {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Member accounts created.
+    pub accounts: u64,
+    /// Files uploaded by members.
+    pub uploads: u64,
+}
+
+/// A proposed admin action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    /// `prohibit-domain`, `restrict-account`, `quarantine-project`, `disable-account`.
+    pub action: &'static str,
+    /// What it applies to.
+    pub subject: String,
+    /// For `prohibit-domain`: how long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// A domain and how many member accounts it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainCount {
+    /// The registrable domain.
+    pub domain: String,
+    /// Member accounts from it.
+    pub accounts: u64,
+}
+
+/// A detected campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct Campaign {
+    /// `C1`, `C2`, … in order of detection.
+    pub id: String,
+    /// 0–1.
+    pub confidence: f64,
+    /// Creation of the earliest member account (RFC 3339).
+    pub first_seen: String,
+    /// The `time` of the event at which it first crossed the threshold.
+    pub detected_at: String,
+    /// Member accounts, in order of joining.
+    pub accounts: Vec<String>,
+    /// Member projects, in order of joining.
+    pub projects: Vec<String>,
+    /// Domains of the members.
+    pub domains: Vec<DomainCount>,
+    /// The signals, strongest first.
+    pub signals: Vec<Signal>,
+    /// Per day.
+    pub timeline: Vec<Day>,
+    /// What an admin should do.
+    pub actions: Vec<Action>,
+    #[serde(skip)]
+    first_seen_ms: i64,
+    #[serde(skip)]
+    detected_ms: i64,
+    #[serde(skip)]
+    domain_counts: BTreeMap<String, u64>,
+    #[serde(skip)]
+    days: BTreeMap<i64, (u64, u64)>,
+    #[serde(skip)]
+    project_set: FxHashSet<String>,
+}
+
+impl Campaign {
+    /// Milliseconds of `detected_at`.
+    pub fn detected_ms(&self) -> i64 {
+        self.detected_ms
+    }
+
+    /// Milliseconds of `first_seen`.
+    pub fn first_seen_ms(&self) -> i64 {
+        self.first_seen_ms
+    }
+
+    fn finish(&mut self) {
+        self.first_seen = format_rfc3339(self.first_seen_ms);
+        self.detected_at = format_rfc3339(self.detected_ms);
+        self.domains = self
+            .domain_counts
+            .iter()
+            .map(|(d, n)| DomainCount {
+                domain: d.clone(),
+                accounts: *n,
+            })
+            .collect();
+        self.domains
+            .sort_by(|a, b| b.accounts.cmp(&a.accounts).then(a.domain.cmp(&b.domain)));
+        self.timeline = self
+            .days
+            .iter()
+            .map(|(d, (a, u))| Day {
+                day: format_day(*d),
+                accounts: *a,
+                uploads: *u,
+            })
+            .collect();
+        self.signals
+            .sort_by(|a, b| b.strength.total_cmp(&a.strength).then(a.name.cmp(b.name)));
+        let mut actions = Vec::new();
+        for d in &self.domains {
+            // A domain most of whose recent sign-ups are members: a time-boxed prohibition.
+            if d.accounts >= 5 {
+                actions.push(Action {
+                    action: "prohibit-domain",
+                    subject: d.domain.clone(),
+                    expires: Some("14d".into()),
+                });
+            }
+        }
+        let severe = self.confidence >= 0.9;
+        for a in &self.accounts {
+            actions.push(Action {
+                action: if severe {
+                    "disable-account"
+                } else {
+                    "restrict-account"
+                },
+                subject: a.clone(),
+                expires: None,
+            });
+        }
+        for p in &self.projects {
+            actions.push(Action {
+                action: "quarantine-project",
+                subject: p.clone(),
+                expires: None,
+            });
+        }
+        self.actions = actions;
+    }
+}
+
+/// Judges names: does a project name or a command imitate a popular project or a known command?
+pub struct NameJudge {
+    squats: SquatDetector,
+    commands: CommandMap,
+    min_confidence: f32,
+}
+
+impl NameJudge {
+    /// Over popular names `(name, rank)`.
+    pub fn new(popular: &[(String, u32)], min_confidence: f32) -> Self {
+        Self {
+            squats: SquatDetector::new(popular, picket_names::SquatConfig::default()),
+            commands: CommandMap::default(),
+            min_confidence,
+        }
+    }
+
+    /// Whether the project name or one of its commands is bait.
+    pub fn is_bait(&self, project: &str, commands: &[std::borrow::Cow<'_, str>]) -> bool {
+        let normalized = picket_formats::normalize(project);
+        let rank = self.squats.popular_rank(&normalized);
+        if rank.is_none()
+            && self
+                .squats
+                .check(&normalized, None)
+                .iter()
+                .any(|m| m.confidence >= self.min_confidence)
+        {
+            return true;
+        }
+        commands.iter().any(|c| {
+            matches!(
+                self.commands.shadowed_by(c, &normalized),
+                Some(Owner::Reserved(_))
+            ) || matches!(
+                self.commands.shadowed_by(c, &normalized),
+                Some(Owner::Project(_))
+            )
+        })
+    }
+}
+
+struct Account {
+    domain: Box<str>,
+    created: i64,
+    verified: Option<i64>,
+    twofa: Option<i64>,
+    token: Option<i64>,
+    scripted: bool,
+    in_burst: bool,
+    uploads: u32,
+    empty: u32,
+    bait: u32,
+    flood_day: i64,
+    flood_count: u32,
+    projects: Vec<Box<str>>,
+    upload_days: Vec<(i64, u64)>,
+}
+
+#[derive(Default)]
+struct Domain {
+    ema: f64,
+    hour: i64,
+    hour_count: u32,
+    recent: VecDeque<(i64, Box<str>)>,
+    burst_until: i64,
+    last_seen: i64,
+    cohort: Vec<Box<str>>,
+    // Counters over the cohort.
+    scripted: u64,
+    uploads: u64,
+    empty: u64,
+    bait: u64,
+    uploaders: u64,
+    peak: u64,
+    allowance: u64,
+    campaign: Option<usize>,
+}
+
+#[derive(Default)]
+struct Cluster {
+    accounts: FxHashSet<Box<str>>,
+    uploads: u64,
+    empty: u64,
+    bait: u64,
+    last_seen: i64,
+    campaign: Option<usize>,
+}
+
+/// Counts of what a run saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Events consumed.
+    pub events: u64,
+    /// Accounts followed right now.
+    pub young_accounts: usize,
+    /// Domains with a baseline right now.
+    pub domains: usize,
+    /// Fingerprint clusters right now.
+    pub clusters: usize,
+}
+
+/// The detector. Feed it events in time order (a minute of disorder is fine).
+pub struct Detector {
+    config: Config,
+    judge: NameJudge,
+    decay: f64,
+    start: Option<i64>,
+    clock: i64,
+    events: u64,
+    accounts: FxHashMap<Box<str>, Account>,
+    by_age: VecDeque<(i64, Box<str>)>,
+    domains: FxHashMap<Box<str>, Domain>,
+    clusters: FxHashMap<u64, Cluster>,
+    members: FxHashMap<Box<str>, usize>,
+    campaigns: Vec<Campaign>,
+    last_sweep: i64,
+}
+
+/// The registrable domain of an address.
+pub fn email_domain(email: &str) -> Option<String> {
+    let domain = email
+        .rsplit_once('@')?
+        .1
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if domain.is_empty() {
+        return None;
+    }
+    Some(psl::domain_str(&domain).map_or_else(|| domain.clone(), str::to_owned))
+}
+
+fn noisy_or(strengths: &[f64]) -> f64 {
+    1.0 - strengths
+        .iter()
+        .fold(1.0, |acc, s| acc * (1.0 - s.clamp(0.0, 1.0)))
+}
+
+impl Detector {
+    /// A detector with `config`, judging names with `judge`.
+    pub fn new(config: Config, judge: NameJudge) -> Self {
+        let half_life_hours = (config.baseline_half_life_days * 24.0).max(1.0);
+        Self {
+            decay: 0.5f64.powf(1.0 / half_life_hours),
+            config,
+            judge,
+            start: None,
+            clock: i64::MIN,
+            events: 0,
+            accounts: FxHashMap::default(),
+            by_age: VecDeque::new(),
+            domains: FxHashMap::default(),
+            clusters: FxHashMap::default(),
+            members: FxHashMap::default(),
+            campaigns: Vec::new(),
+            last_sweep: i64::MIN,
+        }
+    }
+
+    /// What the detector holds right now.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            events: self.events,
+            young_accounts: self.accounts.len(),
+            domains: self.domains.len(),
+            clusters: self.clusters.len(),
+        }
+    }
+
+    /// The campaigns found so far, with their derived fields filled in.
+    pub fn campaigns(&mut self) -> &[Campaign] {
+        for c in &mut self.campaigns {
+            c.finish();
+        }
+        &self.campaigns
+    }
+
+    /// Consumes one event at `time` (ms).
+    pub fn observe(&mut self, time: i64, e: &Event<'_>) {
+        self.events += 1;
+        let start = *self.start.get_or_insert(time);
+        self.clock = self.clock.max(time);
+        if self.clock - self.last_sweep >= HOUR {
+            self.sweep();
+            self.last_sweep = self.clock;
+        }
+        let Some(user) = e.user.as_deref() else {
+            return;
+        };
+        match &*e.kind {
+            "account.create" => {
+                if let Some(domain) = e.email.as_deref().and_then(email_domain) {
+                    self.account_created(user, &domain, time, time - start);
+                }
+            }
+            "account.email.verify" => self.setup_step(user, time, 0),
+            "account.2fa.add" => self.setup_step(user, time, 1),
+            "account.token.create" => self.setup_step(user, time, 2),
+            "file.upload" => self.uploaded(user, time, e),
+            _ => {}
+        }
+    }
+
+    fn sweep(&mut self) {
+        let young = i64::from(self.config.young_days) * DAY;
+        while let Some((created, _)) = self.by_age.front() {
+            if self.clock - created <= young {
+                break;
+            }
+            let (_, user) = self.by_age.pop_front().expect("front exists");
+            if let Some(a) = self.accounts.remove(&user)
+                && let Some(d) = self.domains.get_mut(&a.domain)
+            {
+                d.cohort.retain(|u| **u != *user);
+            }
+        }
+        let clock = self.clock;
+        // Idle domains with a negligible baseline and idle clusters carry nothing worth keeping.
+        self.domains
+            .retain(|_, d| clock - d.last_seen < 2 * young || d.ema > 0.01 || d.campaign.is_some());
+        self.clusters
+            .retain(|_, c| clock - c.last_seen < young || c.campaign.is_some());
+    }
+
+    fn account_created(&mut self, user: &str, domain: &str, time: i64, since_start: i64) {
+        let cfg = &self.config;
+        let decay = self.decay;
+        let hours_seen = since_start / HOUR;
+        let d = self.domains.entry(domain.into()).or_default();
+        let hour = time.div_euclid(HOUR);
+        if d.last_seen == 0 && d.hour == 0 {
+            d.hour = hour;
+        }
+        if hour > d.hour {
+            let elapsed = (hour - d.hour).min(10_000);
+            d.ema = d.ema * decay + f64::from(d.hour_count) * (1.0 - decay);
+            d.ema *= decay.powi(i32::try_from(elapsed - 1).unwrap_or(i32::MAX));
+            d.hour = hour;
+            d.hour_count = 0;
+        }
+        d.hour_count += 1;
+        d.last_seen = time;
+        d.recent.push_back((time, user.into()));
+        while d.recent.front().is_some_and(|(t, _)| time - t >= HOUR) {
+            d.recent.pop_front();
+        }
+        // The baseline with its start-up bias removed (an EMA that began at zero).
+        let weight = 1.0 - decay.powi(i32::try_from(hours_seen.max(1)).unwrap_or(i32::MAX));
+        let baseline = if weight > 0.0 { d.ema / weight } else { 0.0 };
+        let allowance = (cfg.burst_multiplier * baseline)
+            .ceil()
+            .max(f64::from(cfg.burst_floor));
+        let in_burst = time < d.burst_until;
+        let mut newly = Vec::new();
+        if hours_seen >= i64::from(cfg.warmup_hours) && d.recent.len() as f64 > allowance {
+            d.burst_until = time + HOUR;
+            d.peak = d.peak.max(d.recent.len() as u64);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            {
+                d.allowance = allowance as u64;
+            }
+            newly.extend(d.recent.iter().map(|(_, u)| u.clone()));
+        } else if in_burst {
+            newly.push(user.into());
+        }
+        self.accounts.insert(
+            user.into(),
+            Account {
+                domain: domain.into(),
+                created: time,
+                verified: None,
+                twofa: None,
+                token: None,
+                scripted: false,
+                in_burst: false,
+                uploads: 0,
+                empty: 0,
+                bait: 0,
+                flood_day: 0,
+                flood_count: 0,
+                projects: Vec::new(),
+                upload_days: Vec::new(),
+            },
+        );
+        self.by_age.push_back((time, user.into()));
+        for u in newly {
+            self.join_burst(&u, domain);
+        }
+        self.evaluate_domain(domain, time);
+    }
+
+    fn join_burst(&mut self, user: &str, domain: &str) {
+        let Some(a) = self.accounts.get_mut(user) else {
+            return;
+        };
+        if a.in_burst {
+            return;
+        }
+        a.in_burst = true;
+        let Some(d) = self.domains.get_mut(domain) else {
+            return;
+        };
+        d.cohort.push(user.into());
+        d.scripted += u64::from(a.scripted);
+        d.uploads += u64::from(a.uploads);
+        d.empty += u64::from(a.empty);
+        d.bait += u64::from(a.bait);
+        d.uploaders += u64::from(a.uploads > 0);
+    }
+
+    fn setup_step(&mut self, user: &str, time: i64, step: u8) {
+        let window = i64::from(self.config.setup_minutes) * 60_000;
+        let Some(a) = self.accounts.get_mut(user) else {
+            return;
+        };
+        let slot = match step {
+            0 => &mut a.verified,
+            1 => &mut a.twofa,
+            _ => &mut a.token,
+        };
+        slot.get_or_insert(time);
+        let done = [a.verified, a.twofa, a.token]
+            .iter()
+            .all(|t| t.is_some_and(|t| t - a.created <= window));
+        if done && !a.scripted {
+            a.scripted = true;
+            if a.in_burst {
+                let domain = a.domain.clone();
+                if let Some(d) = self.domains.get_mut(&domain) {
+                    d.scripted += 1;
+                }
+                self.evaluate_domain(&domain, time);
+            }
+        }
+    }
+
+    fn uploaded(&mut self, user: &str, time: i64, e: &Event<'_>) {
+        let Some(project) = e.project.as_deref() else {
+            return;
+        };
+        let member = self.members.get(user).copied();
+        let Some(a) = self.accounts.get_mut(user) else {
+            // An established account: only a member of a known campaign is followed further.
+            if let Some(c) = member {
+                add_project(&mut self.campaigns[c], project, time);
+            }
+            return;
+        };
+        let artifact = e.artifact.clone().unwrap_or_default();
+        let bait = self.judge.is_bait(project, &artifact.console_scripts);
+        let day = time.div_euclid(DAY);
+        let first_upload = a.uploads == 0;
+        a.uploads += 1;
+        a.empty += u32::from(artifact.empty);
+        a.bait += u32::from(bait);
+        if !a.projects.iter().any(|p| **p == *project) && a.projects.len() < 10_000 {
+            a.projects.push(project.into());
+            if a.flood_day == day {
+                a.flood_count += 1;
+            } else {
+                a.flood_day = day;
+                a.flood_count = 1;
+            }
+        }
+        match a.upload_days.last_mut() {
+            Some((d, n)) if *d == day => *n += 1,
+            _ => a.upload_days.push((day, 1)),
+        }
+        let (domain, in_burst, flood) = (a.domain.clone(), a.in_burst, a.flood_count);
+        let suspicious = artifact.empty || bait;
+        if in_burst && let Some(d) = self.domains.get_mut(&domain) {
+            d.uploads += 1;
+            d.empty += u64::from(artifact.empty);
+            d.bait += u64::from(bait);
+            d.uploaders += u64::from(first_upload);
+        }
+        // Fingerprint: the artifact's shape and the summary's template.
+        let fp = fingerprint(&artifact, e.summary.as_deref(), project);
+        let cluster = self.clusters.entry(fp).or_default();
+        cluster.accounts.insert(user.into());
+        cluster.uploads += 1;
+        cluster.empty += u64::from(artifact.empty);
+        cluster.bait += u64::from(bait);
+        cluster.last_seen = time;
+
+        if let Some(c) = member {
+            add_project(&mut self.campaigns[c], project, time);
+        }
+        if in_burst {
+            self.evaluate_domain(&domain, time);
+        }
+        self.evaluate_cluster(fp, time);
+        if flood >= self.config.flood_projects && suspicious {
+            self.evaluate_flood(user, time);
+        }
+    }
+
+    fn evaluate_domain(&mut self, domain: &str, time: i64) {
+        let cfg = &self.config;
+        let w = &cfg.weights;
+        let Some(d) = self.domains.get(domain) else {
+            return;
+        };
+        let n = d.cohort.len() as u64;
+        if n == 0 {
+            return;
+        }
+        let mut signals = Vec::new();
+        if n >= cfg.min_accounts as u64 {
+            signals.push(Signal {
+                name: "registration-burst",
+                strength: w.burst,
+                evidence: json!({ "domain": domain, "burst_accounts": n, "peak_per_hour": d.peak,
+                                  "allowed_per_hour": d.allowance }),
+            });
+        }
+        if d.scripted >= cfg.min_accounts as u64 {
+            #[allow(clippy::cast_precision_loss)]
+            let share = d.scripted as f64 / n as f64;
+            signals.push(Signal {
+                name: "scripted-setup",
+                strength: w.scripted_setup * share,
+                evidence: json!({ "accounts": d.scripted, "of": n,
+                                  "within_minutes": cfg.setup_minutes }),
+            });
+        }
+        push_upload_signals(&mut signals, w, d.uploads, d.empty, d.bait);
+        if d.uploaders >= 5 {
+            signals.push(Signal {
+                name: "young-uploaders",
+                strength: w.young_uploaders,
+                evidence: json!({ "uploading_accounts": d.uploaders }),
+            });
+        }
+        let existing = d.campaign;
+        let members: Vec<Box<str>> = d
+            .cohort
+            .iter()
+            .filter(|u| {
+                self.accounts
+                    .get(*u)
+                    .is_some_and(|a| a.scripted || a.empty > 0 || a.bait > 0)
+            })
+            .cloned()
+            .collect();
+        if let Some(c) = self.raise(existing, signals, &members, time)
+            && let Some(d) = self.domains.get_mut(domain)
+        {
+            d.campaign = Some(c);
+        }
+    }
+
+    fn evaluate_cluster(&mut self, fp: u64, time: i64) {
+        let cfg = &self.config;
+        let w = &cfg.weights;
+        let Some(c) = self.clusters.get(&fp) else {
+            return;
+        };
+        let n = c.accounts.len() as u64;
+        if n < cfg.min_accounts as u64 || (c.empty == 0 && c.bait == 0) {
+            return;
+        }
+        let mut signals = vec![
+            Signal {
+                name: "shared-fingerprint",
+                strength: w.shared_fingerprint,
+                evidence: json!({ "accounts": n, "uploads": c.uploads, "fingerprint": format!("{fp:016x}") }),
+            },
+            Signal {
+                name: "young-uploaders",
+                strength: w.young_uploaders,
+                evidence: json!({ "uploading_accounts": n }),
+            },
+        ];
+        push_upload_signals(&mut signals, w, c.uploads, c.empty, c.bait);
+        let existing = c.campaign;
+        let members: Vec<Box<str>> = c.accounts.iter().cloned().collect();
+        if let Some(id) = self.raise(existing, signals, &members, time)
+            && let Some(c) = self.clusters.get_mut(&fp)
+        {
+            c.campaign = Some(id);
+        }
+    }
+
+    fn evaluate_flood(&mut self, user: &str, time: i64) {
+        let cfg = &self.config;
+        let w = &cfg.weights;
+        let Some(a) = self.accounts.get(user) else {
+            return;
+        };
+        let mut signals = vec![
+            Signal {
+                name: "project-flood",
+                strength: w.flood,
+                evidence: json!({ "account": user, "new_projects_in_a_day": a.flood_count }),
+            },
+            Signal {
+                name: "young-uploaders",
+                strength: w.young_uploaders,
+                evidence: json!({ "account_age_days": (time - a.created) / DAY }),
+            },
+        ];
+        push_upload_signals(
+            &mut signals,
+            w,
+            u64::from(a.uploads),
+            u64::from(a.empty),
+            u64::from(a.bait),
+        );
+        let existing = self.members.get(user).copied();
+        self.raise(existing, signals, &[user.into()], time);
+    }
+
+    /// Opens or grows a campaign when the signals are strong enough; returns its index.
+    fn raise(
+        &mut self,
+        existing: Option<usize>,
+        signals: Vec<Signal>,
+        members: &[Box<str>],
+        time: i64,
+    ) -> Option<usize> {
+        let strengths: Vec<f64> = signals.iter().map(|s| s.strength).collect();
+        let confidence = noisy_or(&strengths);
+        let strong = signals.iter().filter(|s| s.strength > 0.0).count() >= 2
+            && confidence >= self.config.alert_confidence;
+        // Join an existing campaign: this cohort's, or the one its members already belong to.
+        let existing =
+            existing.or_else(|| members.iter().find_map(|m| self.members.get(m).copied()));
+        let index = match existing {
+            Some(i) => i,
+            None if strong && !members.is_empty() => {
+                self.campaigns.push(Campaign {
+                    id: format!("C{}", self.campaigns.len() + 1),
+                    confidence,
+                    first_seen: String::new(),
+                    detected_at: String::new(),
+                    accounts: Vec::new(),
+                    projects: Vec::new(),
+                    domains: Vec::new(),
+                    signals: Vec::new(),
+                    timeline: Vec::new(),
+                    actions: Vec::new(),
+                    first_seen_ms: i64::MAX,
+                    detected_ms: time,
+                    domain_counts: BTreeMap::new(),
+                    days: BTreeMap::new(),
+                    project_set: FxHashSet::default(),
+                });
+                self.campaigns.len() - 1
+            }
+            None => return None,
+        };
+        let campaign = &mut self.campaigns[index];
+        if strong && confidence >= campaign.confidence {
+            campaign.confidence = confidence;
+        }
+        for s in signals.into_iter().filter(|s| s.strength > 0.0) {
+            match campaign.signals.iter_mut().find(|x| x.name == s.name) {
+                Some(x) if s.strength >= x.strength => *x = s,
+                Some(_) => {}
+                None => campaign.signals.push(s),
+            }
+        }
+        for m in members {
+            if self.members.contains_key(m) {
+                continue;
+            }
+            self.members.insert(m.clone(), index);
+            let campaign = &mut self.campaigns[index];
+            campaign.accounts.push(m.to_string());
+            if let Some(a) = self.accounts.get(m) {
+                campaign.first_seen_ms = campaign.first_seen_ms.min(a.created);
+                *campaign
+                    .domain_counts
+                    .entry(a.domain.to_string())
+                    .or_default() += 1;
+                campaign
+                    .days
+                    .entry(a.created.div_euclid(DAY))
+                    .or_default()
+                    .0 += 1;
+                for (day, n) in &a.upload_days {
+                    campaign.days.entry(*day).or_default().1 += n;
+                }
+                for p in &a.projects {
+                    if campaign.project_set.insert(p.to_string()) {
+                        campaign.projects.push(p.to_string());
+                    }
+                }
+            }
+        }
+        Some(index)
+    }
+}
+
+fn push_upload_signals(
+    signals: &mut Vec<Signal>,
+    w: &Weights,
+    uploads: u64,
+    empty: u64,
+    bait: u64,
+) {
+    if uploads < 3 {
+        return;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let share = |n: u64| n as f64 / uploads as f64;
+    if empty > 0 {
+        signals.push(Signal {
+            name: "empty-artifacts",
+            strength: w.empty * share(empty),
+            evidence: json!({ "empty": empty, "uploads": uploads }),
+        });
+    }
+    if bait > 0 {
+        signals.push(Signal {
+            name: "bait-names",
+            strength: w.bait * share(bait),
+            evidence: json!({ "bait": bait, "uploads": uploads }),
+        });
+    }
+}
+
+fn add_project(c: &mut Campaign, project: &str, time: i64) {
+    c.days.entry(time.div_euclid(DAY)).or_default().1 += 1;
+    if c.project_set.insert(project.to_owned()) {
+        c.projects.push(project.to_owned());
+    }
+}
+
+/// The shape of an artifact: layout counts, emptiness, and the summary with the project's name
+/// and digits taken out (a campaign's summaries are one template).
+fn fingerprint(a: &Artifact<'_>, summary: Option<&str>, project: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    (a.files, a.python_files, a.code_lines, a.empty).hash(&mut h);
+    if let Some(s) = summary {
+        let lower = s.to_ascii_lowercase();
+        let name = project.to_ascii_lowercase();
+        let template = if name.is_empty() {
+            lower
+        } else {
+            lower.replace(&name, "{}")
+        };
+        let mut previous_digit = false;
+        for c in template.chars() {
+            let digit = c.is_ascii_digit();
+            if !(digit && previous_digit) {
+                (if digit { '0' } else { c }).hash(&mut h);
+            }
+            previous_digit = digit;
+        }
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noisy_or_combines_independent_signals() {
+        assert!((noisy_or(&[0.3, 0.45]) - 0.615).abs() < 1e-9);
+        assert!(noisy_or(&[]).abs() < 1e-12);
+        assert!((noisy_or(&[2.0]) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fingerprints_ignore_the_name_and_digits_in_summaries() {
+        let a = Artifact {
+            files: 3,
+            empty: true,
+            ..Artifact::default()
+        };
+        assert_eq!(
+            fingerprint(&a, Some("The foo-bar package 1"), "foo-bar"),
+            fingerprint(&a, Some("The baz package 22"), "baz")
+        );
+        assert_ne!(
+            fingerprint(&a, Some("x"), "p"),
+            fingerprint(
+                &Artifact {
+                    files: 4,
+                    ..a.clone()
+                },
+                Some("x"),
+                "p"
+            )
+        );
+    }
+}
