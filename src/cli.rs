@@ -15,7 +15,7 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "picket", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Output format: `table` for people, `json` for machines.
+    /// Output format: `table` for people, `json` for machines (`html`: `replay` only).
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// When to color output; `auto` colors a terminal unless `NO_COLOR` is set.
@@ -33,6 +33,8 @@ pub enum Format {
     Table,
     /// One JSON document on stdout.
     Json,
+    /// A self-contained HTML page (`replay` only).
+    Html,
 }
 
 /// Color choices.
@@ -67,6 +69,51 @@ pub enum Command {
     Serve(ServeArgs),
     /// Administer a registry's data directory: users, tokens, projects, the event journal.
     Admin(AdminArgs),
+    /// Find coordinated fake-account and fake-project campaigns in a registry's event log.
+    #[command(after_help = EXIT_CODES)]
+    Replay(ReplayArgs),
+    /// Write a realistic registry event log (legitimate background plus attack scenarios) and its
+    /// ground truth, for drills and benchmarks.
+    Simulate(SimulateArgs),
+}
+
+/// `picket replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The event log: JSON lines, as `picket admin export-events` or `picket simulate` write them.
+    pub events: PathBuf,
+    /// Write the report here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Detector thresholds (TOML; every key of the model, see ARCHITECTURE.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `picket simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Where to write the log.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Where to write the ground truth (default: OUT.truth.json).
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Attack scenarios to add (repeatable): inbox-2025, drip, flood.
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// Seed: the same seed writes the same log.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Days of activity, from 12 May 2025.
+    #[arg(long, default_value_t = 60)]
+    pub days: u32,
+    /// Legitimate sign-ups over the period.
+    #[arg(long, default_value_t = 200_000)]
+    pub accounts: u64,
 }
 
 /// `picket serve`.

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         cli::Command::Names(command) => commands::names::run(command, cli.format),
         cli::Command::Serve(args) => commands::serve::run(args),
         cli::Command::Admin(args) => commands::admin::run(args, cli.format),
+        cli::Command::Replay(args) => commands::campaigns::replay(args, cli.format),
+        cli::Command::Simulate(args) => commands::campaigns::simulate_command(args),
     };
     ExitCode::from(exit as u8)
 }

@@ -57,6 +57,10 @@ pub fn emit<T: serde::Serialize>(
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out)),
         crate::cli::Format::Table => print_table(&mut out),
+        crate::cli::Format::Html => {
+            error("--format html is only for `picket replay`; use table or json here");
+            return Err(Exit::Error);
+        }
     };
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

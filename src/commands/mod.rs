@@ -1,6 +1,7 @@
 //! One module per command: each turns parsed arguments into output and an exit code.
 
 pub mod admin;
+pub mod campaigns;
 pub mod check;
 pub mod deps;
 pub mod inspect;

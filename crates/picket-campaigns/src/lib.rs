@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod event;
+pub mod simulate;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -192,6 +193,8 @@ pub struct Campaign {
     days: BTreeMap<i64, (u64, u64)>,
     #[serde(skip)]
     project_set: FxHashSet<String>,
+    #[serde(skip)]
+    burst_domains: std::collections::BTreeSet<String>,
 }
 
 impl Campaign {
@@ -231,8 +234,8 @@ impl Campaign {
             .sort_by(|a, b| b.strength.total_cmp(&a.strength).then(a.name.cmp(b.name)));
         let mut actions = Vec::new();
         for d in &self.domains {
-            // A domain most of whose recent sign-ups are members: a time-boxed prohibition.
-            if d.accounts >= 5 {
+            // A domain whose burst the campaign is: a time-boxed prohibition.
+            if self.burst_domains.contains(&d.domain) {
                 actions.push(Action {
                     action: "prohibit-domain",
                     subject: d.domain.clone(),
@@ -331,7 +334,8 @@ struct Domain {
     burst_until: i64,
     last_seen: i64,
     cohort: Vec<Box<str>>,
-    // Counters over the cohort.
+    // Counters over every account that ever joined the cohort.
+    joined: u64,
     scripted: u64,
     uploads: u64,
     empty: u64,
@@ -445,7 +449,7 @@ impl Detector {
         self.events += 1;
         let start = *self.start.get_or_insert(time);
         self.clock = self.clock.max(time);
-        if self.clock - self.last_sweep >= HOUR {
+        if self.clock.saturating_sub(self.last_sweep) >= HOUR {
             self.sweep();
             self.last_sweep = self.clock;
         }
@@ -455,7 +459,7 @@ impl Detector {
         match &*e.kind {
             "account.create" => {
                 if let Some(domain) = e.email.as_deref().and_then(email_domain) {
-                    self.account_created(user, &domain, time, time - start);
+                    self.account_created(user, &domain, time, time.saturating_sub(start));
                 }
             }
             "account.email.verify" => self.setup_step(user, time, 0),
@@ -469,7 +473,7 @@ impl Detector {
     fn sweep(&mut self) {
         let young = i64::from(self.config.young_days) * DAY;
         while let Some((created, _)) = self.by_age.front() {
-            if self.clock - created <= young {
+            if self.clock.saturating_sub(*created) <= young {
                 break;
             }
             let (_, user) = self.by_age.pop_front().expect("front exists");
@@ -481,10 +485,11 @@ impl Detector {
         }
         let clock = self.clock;
         // Idle domains with a negligible baseline and idle clusters carry nothing worth keeping.
-        self.domains
-            .retain(|_, d| clock - d.last_seen < 2 * young || d.ema > 0.01 || d.campaign.is_some());
+        self.domains.retain(|_, d| {
+            clock.saturating_sub(d.last_seen) < 2 * young || d.ema > 0.01 || d.campaign.is_some()
+        });
         self.clusters
-            .retain(|_, c| clock - c.last_seen < young || c.campaign.is_some());
+            .retain(|_, c| clock.saturating_sub(c.last_seen) < young || c.campaign.is_some());
     }
 
     fn account_created(&mut self, user: &str, domain: &str, time: i64, since_start: i64) {
@@ -497,7 +502,7 @@ impl Detector {
             d.hour = hour;
         }
         if hour > d.hour {
-            let elapsed = (hour - d.hour).min(10_000);
+            let elapsed = hour.saturating_sub(d.hour).min(10_000);
             d.ema = d.ema * decay + f64::from(d.hour_count) * (1.0 - decay);
             d.ema *= decay.powi(i32::try_from(elapsed - 1).unwrap_or(i32::MAX));
             d.hour = hour;
@@ -506,7 +511,11 @@ impl Detector {
         d.hour_count += 1;
         d.last_seen = time;
         d.recent.push_back((time, user.into()));
-        while d.recent.front().is_some_and(|(t, _)| time - t >= HOUR) {
+        while d
+            .recent
+            .front()
+            .is_some_and(|(t, _)| time.saturating_sub(*t) >= HOUR)
+        {
             d.recent.pop_front();
         }
         // The baseline with its start-up bias removed (an EMA that began at zero).
@@ -566,6 +575,7 @@ impl Detector {
             return;
         };
         d.cohort.push(user.into());
+        d.joined += 1;
         d.scripted += u64::from(a.scripted);
         d.uploads += u64::from(a.uploads);
         d.empty += u64::from(a.empty);
@@ -586,7 +596,7 @@ impl Detector {
         slot.get_or_insert(time);
         let done = [a.verified, a.twofa, a.token]
             .iter()
-            .all(|t| t.is_some_and(|t| t - a.created <= window));
+            .all(|t| t.is_some_and(|t| t.saturating_sub(a.created) <= window));
         if done && !a.scripted {
             a.scripted = true;
             if a.in_burst {
@@ -666,8 +676,8 @@ impl Detector {
         let Some(d) = self.domains.get(domain) else {
             return;
         };
-        let n = d.cohort.len() as u64;
-        if n == 0 {
+        let n = d.joined;
+        if d.cohort.is_empty() {
             return;
         }
         let mut signals = Vec::new();
@@ -680,12 +690,21 @@ impl Detector {
             });
         }
         if d.scripted >= cfg.min_accounts as u64 {
+            // Accounts still inside the set-up window are undecided, not counted against it.
+            let window = i64::from(cfg.setup_minutes) * 60_000;
+            let undecided = d
+                .cohort
+                .iter()
+                .filter_map(|u| self.accounts.get(u))
+                .filter(|a| !a.scripted && time.saturating_sub(a.created) < window)
+                .count() as u64;
+            let decided = d.joined.saturating_sub(undecided).max(d.scripted).max(1);
             #[allow(clippy::cast_precision_loss)]
-            let share = d.scripted as f64 / n as f64;
+            let share = d.scripted as f64 / decided as f64;
             signals.push(Signal {
                 name: "scripted-setup",
                 strength: w.scripted_setup * share,
-                evidence: json!({ "accounts": d.scripted, "of": n,
+                evidence: json!({ "accounts": d.scripted, "of": d.joined,
                                   "within_minutes": cfg.setup_minutes }),
             });
         }
@@ -810,12 +829,20 @@ impl Detector {
                     domain_counts: BTreeMap::new(),
                     days: BTreeMap::new(),
                     project_set: FxHashSet::default(),
+                    burst_domains: std::collections::BTreeSet::new(),
                 });
                 self.campaigns.len() - 1
             }
             None => return None,
         };
         let campaign = &mut self.campaigns[index];
+        for s in &signals {
+            if s.name == "registration-burst"
+                && let Some(d) = s.evidence.get("domain").and_then(Value::as_str)
+            {
+                campaign.burst_domains.insert(d.to_owned());
+            }
+        }
         if strong && confidence >= campaign.confidence {
             campaign.confidence = confidence;
         }
