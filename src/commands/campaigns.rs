@@ -62,23 +62,31 @@ fn run_detector(file: &Path, config: DetectorConfig, quiet: bool) -> anyhow::Res
         );
         bar
     });
-    let mut reader = BufReader::with_capacity(1 << 20, handle);
-    let mut line = Vec::with_capacity(4096);
-    let (mut events, mut skipped, mut line_no, mut read) = (0u64, 0u64, 0u64, 0u64);
+    // Two cores: one thread reads and parses, this one detects.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
+    let display = file.display().to_string();
+    let reader = std::thread::spawn(move || parse_batches(handle, &tx));
+    let (mut events, mut skipped) = (0u64, 0u64);
     let mut peak = picket_campaigns::Stats::default();
-    loop {
-        line.clear();
-        let n = read_line_bounded(&mut reader, &mut line)
-            .with_context(|| format!("reading {}", file.display()))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        read += n as u64;
-        if line_no.is_multiple_of(1 << 20) {
-            if let Some(bar) = &bar {
-                bar.set_position(read);
+    for batch in rx {
+        for item in &batch.items {
+            match item {
+                Ok(event) => {
+                    events += 1;
+                    detector.observe(event.time, &event.view());
+                }
+                Err((line_no, message)) => {
+                    skipped += 1;
+                    if skipped <= 10 {
+                        eprintln!("{display}:{line_no}: skipped: {message}");
+                    }
+                }
             }
+        }
+        if let Some(bar) = &bar {
+            bar.set_position(batch.read);
+        }
+        if (batch.first_line / BATCH as u64).is_multiple_of(64) {
             let s = detector.stats();
             if s.young_accounts + s.domains + s.clusters
                 > peak.young_accounts + peak.domains + peak.clusters
@@ -86,31 +94,11 @@ fn run_detector(file: &Path, config: DetectorConfig, quiet: bool) -> anyhow::Res
                 peak = s;
             }
         }
-        if line.len() > MAX_LINE {
-            skipped += 1;
-            if skipped <= 10 {
-                eprintln!(
-                    "{}:{line_no}: skipped: a line of {} bytes (limit {MAX_LINE})",
-                    file.display(),
-                    line.len()
-                );
-            }
-            continue;
-        }
-        match parse_line(&line) {
-            Ok(Some((time, event))) => {
-                events += 1;
-                detector.observe(time, &event);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                skipped += 1;
-                if skipped <= 10 {
-                    eprintln!("{}:{line_no}: skipped: {}", file.display(), e.message);
-                }
-            }
-        }
     }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread failed"))?
+        .with_context(|| format!("reading {}", file.display()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -134,6 +122,69 @@ fn run_detector(file: &Path, config: DetectorConfig, quiet: bool) -> anyhow::Res
         elapsed_ms: started.elapsed().as_millis(),
         peak_state: peak,
     })
+}
+
+/// Lines parsed per batch handed to the detector.
+const BATCH: usize = 4096;
+
+struct Batch {
+    first_line: u64,
+    read: u64,
+    items: Vec<Result<picket_campaigns::OwnedEvent, (u64, String)>>,
+}
+
+/// Reads and parses the log, sending batches in order; stops when the receiver is gone.
+fn parse_batches(
+    handle: std::fs::File,
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, handle);
+    let mut line = Vec::with_capacity(4096);
+    let (mut line_no, mut read) = (0u64, 0u64);
+    let mut batch = Batch {
+        first_line: 1,
+        read: 0,
+        items: Vec::with_capacity(BATCH),
+    };
+    loop {
+        line.clear();
+        let n = read_line_bounded(&mut reader, &mut line)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        read += n as u64;
+        if line.len() > MAX_LINE {
+            batch.items.push(Err((
+                line_no,
+                format!("a line of more than {MAX_LINE} bytes"),
+            )));
+        } else {
+            match parse_line(&line) {
+                Ok(Some((time, event))) => {
+                    batch
+                        .items
+                        .push(Ok(picket_campaigns::OwnedEvent::new(time, &event)));
+                }
+                Ok(None) => {}
+                Err(e) => batch.items.push(Err((line_no, e.message))),
+            }
+        }
+        if batch.items.len() >= BATCH {
+            batch.read = read;
+            let next = Batch {
+                first_line: line_no + 1,
+                read,
+                items: Vec::with_capacity(BATCH),
+            };
+            if tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    batch.read = read;
+    let _ = tx.send(batch);
+    Ok(())
 }
 
 /// Reads one line (without its newline) but keeps at most `MAX_LINE + 1` bytes of it; returns the

@@ -225,3 +225,84 @@ mod tests {
         }
     }
 }
+
+/// An event that owns its text, for handing parsed events from one thread to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedEvent {
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    kind: Cow<'static, str>,
+    user: Option<Box<str>>,
+    email: Option<Box<str>>,
+    project: Option<Box<str>>,
+    summary: Option<Box<str>>,
+    size: Option<u64>,
+    artifact: Option<OwnedArtifact>,
+}
+
+/// `files`, `python_files`, `code_lines`, `empty`, `console_scripts`.
+type OwnedArtifact = (u64, u64, u64, bool, Vec<Box<str>>);
+
+/// The kinds the detector reads, kept without an allocation.
+const KINDS: [&str; 6] = [
+    "account.create",
+    "account.email.verify",
+    "account.2fa.add",
+    "account.token.create",
+    "file.upload",
+    "project.create",
+];
+
+impl OwnedEvent {
+    /// Copies what the detector reads out of a parsed line.
+    pub fn new(time: i64, e: &Event<'_>) -> Self {
+        let kind = KINDS
+            .iter()
+            .find(|k| **k == e.kind)
+            .map_or_else(|| Cow::Owned(e.kind.to_string()), |k| Cow::Borrowed(*k));
+        let text = |v: &Option<Cow<'_, str>>| v.as_deref().map(Box::from);
+        Self {
+            time,
+            kind,
+            user: text(&e.user),
+            email: text(&e.email),
+            project: text(&e.project),
+            summary: text(&e.summary),
+            size: e.size,
+            artifact: e.artifact.as_ref().map(|a| {
+                (
+                    a.files,
+                    a.python_files,
+                    a.code_lines,
+                    a.empty,
+                    a.console_scripts.iter().map(|c| Box::from(&**c)).collect(),
+                )
+            }),
+        }
+    }
+
+    /// The event, borrowing from this one.
+    pub fn view(&self) -> Event<'_> {
+        fn text(v: Option<&str>) -> Option<Cow<'_, str>> {
+            v.map(Cow::Borrowed)
+        }
+        Event {
+            time: Cow::Borrowed(""),
+            kind: Cow::Borrowed(&self.kind),
+            user: text(self.user.as_deref()),
+            email: text(self.email.as_deref()),
+            project: text(self.project.as_deref()),
+            summary: text(self.summary.as_deref()),
+            size: self.size,
+            artifact: self.artifact.as_ref().map(
+                |(files, python_files, code_lines, empty, scripts)| Artifact {
+                    files: *files,
+                    python_files: *python_files,
+                    code_lines: *code_lines,
+                    empty: *empty,
+                    console_scripts: scripts.iter().map(|s| Cow::Borrowed(&**s)).collect(),
+                },
+            ),
+        }
+    }
+}

@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 pub use event::{
-    Artifact, Event, LineError, format_day, format_rfc3339, parse_line, parse_rfc3339,
+    Artifact, Event, LineError, OwnedEvent, format_day, format_rfc3339, parse_line, parse_rfc3339,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -384,6 +384,7 @@ pub struct Detector {
     members: FxHashMap<Box<str>, usize>,
     campaigns: Vec<Campaign>,
     last_sweep: i64,
+    last_prune: i64,
 }
 
 /// The registrable domain of an address.
@@ -423,6 +424,7 @@ impl Detector {
             members: FxHashMap::default(),
             campaigns: Vec::new(),
             last_sweep: i64::MIN,
+            last_prune: i64::MIN,
         }
     }
 
@@ -484,9 +486,17 @@ impl Detector {
             }
         }
         let clock = self.clock;
-        // Idle domains with a negligible baseline and idle clusters carry nothing worth keeping.
+        if clock.saturating_sub(self.last_prune) < DAY {
+            return;
+        }
+        self.last_prune = clock;
+        // Idle domains whose baseline has decayed to nothing, and idle clusters, carry nothing
+        // worth keeping.
+        let decay = self.decay;
         self.domains.retain(|_, d| {
-            clock.saturating_sub(d.last_seen) < 2 * young || d.ema > 0.01 || d.campaign.is_some()
+            let idle_hours = clock.div_euclid(HOUR).saturating_sub(d.hour).min(100_000);
+            let baseline = d.ema * decay.powi(i32::try_from(idle_hours).unwrap_or(i32::MAX));
+            clock.saturating_sub(d.last_seen) < 2 * young || baseline > 0.01 || d.campaign.is_some()
         });
         self.clusters
             .retain(|_, c| clock.saturating_sub(c.last_seen) < young || c.campaign.is_some());
@@ -496,7 +506,12 @@ impl Detector {
         let cfg = &self.config;
         let decay = self.decay;
         let hours_seen = since_start / HOUR;
-        let d = self.domains.entry(domain.into()).or_default();
+        if !self.domains.contains_key(domain) {
+            self.domains.insert(domain.into(), Domain::default());
+        }
+        let Some(d) = self.domains.get_mut(domain) else {
+            return;
+        };
         let hour = time.div_euclid(HOUR);
         if d.last_seen == 0 && d.hour == 0 {
             d.hour = hour;
@@ -621,8 +636,18 @@ impl Detector {
             }
             return;
         };
-        let artifact = e.artifact.clone().unwrap_or_default();
-        let bait = self.judge.is_bait(project, &artifact.console_scripts);
+        let empty_artifact = Artifact::default();
+        let artifact = e.artifact.as_ref().unwrap_or(&empty_artifact);
+        let fp = fingerprint(artifact, e.summary.as_deref(), project);
+        // Judging a name costs a few microseconds: only where it can tip a cohort — empty
+        // artifacts, burst accounts, crowded fingerprints, accounts creating many projects.
+        let crowded = self
+            .clusters
+            .get(&fp)
+            .is_some_and(|c| c.accounts.len() * 2 >= self.config.min_accounts);
+        let busy = a.flood_count * 2 >= self.config.flood_projects;
+        let bait = (artifact.empty || a.in_burst || crowded || busy)
+            && self.judge.is_bait(project, &artifact.console_scripts);
         let day = time.div_euclid(DAY);
         let first_upload = a.uploads == 0;
         a.uploads += 1;
@@ -649,8 +674,6 @@ impl Detector {
             d.bait += u64::from(bait);
             d.uploaders += u64::from(first_upload);
         }
-        // Fingerprint: the artifact's shape and the summary's template.
-        let fp = fingerprint(&artifact, e.summary.as_deref(), project);
         let cluster = self.clusters.entry(fp).or_default();
         cluster.accounts.insert(user.into());
         cluster.uploads += 1;

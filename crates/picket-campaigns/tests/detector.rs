@@ -17,7 +17,7 @@ fn run(options: &Options) -> (Detector, picket_campaigns::simulate::Truth, Stats
         let (time, event) = parse_line(line.as_bytes()).unwrap().unwrap();
         detector.observe(time, &event);
         n += 1;
-        if n % 10_000 == 0 {
+        if n.is_multiple_of(10_000) {
             let s = detector.stats();
             if s.young_accounts > peak.young_accounts {
                 peak = s;
