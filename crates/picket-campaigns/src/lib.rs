@@ -87,7 +87,7 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Self {
-            burst: 0.3,
+            burst: 0.35,
             scripted_setup: 0.45,
             empty: 0.5,
             bait: 0.3,
