@@ -22,6 +22,10 @@ fn main() -> ExitCode {
         }
     };
     output::init_color(cli.color);
+    if cli.format == cli::Format::Html && !matches!(cli.command, cli::Command::Replay(_)) {
+        output::error("--format html is only for `picket replay`; use table or json here");
+        return ExitCode::from(output::Exit::Error as u8);
+    }
     let exit = match &cli.command {
         cli::Command::Inspect(args) => commands::inspect::run(args, cli.format),
         cli::Command::Deps(args) => commands::deps::run(args, cli.format),
