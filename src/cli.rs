@@ -296,11 +296,49 @@ pub enum AdminCommand {
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
     },
+    /// List the campaigns the live detector found, newest first.
+    Campaigns,
+    /// Look at one campaign, apply the bulk action it proposes, or dismiss it.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
     /// Teach the registration velocity limit each e-mail domain's normal sign-up rate from an
     /// exported event log (`account.create` events).
     ImportBaseline {
         /// JSON lines, as `export-events` or `picket simulate` write them.
         file: PathBuf,
+    },
+}
+
+/// `picket admin campaign …`.
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// The campaign's report: members, domains, signals, timeline, proposed actions.
+    Show {
+        /// Its id (from `picket admin campaigns`).
+        id: String,
+    },
+    /// Quarantine every member project, disable every member account and prohibit the burst
+    /// domains for 14 days, in one transaction.
+    Apply {
+        /// Its id.
+        id: String,
+        /// Why (journaled).
+        #[arg(long, default_value = "campaign confirmed by an administrator")]
+        reason: String,
+        /// Say what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// A false positive: lift the automatic restrictions and throttles, stop acting on it.
+    Dismiss {
+        /// Its id.
+        id: String,
+        /// Why (journaled).
+        #[arg(long, default_value = "dismissed as a false positive")]
+        reason: String,
+        /// Say what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -539,6 +539,30 @@ async fn act(
                 Ok(())
             });
         }
+        AdminCommand::Campaigns => {
+            let list = store.campaigns().await?;
+            let _ = output::emit(format, &list, |w| {
+                if list.is_empty() {
+                    writeln!(w, "no campaigns")?;
+                }
+                for c in &list {
+                    writeln!(
+                        w,
+                        "{:<40} {:<9} detected {}  {} accounts, {} projects, confidence {:.2}",
+                        c.id,
+                        c.status,
+                        picket_store::rfc3339(c.detected_at),
+                        c.report["accounts"].as_array().map_or(0, Vec::len),
+                        c.report["projects"].as_array().map_or(0, Vec::len),
+                        c.report["confidence"].as_f64().unwrap_or(0.0)
+                    )?;
+                }
+                Ok(())
+            });
+        }
+        AdminCommand::Campaign(sub) => {
+            return campaign(store, sub, actor, format).await;
+        }
         AdminCommand::ImportBaseline { file } => {
             let text = std::fs::read(file)
                 .map_err(|e| AdminError::Input(format!("{}: {e}", file.display())))?;
@@ -705,6 +729,140 @@ async fn bulk(
         hint("nothing was changed (--dry-run); run again without it to apply");
     }
     Ok(Exit::Ok)
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn campaign(
+    store: &Store,
+    sub: &crate::cli::CampaignCommand,
+    actor: &str,
+    format: Format,
+) -> Result<Exit, AdminError> {
+    use crate::cli::CampaignCommand;
+    let id = match sub {
+        CampaignCommand::Show { id }
+        | CampaignCommand::Apply { id, .. }
+        | CampaignCommand::Dismiss { id, .. } => id,
+    };
+    let row = store.campaign(id).await?.ok_or_else(|| {
+        AdminError::Input(format!(
+            "no campaign `{id}`; list them with `picket admin campaigns`"
+        ))
+    })?;
+    let burst_domains: Vec<String> = row.report["actions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|x| x["action"] == "prohibit-domain")
+                .filter_map(|x| x["subject"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    match sub {
+        CampaignCommand::Show { .. } => {
+            let _ = output::emit(format, &row, |w| {
+                let r = &row.report;
+                writeln!(
+                    w,
+                    "{} ({}), confidence {:.2}",
+                    row.id,
+                    row.status,
+                    r["confidence"].as_f64().unwrap_or(0.0)
+                )?;
+                writeln!(
+                    w,
+                    "first seen {}, detected {}",
+                    r["first_seen"].as_str().unwrap_or(""),
+                    r["detected_at"].as_str().unwrap_or("")
+                )?;
+                writeln!(
+                    w,
+                    "accounts ({}): {}",
+                    strings(&r["accounts"]).len(),
+                    strings(&r["accounts"]).join(" ")
+                )?;
+                writeln!(
+                    w,
+                    "projects ({}): {}",
+                    strings(&r["projects"]).len(),
+                    strings(&r["projects"]).join(" ")
+                )?;
+                for s in r["signals"].as_array().into_iter().flatten() {
+                    writeln!(
+                        w,
+                        "  {:<20} {:.2} {}",
+                        s["name"].as_str().unwrap_or(""),
+                        s["strength"].as_f64().unwrap_or(0.0),
+                        s["evidence"]
+                    )?;
+                }
+                for d in r["timeline"].as_array().into_iter().flatten() {
+                    writeln!(
+                        w,
+                        "  {}  {:>5} accounts  {:>5} uploads",
+                        d["day"].as_str().unwrap_or(""),
+                        d["accounts"],
+                        d["uploads"]
+                    )?;
+                }
+                writeln!(w, "restricted automatically: {}", row.restricted.len())
+            });
+            Ok(Exit::Ok)
+        }
+        CampaignCommand::Apply {
+            reason, dry_run, ..
+        } => {
+            let action = AdminAction::ApplyCampaign {
+                id: id.clone(),
+                accounts: strings(&row.report["accounts"]),
+                projects: strings(&row.report["projects"]),
+                domains: burst_domains,
+                expires_ms: 14 * 86_400_000,
+            };
+            bulk(store, &action, actor, reason, *dry_run, format).await
+        }
+        CampaignCommand::Dismiss {
+            reason, dry_run, ..
+        } => {
+            let cx = AdminContext {
+                actor,
+                reason,
+                time_ms: picket_server::now_ms(),
+            };
+            let changes = store
+                .dismiss_campaign(id, &burst_domains, &cx, *dry_run)
+                .await?;
+            let lines: Vec<serde_json::Value> = changes
+                .iter()
+                .map(|e| serde_json::from_str(&e.to_json_line()).unwrap_or_default())
+                .collect();
+            let _ = output::emit(
+                format,
+                &json!({ "dry_run": dry_run, "changes": lines }),
+                |w| {
+                    for e in &changes {
+                        writeln!(
+                            w,
+                            "{}{}",
+                            if *dry_run { "would: " } else { "" },
+                            describe(e)
+                        )?;
+                    }
+                    Ok(())
+                },
+            );
+            Ok(Exit::Ok)
+        }
+    }
 }
 
 #[cfg(test)]

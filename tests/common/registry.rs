@@ -133,10 +133,15 @@ impl Registry {
     /// Registers, verifies, logs in, enrols TOTP and creates a user-scoped token; returns the
     /// token and the TOTP secret.
     pub fn onboard(&self, user: &str) -> (String, String) {
+        self.onboard_with(user, &format!("{user}@example.org"))
+    }
+
+    /// [`Registry::onboard`] with a given address.
+    pub fn onboard_with(&self, user: &str, email: &str) -> (String, String) {
         let (status, body) = self.post_json(
             "/api/v1/register",
             None,
-            &serde_json::json!({"username": user, "email": format!("{user}@example.org"), "password": "correct horse battery"}),
+            &serde_json::json!({"username": user, "email": email, "password": "correct horse battery"}),
         );
         assert_eq!(status, 201, "{body}");
         let link = self.mailed_links().pop().expect("a verification mail");

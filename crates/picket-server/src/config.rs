@@ -100,6 +100,16 @@ pub struct ServeConfig {
     pub gate_new_account_days: u32,
     /// Registrable e-mail domains whose accounts get the stricter gate.
     pub watch_domains: Vec<String>,
+
+    /// Run the live campaign detector over the journal.
+    pub campaign_detection: bool,
+    /// The detector judges no registration bursts in the first hours of the journal (baselines
+    /// are still empty).
+    pub campaign_warmup_hours: u32,
+    /// How long a detected campaign's burst domains are held to one registration an hour.
+    pub campaign_throttle_hours: u32,
+    /// POST each detected campaign (JSON) to this URL.
+    pub campaign_webhook: Option<String>,
 }
 
 /// What the upload gate does when a rule matches.
@@ -232,6 +242,10 @@ impl Default for ServeConfig {
             gate_empty: GateAction::Quarantine,
             gate_new_account_days: 7,
             watch_domains: Vec::new(),
+            campaign_detection: true,
+            campaign_warmup_hours: 6,
+            campaign_throttle_hours: 24,
+            campaign_webhook: None,
         }
     }
 }

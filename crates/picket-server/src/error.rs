@@ -119,7 +119,8 @@ impl From<StoreError> for ApiError {
             StoreError::NoProject(_)
             | StoreError::NoRelease { .. }
             | StoreError::NoFile { .. }
-            | StoreError::NoUser(_) => StatusCode::NOT_FOUND,
+            | StoreError::NoUser(_)
+            | StoreError::NoCampaign(_) => StatusCode::NOT_FOUND,
             StoreError::NotOwner { .. } => StatusCode::FORBIDDEN,
             StoreError::ProjectExists { .. } | StoreError::UserExists(_) => StatusCode::CONFLICT,
             StoreError::FileExists { .. }

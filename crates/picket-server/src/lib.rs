@@ -19,6 +19,7 @@ pub mod files;
 pub mod gate;
 pub mod json_api;
 pub mod limits;
+pub mod live;
 pub mod mail;
 pub mod manage;
 pub mod metrics;
@@ -279,6 +280,7 @@ pub async fn serve(
         .learned_commands()
         .await
         .map_err(|e| format!("reading the learned commands: {e}"))?;
+    let names_for_detector = popular.names.clone();
     let knowledge = tokio::task::spawn_blocking(move || {
         gate::Knowledge::new(&popular.names, popular.origin, &learned)
     })
@@ -287,6 +289,9 @@ pub async fn serve(
     let state = AppState::new(store.clone(), config, &data_dir, knowledge)?;
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
+    if state.config.campaign_detection {
+        tokio::spawn(live::run(state.clone(), names_for_detector));
+    }
     on_bound(bound);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -168,14 +168,16 @@ pub async fn check_domain_velocity(
     ip: Option<&str>,
 ) -> Result<(), ApiError> {
     let c = &state.config;
-    if c.velocity_exempt_domains
-        .iter()
-        .any(|d| d.eq_ignore_ascii_case(domain))
+    let now = now_ms();
+    let throttle = state.store.domain_throttle(domain, now).await?;
+    if throttle.is_none()
+        && c.velocity_exempt_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
     {
         return Ok(());
     }
     let history_hours = u64::from(c.velocity_history_days.max(1)) * 24;
-    let now = now_ms();
     let (recent, history) = state
         .store
         .domain_signups(
@@ -185,13 +187,18 @@ pub async fn check_domain_velocity(
             i64::try_from(history_hours).unwrap_or(i64::MAX / 4) * 3_600_000,
         )
         .await?;
-    let Some(allowed) = velocity_allowance(
-        c.velocity_floor,
-        c.velocity_multiplier,
-        history,
-        history_hours,
-    ) else {
-        return Ok(());
+    let allowed = match &throttle {
+        // A campaign's domain: held to the throttle whatever its history.
+        Some((per_hour, _)) => u64::from(*per_hour),
+        None => match velocity_allowance(
+            c.velocity_floor,
+            c.velocity_multiplier,
+            history,
+            history_hours,
+        ) {
+            Some(a) => a,
+            None => return Ok(()),
+        },
     };
     if recent < allowed {
         return Ok(());
@@ -206,7 +213,7 @@ pub async fn check_domain_velocity(
             ip,
             json!({
                 "domain": domain,
-                "reason": "domain velocity",
+                "reason": if throttle.is_some() { "domain throttled (campaign)" } else { "domain velocity" },
                 "last_hour": recent,
                 "allowed_per_hour": allowed,
                 "history_hourly_mean": history as f64 / history_hours as f64,

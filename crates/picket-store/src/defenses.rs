@@ -66,6 +66,37 @@ pub enum AdminAction {
     },
     /// Disable accounts and quarantine every project they own.
     NukeUser(Vec<String>),
+    /// A campaign's bulk action: quarantine its projects, disable its accounts, prohibit its
+    /// domains for `expires_ms`, and mark the campaign applied.
+    ApplyCampaign {
+        /// The campaign's id.
+        id: String,
+        /// Member accounts.
+        accounts: Vec<String>,
+        /// Member projects (ones already removed are skipped).
+        projects: Vec<String>,
+        /// Domains to prohibit.
+        domains: Vec<String>,
+        /// How long the prohibitions last.
+        expires_ms: i64,
+    },
+}
+
+/// A campaign as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredCampaign {
+    /// Its id.
+    pub id: String,
+    /// `open`, `applied` or `dismissed`.
+    pub status: String,
+    /// Milliseconds since the epoch.
+    pub detected_at: i64,
+    /// Last refresh.
+    pub updated_at: i64,
+    /// The detector's report.
+    pub report: serde_json::Value,
+    /// Accounts the automatic response restricted.
+    pub restricted: Vec<String>,
 }
 
 /// Who acts, why, and when.
@@ -387,6 +418,61 @@ impl Store {
                     }
                 }
             }
+            AdminAction::ApplyCampaign {
+                id,
+                accounts,
+                projects,
+                domains,
+                expires_ms,
+            } => {
+                for project in projects {
+                    match quarantine_in(&mut tx, project, cx, &mut changes).await {
+                        Ok(()) | Err(StoreError::NoProject(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                for user in accounts {
+                    set_user_flag(&mut tx, user, "disabled", true, cx, &mut changes).await?;
+                }
+                for domain in domains {
+                    let expires = cx.time_ms + expires_ms;
+                    sqlx::query(
+                        "INSERT INTO prohibited_domains (domain, reason, actor, created_at, expires_at) \
+                         VALUES (?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
+                         actor = excluded.actor, created_at = excluded.created_at, expires_at = excluded.expires_at",
+                    )
+                    .bind(domain)
+                    .bind(cx.reason)
+                    .bind(cx.actor)
+                    .bind(cx.time_ms)
+                    .bind(expires)
+                    .execute(&mut *tx)
+                    .await?;
+                    changes.push(admin_event(
+                        "domain.prohibit",
+                        None,
+                        cx,
+                        json!({ "domain": domain, "expires": crate::rfc3339(expires) }),
+                    ));
+                }
+                let updated = sqlx::query(
+                    "UPDATE campaigns SET status = 'applied', updated_at = ? WHERE id = ?",
+                )
+                .bind(cx.time_ms)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Err(StoreError::NoCampaign(id.clone()));
+                }
+                changes.push(admin_event(
+                    "campaign.apply",
+                    None,
+                    cx,
+                    json!({ "campaign": id }),
+                ));
+            }
         }
         if dry_run {
             tx.rollback().await?;
@@ -547,4 +633,228 @@ impl Quarantine {
             evidence,
         }
     }
+}
+
+impl Store {
+    /// Stores a new campaign or refreshes its report; returns the stored row.
+    pub async fn upsert_campaign(
+        &self,
+        id: &str,
+        detected_at: i64,
+        report: &serde_json::Value,
+        now_ms: i64,
+        journal: &[Event],
+    ) -> Result<StoredCampaign, StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO campaigns (id, status, detected_at, updated_at, report) VALUES (?, 'open', ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET report = excluded.report, updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(detected_at)
+        .bind(now_ms)
+        .bind(report.to_string())
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, journal).await?;
+        let row = campaign_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NoCampaign(id.into()))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Records accounts the automatic response restricted (and restricts them), in one transaction.
+    pub async fn restrict_for_campaign(
+        &self,
+        id: &str,
+        accounts: &[String],
+        cx: &AdminContext<'_>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let Some(row) = campaign_in(&mut tx, id).await? else {
+            return Err(StoreError::NoCampaign(id.into()));
+        };
+        let mut restricted = row.restricted;
+        let mut changes = Vec::new();
+        for user in accounts {
+            if restricted.contains(user) {
+                continue;
+            }
+            match set_user_flag(&mut tx, user, "restricted", true, cx, &mut changes).await {
+                Ok(()) | Err(StoreError::NoUser(_)) => {}
+                Err(e) => return Err(e),
+            }
+            restricted.push(user.clone());
+        }
+        sqlx::query("UPDATE campaigns SET restricted = ? WHERE id = ?")
+            .bind(serde_json::to_string(&restricted).unwrap_or_else(|_| "[]".into()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, &changes).await?;
+        tx.commit().await?;
+        Ok(changes)
+    }
+
+    /// Marks a campaign a false positive and undoes the automatic response: its restricted
+    /// accounts are unrestricted and its domains' throttles lifted. One transaction.
+    pub async fn dismiss_campaign(
+        &self,
+        id: &str,
+        domains: &[String],
+        cx: &AdminContext<'_>,
+        dry_run: bool,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let Some(row) = campaign_in(&mut tx, id).await? else {
+            return Err(StoreError::NoCampaign(id.into()));
+        };
+        let mut changes = Vec::new();
+        for user in &row.restricted {
+            match set_user_flag(&mut tx, user, "restricted", false, cx, &mut changes).await {
+                Ok(()) | Err(StoreError::NoUser(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for domain in domains {
+            sqlx::query("DELETE FROM domain_throttles WHERE domain = ?")
+                .bind(domain)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE campaigns SET status = 'dismissed', updated_at = ? WHERE id = ?")
+            .bind(cx.time_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        changes.push(admin_event(
+            "campaign.dismiss",
+            None,
+            cx,
+            json!({ "campaign": id }),
+        ));
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            append(&mut tx, &changes).await?;
+            tx.commit().await?;
+        }
+        Ok(changes)
+    }
+
+    /// One campaign.
+    pub async fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = campaign_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Every campaign, newest first.
+    pub async fn campaigns(&self) -> Result<Vec<StoredCampaign>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM campaigns ORDER BY detected_at DESC, id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(campaign_from_row).collect())
+    }
+
+    /// Holds a domain's registrations to `per_hour` until `until`.
+    pub async fn throttle_domain(
+        &self,
+        domain: &str,
+        until: i64,
+        per_hour: u32,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO domain_throttles (domain, until, per_hour, reason) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (domain) DO UPDATE SET until = excluded.until, per_hour = excluded.per_hour, \
+             reason = excluded.reason",
+        )
+        .bind(domain)
+        .bind(until)
+        .bind(i64::from(per_hour))
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The throttle in force for a domain at `now_ms`: `(per_hour, reason)`.
+    pub async fn domain_throttle(
+        &self,
+        domain: &str,
+        now_ms: i64,
+    ) -> Result<Option<(u32, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT per_hour, reason FROM domain_throttles WHERE domain = ? AND until > ?",
+        )
+        .bind(domain)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| {
+            (
+                u32::try_from(r.get::<i64, _>("per_hour")).unwrap_or(0),
+                r.get("reason"),
+            )
+        }))
+    }
+
+    /// Journal events with ids above `after_id`, oldest first, at most `limit`: `(id, event)`.
+    pub async fn events_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Event)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, time, kind, user_name, ip, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let data: String = r.get("data");
+                (
+                    r.get("id"),
+                    Event {
+                        time_ms: r.get("time"),
+                        kind: r.get("kind"),
+                        user: r.get("user_name"),
+                        ip: r.get("ip"),
+                        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> StoredCampaign {
+    StoredCampaign {
+        id: r.get("id"),
+        status: r.get("status"),
+        detected_at: r.get("detected_at"),
+        updated_at: r.get("updated_at"),
+        report: serde_json::from_str(&r.get::<String, _>("report")).unwrap_or_default(),
+        restricted: serde_json::from_str(&r.get::<String, _>("restricted")).unwrap_or_default(),
+    }
+}
+
+async fn campaign_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+) -> Result<Option<StoredCampaign>, StoreError> {
+    Ok(sqlx::query("SELECT * FROM campaigns WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(campaign_from_row))
 }

@@ -114,6 +114,9 @@ pub enum StoreError {
     /// No such user.
     #[error("no user named `{0}`")]
     NoUser(String),
+    /// No such campaign.
+    #[error("no campaign `{0}`")]
+    NoCampaign(String),
     /// Removing this owner would leave the project without one.
     #[error("`{user}` is the last owner of `{project}`")]
     LastOwner {

@@ -1,0 +1,187 @@
+//! The live campaign detector: the registry feeds its own journal to [`picket_campaigns`] as it
+//! grows (polled each second; on start the whole journal is replayed so restarts lose nothing)
+//! and answers a campaign the moment it crosses the threshold:
+//!
+//! - member accounts are restricted — their next uploads are quarantined on arrival;
+//! - registrations from the campaign's burst domains are throttled (`campaign-throttle-hours`, one
+//!   an hour);
+//! - admins are told: a mail to every admin account (outbox or SMTP) and, with
+//!   `campaign-webhook`, a JSON POST.
+//!
+//! Campaigns are stored (`picket admin campaigns`); `apply` and `dismiss` are the admin's answer.
+
+use picket_campaigns::{Config as DetectorConfig, Detector, NameJudge, parse_line};
+use picket_store::{AdminContext, Event};
+use serde_json::json;
+
+use crate::{AppState, now_ms};
+
+/// A campaign's stable id: the day of its first member and that member.
+pub fn stable_id(c: &picket_campaigns::Campaign) -> String {
+    let day = c.first_seen.get(..10).unwrap_or("unknown");
+    let first = c.accounts.first().map_or("empty", String::as_str);
+    format!("{day}-{first}")
+}
+
+/// Runs until the process ends.
+pub async fn run(state: AppState, popular: Vec<(String, u32)>) {
+    let config = DetectorConfig {
+        warmup_hours: state.config.campaign_warmup_hours,
+        ..DetectorConfig::default()
+    };
+    let min_confidence = config.bait_min_confidence;
+    let Ok(mut detector) = tokio::task::spawn_blocking(move || {
+        Detector::new(config, NameJudge::new(&popular, min_confidence))
+    })
+    .await
+    else {
+        tracing::error!("the campaign detector could not start");
+        return;
+    };
+    let mut last_id = 0i64;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let mut fed = false;
+        loop {
+            let batch = match state.store.events_after(last_id, 10_000).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the journal for the detector");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for (id, event) in &batch {
+                last_id = *id;
+                let line = event.to_json_line();
+                if let Ok(Some((time, e))) = parse_line(line.as_bytes()) {
+                    detector.observe(time, &e);
+                    fed = true;
+                }
+            }
+        }
+        if fed && let Err(e) = respond(&state, &mut detector).await {
+            tracing::warn!(error = %e, "answering a campaign");
+        }
+    }
+}
+
+async fn respond(state: &AppState, detector: &mut Detector) -> Result<(), String> {
+    let campaigns: Vec<picket_campaigns::Campaign> = detector.campaigns().to_vec();
+    for c in campaigns {
+        let id = stable_id(&c);
+        let now = now_ms();
+        let existing = state.store.campaign(&id).await.map_err(|e| e.to_string())?;
+        let grown = existing.as_ref().is_none_or(|row| {
+            row.report["accounts"].as_array().map_or(0, Vec::len) != c.accounts.len()
+                || row.report["projects"].as_array().map_or(0, Vec::len) != c.projects.len()
+        });
+        if !grown {
+            continue;
+        }
+        let report = serde_json::to_value(&c).map_err(|e| e.to_string())?;
+        let journal = if existing.is_none() {
+            vec![Event::new(
+                "campaign.detect",
+                now,
+                None,
+                None,
+                json!({ "campaign": id, "actor": "detector", "reason": "threshold crossed",
+                        "confidence": c.confidence, "accounts": c.accounts.len(),
+                        "projects": c.projects.len(), "detected_at": c.detected_at }),
+            )]
+        } else {
+            Vec::new()
+        };
+        let row = state
+            .store
+            .upsert_campaign(&id, c.detected_ms(), &report, now, &journal)
+            .await
+            .map_err(|e| e.to_string())?;
+        if row.status != "open" {
+            continue;
+        }
+        let reason = format!("campaign {id}");
+        let cx = AdminContext {
+            actor: "detector",
+            reason: &reason,
+            time_ms: now,
+        };
+        let changes = state
+            .store
+            .restrict_for_campaign(&id, &c.accounts, &cx)
+            .await
+            .map_err(|e| e.to_string())?;
+        let hours = i64::from(state.config.campaign_throttle_hours);
+        for action in c.actions.iter().filter(|a| a.action == "prohibit-domain") {
+            state
+                .store
+                .throttle_domain(&action.subject, now + hours * 3_600_000, 1, &reason)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if !changes.is_empty() {
+            state.pages.clear();
+        }
+        if existing.is_none() {
+            tracing::warn!(campaign = %id, accounts = c.accounts.len(), projects = c.projects.len(), confidence = c.confidence, "campaign detected");
+            notify(state, &id, &c).await;
+        }
+    }
+    Ok(())
+}
+
+async fn notify(state: &AppState, id: &str, c: &picket_campaigns::Campaign) {
+    let summary = format!(
+        "Campaign {id} (confidence {:.2}) detected at {}: {} accounts, {} projects; domains: {}.\n\nSignals:\n{}\n\nMember accounts are restricted (new uploads quarantined) and the burst domains throttled.\nReview: picket admin campaign show {id}\nAct: picket admin campaign apply {id} (or dismiss {id} for a false positive).\n",
+        c.confidence,
+        c.detected_at,
+        c.accounts.len(),
+        c.projects.len(),
+        c.domains
+            .iter()
+            .map(|d| format!("{} ({})", d.domain, d.accounts))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.signals
+            .iter()
+            .map(|s| format!("  {} {:.2} {}", s.name, s.strength, s.evidence))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    if let Ok(users) = state.store.users().await {
+        for admin in users.iter().filter(|u| u.is_admin && !u.disabled) {
+            let mail = crate::mail::Mail {
+                to: admin.email.clone(),
+                subject: format!("picket: campaign {id} detected"),
+                body: summary.clone(),
+            };
+            if let Err(e) = state.mailer.send(&mail, now_ms()).await {
+                tracing::warn!(error = %e, "campaign notice not mailed");
+            }
+        }
+    }
+    if let Some(url) = state.config.campaign_webhook.clone() {
+        let body = json!({ "campaign": id, "report": c }).to_string();
+        let result = tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(std::time::Duration::from_secs(10)))
+                .build()
+                .into();
+            agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.as_bytes())
+                .map(|r| r.status().as_u16())
+        })
+        .await;
+        match result {
+            Ok(Ok(status)) => tracing::info!(status, "campaign webhook called"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "campaign webhook failed"),
+            Err(e) => tracing::warn!(error = %e, "campaign webhook task failed"),
+        }
+    }
+}
