@@ -364,3 +364,66 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
     let out = admin(tmp.path(), &data, &["campaign", "show", "no-such-campaign"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is missing; .ci/run installs it"
+        );
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log.jsonl");
+    let out = picket(
+        tmp.path(),
+        &[
+            "simulate",
+            "--out",
+            log.to_str().unwrap(),
+            "--scenario",
+            "inbox-2025",
+            "--accounts",
+            "6000",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = tmp.path().join("report.html");
+    let out = picket(
+        tmp.path(),
+        &[
+            "--format",
+            "html",
+            "replay",
+            log.to_str().unwrap(),
+            "-q",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shot = tmp.path().join("report.png");
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1100,1000",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", tmp.path())
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    // A blank page compresses to a few kB; the charts and tables do not.
+    assert!(png.len() > 30_000, "{} bytes: nothing drawn?", png.len());
+}

@@ -358,10 +358,16 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
         if run.campaigns.len() == 1 { "" } else { "s" },
         run.events
     );
-    page.push_str(&timeline_svg(&hours, "Whole log"));
+    page.push_str(&timeline_svg(&hours, "Whole log", None));
     for c in &run.campaigns {
         let from = c.first_seen_ms().div_euclid(3_600_000) - 24;
-        let to = hours.keys().next_back().copied().unwrap_or(from);
+        // Up to a day after the members' last activity.
+        let last_day = c
+            .timeline
+            .last()
+            .and_then(|d| picket_campaigns::parse_rfc3339(&format!("{}T00:00:00Z", d.day)))
+            .map_or(from + 48, |ms| ms.div_euclid(3_600_000) + 48);
+        let to = last_day.min(hours.keys().next_back().copied().unwrap_or(last_day));
         let window: BTreeMap<i64, [u64; 4]> =
             hours.range(from..=to).map(|(k, v)| (*k, *v)).collect();
         let _ = writeln!(
@@ -376,7 +382,8 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
         );
         page.push_str(&timeline_svg(
             &window,
-            &format!("{} from its first member on", c.id),
+            &format!("{} from a day before its first member", c.id),
+            Some(c.detected_ms().div_euclid(3_600_000)),
         ));
         page.push_str("<table><tr><th>signal</th><th>strength</th><th>evidence</th></tr>");
         for s in &c.signals {
@@ -403,7 +410,7 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
     Ok(page)
 }
 
-fn timeline_svg(hours: &BTreeMap<i64, [u64; 4]>, title: &str) -> String {
+fn timeline_svg(hours: &BTreeMap<i64, [u64; 4]>, title: &str, detected: Option<i64>) -> String {
     let (Some(first), Some(last)) = (hours.keys().next(), hours.keys().next_back()) else {
         return String::new();
     };
@@ -459,6 +466,14 @@ fn timeline_svg(hours: &BTreeMap<i64, [u64; 4]>, title: &str) -> String {
             bw / 2.0,
             h - y(v[3]),
             "#ff7f0e",
+        );
+    }
+    if let Some(hour) = detected.filter(|h| (first..=last).contains(&h)) {
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"18\" y2=\"{h}\" stroke=\"#000\" stroke-dasharray=\"4 3\"/><text x=\"{1:.1}\" y=\"30\" font-size=\"12\">detected</text>",
+            x(hour),
+            x(hour) + 4.0
         );
     }
     let _ = write!(
