@@ -385,6 +385,9 @@ pub struct Detector {
     campaigns: Vec<Campaign>,
     last_sweep: i64,
     last_prune: i64,
+    registrable: FxHashMap<Box<str>, std::sync::Arc<str>>,
+    weight_hours: i64,
+    weight: f64,
 }
 
 /// The registrable domain of an address.
@@ -425,6 +428,9 @@ impl Detector {
             campaigns: Vec::new(),
             last_sweep: i64::MIN,
             last_prune: i64::MIN,
+            registrable: FxHashMap::default(),
+            weight_hours: -1,
+            weight: 0.0,
         }
     }
 
@@ -460,9 +466,25 @@ impl Detector {
         };
         match &*e.kind {
             "account.create" => {
-                if let Some(domain) = e.email.as_deref().and_then(email_domain) {
-                    self.account_created(user, &domain, time, time.saturating_sub(start));
-                }
+                let Some(host) = e.email.as_deref().and_then(|m| m.rsplit_once('@')) else {
+                    return;
+                };
+                // Registrable domains are looked up once per distinct host.
+                let domain = match self.registrable.get(host.1) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let Some(d) = email_domain(e.email.as_deref().unwrap_or_default()) else {
+                            return;
+                        };
+                        if self.registrable.len() > 200_000 {
+                            self.registrable.clear();
+                        }
+                        let d: std::sync::Arc<str> = d.into();
+                        self.registrable.insert(host.1.into(), d.clone());
+                        d
+                    }
+                };
+                self.account_created(user, &domain, time, time.saturating_sub(start));
             }
             "account.email.verify" => self.setup_step(user, time, 0),
             "account.2fa.add" => self.setup_step(user, time, 1),
@@ -503,9 +525,17 @@ impl Detector {
     }
 
     fn account_created(&mut self, user: &str, domain: &str, time: i64, since_start: i64) {
+        let hours_seen = since_start / HOUR;
+        if hours_seen != self.weight_hours {
+            self.weight_hours = hours_seen;
+            self.weight = 1.0
+                - self
+                    .decay
+                    .powi(i32::try_from(hours_seen.max(1)).unwrap_or(i32::MAX));
+        }
+        let weight = self.weight;
         let cfg = &self.config;
         let decay = self.decay;
-        let hours_seen = since_start / HOUR;
         if !self.domains.contains_key(domain) {
             self.domains.insert(domain.into(), Domain::default());
         }
@@ -534,7 +564,6 @@ impl Detector {
             d.recent.pop_front();
         }
         // The baseline with its start-up bias removed (an EMA that began at zero).
-        let weight = 1.0 - decay.powi(i32::try_from(hours_seen.max(1)).unwrap_or(i32::MAX));
         let baseline = if weight > 0.0 { d.ema / weight } else { 0.0 };
         let allowance = (cfg.burst_multiplier * baseline)
             .ceil()
