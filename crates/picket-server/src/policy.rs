@@ -145,17 +145,10 @@ impl EmailPolicy {
 pub const DOMAIN_REFUSAL: &str = "You can't use an email address from this domain.";
 
 /// The registrable domain of an address (`alice@mail.example.co.uk` → `example.co.uk`), by the
-/// public suffix list; the address's own domain when the list does not know its suffix.
+/// public suffix list; the address's own domain when the list does not know its suffix. The same
+/// function the campaign detector groups accounts by.
 pub fn registrable_domain(email: &str) -> Option<String> {
-    let domain = email
-        .rsplit_once('@')?
-        .1
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    if domain.is_empty() {
-        return None;
-    }
-    Some(psl::domain_str(&domain).map_or_else(|| domain.clone(), str::to_owned))
+    picket_campaigns::email_domain(email)
 }
 
 /// Refuses an address whose registrable domain is prohibited (directly, or through its mail
