@@ -207,9 +207,19 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Accelerated sign-ups: the per-address and per-domain limits would stop this burst first
     // (as they should); here the detector is what is tested, over a fresh journal.
+    let (hook_base, hooks) = common::canned_server_logged(vec![(
+        "/hook".to_owned(),
+        common::Canned {
+            status: 200,
+            content_type: "text/plain",
+            body: b"ok".to_vec(),
+        },
+    )]);
+    let hook = format!("{}hook", hook_base.trim_end_matches("simple/"));
     let registry = Registry::start(
         &data,
         &[
+            ("PICKET_SERVE_CAMPAIGN_WEBHOOK", &hook),
             ("PICKET_SERVE_VELOCITY_FLOOR", "0"),
             ("PICKET_SERVE_RATE_REGISTER_IP", "off"),
             ("PICKET_SERVE_RATE_LOGIN_IP", "off"),
