@@ -336,6 +336,19 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
             && m.contains(&format!("campaign {id} detected"))),
         "no admin notice"
     );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !hooks
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(path, status)| path == "/hook" && *status == 200)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook was not called"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     // Dismiss (dry run) would lift the restrictions; apply disables and quarantines in one go.
     let out = admin(
