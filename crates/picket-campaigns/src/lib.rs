@@ -268,7 +268,7 @@ impl Campaign {
 
 /// Judges names: does a project name or a command imitate a popular project or a known command?
 pub struct NameJudge {
-    squats: SquatDetector,
+    squats: std::sync::Arc<SquatDetector>,
     commands: CommandMap,
     min_confidence: f32,
 }
@@ -276,8 +276,19 @@ pub struct NameJudge {
 impl NameJudge {
     /// Over popular names `(name, rank)`.
     pub fn new(popular: &[(String, u32)], min_confidence: f32) -> Self {
+        Self::with_detector(
+            std::sync::Arc::new(SquatDetector::new(
+                popular,
+                picket_names::SquatConfig::default(),
+            )),
+            min_confidence,
+        )
+    }
+
+    /// Over a detector built already (the registry shares its upload gate's).
+    pub fn with_detector(squats: std::sync::Arc<SquatDetector>, min_confidence: f32) -> Self {
         Self {
-            squats: SquatDetector::new(popular, picket_names::SquatConfig::default()),
+            squats,
             commands: CommandMap::default(),
             min_confidence,
         }

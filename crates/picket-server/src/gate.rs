@@ -28,7 +28,7 @@ const COMMAND_NAME_RANK: u32 = 5_000;
 
 /// What the gate knows beyond the database: popular names, standard-library names, commands.
 pub struct Knowledge {
-    detector: SquatDetector,
+    detector: std::sync::Arc<SquatDetector>,
     /// Where the popular names came from.
     pub origin: String,
     stdlib: HashSet<String>,
@@ -52,11 +52,19 @@ impl Knowledge {
             commands.learn(command, project);
         }
         Self {
-            detector: SquatDetector::new(popular, picket_names::SquatConfig::default()),
+            detector: std::sync::Arc::new(SquatDetector::new(
+                popular,
+                picket_names::SquatConfig::default(),
+            )),
             origin,
             stdlib: picket_names::stdlib_modules().collect(),
             commands: RwLock::new(commands),
         }
+    }
+
+    /// The popular-name detector, shared with the campaign detector.
+    pub fn squats(&self) -> std::sync::Arc<SquatDetector> {
+        self.detector.clone()
     }
 
     /// Records commands of a stored (not quarantined) wheel.

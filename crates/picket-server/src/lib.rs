@@ -280,7 +280,6 @@ pub async fn serve(
         .learned_commands()
         .await
         .map_err(|e| format!("reading the learned commands: {e}"))?;
-    let names_for_detector = popular.names.clone();
     let knowledge = tokio::task::spawn_blocking(move || {
         gate::Knowledge::new(&popular.names, popular.origin, &learned)
     })
@@ -290,7 +289,7 @@ pub async fn serve(
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
     if state.config.campaign_detection {
-        tokio::spawn(live::run(state.clone(), names_for_detector));
+        tokio::spawn(live::run(state.clone()));
     }
     on_bound(bound);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -24,20 +24,14 @@ pub fn stable_id(c: &picket_campaigns::Campaign) -> String {
 }
 
 /// Runs until the process ends.
-pub async fn run(state: AppState, popular: Vec<(String, u32)>) {
+pub async fn run(state: AppState) {
     let config = DetectorConfig {
         warmup_hours: state.config.campaign_warmup_hours,
         ..DetectorConfig::default()
     };
     let min_confidence = config.bait_min_confidence;
-    let Ok(mut detector) = tokio::task::spawn_blocking(move || {
-        Detector::new(config, NameJudge::new(&popular, min_confidence))
-    })
-    .await
-    else {
-        tracing::error!("the campaign detector could not start");
-        return;
-    };
+    let judge = NameJudge::with_detector(state.knowledge.squats(), min_confidence);
+    let mut detector = Detector::new(config, judge);
     let mut last_id = 0i64;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
