@@ -1040,4 +1040,27 @@ fn bad_admin_input_gets_precise_errors_and_changes_nothing() {
     assert_eq!(status, 400, "{body}");
     let (status, _, _) = get_json(&registry, "/api/v1/admin/audit", &session);
     assert_eq!(status, 403);
+
+    // Removed for good: the name can't be taken again, by anyone.
+    let out = admin(
+        tmp.path(),
+        &data,
+        &[
+            "remove-project",
+            "kept-pkg",
+            "--prohibit-name",
+            "--reason",
+            "bait name",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("name.prohibit"),
+        "{}",
+        text(&out.stdout)
+    );
+    let (status, body) =
+        registry.upload_wheel(&token, "Kept_Pkg", "2.0", &[("kept_pkg/__init__.py", CODE)]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("The name 'Kept_Pkg' isn't allowed"), "{body}");
 }
