@@ -450,3 +450,51 @@ fn the_html_report_renders_in_headless_chromium() {
     // A blank page compresses to a few kB; the charts and tables do not.
     assert!(png.len() > 30_000, "{} bytes: nothing drawn?", png.len());
 }
+
+#[test]
+fn a_bad_detector_config_stops_serve_with_the_key_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("detector.toml");
+    std::fs::write(&config, "min-acounts = 3\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .env("PICKET_SERVE_CAMPAIGN_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("min-acounts"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The same file is refused by replay, which shares the model's keys.
+    let log = tmp.path().join("empty.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let out = picket(
+        tmp.path(),
+        &[
+            "replay",
+            log.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("min-acounts"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(&config, "min-accounts = 3\n[weights]\nburst = 0.5\n").unwrap();
+    let out = picket(
+        tmp.path(),
+        &[
+            "replay",
+            log.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

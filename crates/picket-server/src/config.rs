@@ -110,6 +110,9 @@ pub struct ServeConfig {
     pub campaign_throttle_hours: u32,
     /// POST each detected campaign (JSON) to this URL.
     pub campaign_webhook: Option<String>,
+    /// The detector's thresholds (TOML, the keys of `picket replay --config`); `campaign-warmup-hours`
+    /// overrides its `warmup-hours`.
+    pub campaign_config: Option<String>,
 }
 
 /// What the upload gate does when a rule matches.
@@ -246,6 +249,7 @@ impl Default for ServeConfig {
             campaign_warmup_hours: 6,
             campaign_throttle_hours: 24,
             campaign_webhook: None,
+            campaign_config: None,
         }
     }
 }

@@ -285,6 +285,9 @@ pub async fn serve(
     })
     .await
     .map_err(|e| e.to_string())?;
+    if let Some(path) = &config.campaign_config {
+        live::check_config(path)?;
+    }
     let state = AppState::new(store.clone(), config, &data_dir, knowledge)?;
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));

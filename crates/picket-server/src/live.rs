@@ -23,11 +23,27 @@ pub fn stable_id(c: &picket_campaigns::Campaign) -> String {
     format!("{day}-{first}")
 }
 
+/// The detector's thresholds from `campaign-config` (checked at start, see [`check_config`]).
+fn detector_config(path: Option<&str>) -> DetectorConfig {
+    path.and_then(|p| check_config(p).ok()).unwrap_or_default()
+}
+
+/// Reads a detector configuration file: a clear error for a missing file or a bad key.
+pub fn check_config(path: &str) -> Result<DetectorConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("campaign-config {path}: {e}"))?;
+    toml::from_str(&text).map_err(|e| {
+        format!(
+            "campaign-config {path}: {}",
+            e.to_string().trim_end().replace('\n', " ")
+        )
+    })
+}
+
 /// Runs until the process ends.
 pub async fn run(state: AppState) {
     let config = DetectorConfig {
         warmup_hours: state.config.campaign_warmup_hours,
-        ..DetectorConfig::default()
+        ..detector_config(state.config.campaign_config.as_deref())
     };
     let min_confidence = config.bait_min_confidence;
     let judge = NameJudge::with_detector(state.knowledge.squats(), min_confidence);
