@@ -61,6 +61,9 @@ pub enum Command {
     /// Manage the name index: import a full snapshot, sweep it for typosquats.
     #[command(subcommand)]
     Names(NamesCommand),
+    /// Manage the advisory database (OSV records for PyPI), offline.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Read dependency files (requirements*.txt, pyproject.toml, uv.lock, poetry.lock,
     /// Pipfile.lock, pylock.toml) and list the dependencies they declare.
     #[command(after_help = EXIT_CODES)]
@@ -75,6 +78,20 @@ pub enum Command {
     /// Write a realistic registry event log (legitimate background plus attack scenarios) and its
     /// ground truth, for drills and benchmarks.
     Simulate(SimulateArgs),
+}
+
+/// `picket db …`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import OSV records: a directory of `*.json` records or the ecosystem's `all.zip`. The PyPI
+    /// records (PYSEC, GHSA, MAL-, …) replace the ones imported before.
+    ImportOsv {
+        /// The directory or zip.
+        path: PathBuf,
+        /// Where picket keeps its data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// `picket replay`.

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Deps(args) => commands::deps::run(args, cli.format),
         cli::Command::Check(args) => commands::check::run(args, cli.format),
         cli::Command::Names(command) => commands::names::run(command, cli.format),
+        cli::Command::Db(command) => commands::db::run(command, cli.format),
         cli::Command::Serve(args) => commands::serve::run(args),
         cli::Command::Admin(args) => commands::admin::run(args, cli.format),
         cli::Command::Replay(args) => commands::campaigns::replay(args, cli.format),

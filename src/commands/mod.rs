@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod campaigns;
 pub mod check;
+pub mod db;
 pub mod deps;
 pub mod inspect;
 pub mod names;

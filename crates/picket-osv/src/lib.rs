@@ -1,0 +1,461 @@
+//! OSV advisories for PyPI, offline first.
+//!
+//! [`Database::import`] reads a directory of OSV JSON records or an `all.zip` as the OSV project
+//! publishes it per ecosystem, keeps the records that affect PyPI packages (PYSEC, GHSA, the
+//! `MAL-` malicious-package records, …) and indexes them by normalized project name.
+//! [`Database::affecting`] answers "which advisories affect NAME at VERSION" with OSV's semantics:
+//! `affected[].versions` lists, and `ranges` of type `ECOSYSTEM` (`introduced` / `fixed` /
+//! `last_affected` events) compared under PEP 440; withdrawn records are ignored.
+//!
+//! The schema is the subset picket reads, written here from the OSV schema (1.6); unknown fields
+//! are ignored, wrong types are errors naming the record.
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use picket_formats::Version;
+use serde::{Deserialize, Serialize};
+
+/// Most bytes read from one record (a zip entry or a file).
+pub const MAX_RECORD_BYTES: u64 = 4 << 20;
+/// Most bytes read from all entries of a zip together.
+pub const MAX_TOTAL_BYTES: u64 = 2 << 30;
+
+/// Why an import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OsvError {
+    /// Reading failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or entry.
+        path: String,
+        /// What happened.
+        message: String,
+    },
+    /// A record is not OSV JSON.
+    #[error("{path}: not an OSV record: {message}")]
+    Record {
+        /// The file or entry.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The archive is hostile.
+    #[error("{path}: {message}")]
+    Hostile {
+        /// The archive and entry.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A range event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeEvent {
+    /// First affected version (`"0"`: from the beginning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introduced: Option<String>,
+    /// First fixed version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<String>,
+    /// Last affected version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_affected: Option<String>,
+    /// Upper limit (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+}
+
+/// A range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    /// `ECOSYSTEM`, `SEMVER` or `GIT`; only `ECOSYSTEM` is evaluated for PyPI.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The events, in any order.
+    #[serde(default)]
+    pub events: Vec<RangeEvent>,
+}
+
+/// The package an `affected` entry is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    /// `PyPI` for picket.
+    pub ecosystem: String,
+    /// The project name.
+    pub name: String,
+}
+
+/// One `affected` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Affected {
+    /// The package.
+    pub package: Package,
+    /// Ranges.
+    #[serde(default)]
+    pub ranges: Vec<Range>,
+    /// Explicit versions.
+    #[serde(default)]
+    pub versions: Vec<String>,
+}
+
+/// A severity score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Severity {
+    /// `CVSS_V3`, `CVSS_V4`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The vector.
+    pub score: String,
+}
+
+/// An OSV record (the fields picket reads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// `PYSEC-…`, `GHSA-…`, `MAL-…`.
+    pub id: String,
+    /// Last change, RFC 3339.
+    #[serde(default)]
+    pub modified: String,
+    /// When withdrawn, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<String>,
+    /// Other ids of the same advisory.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// One line.
+    #[serde(default)]
+    pub summary: String,
+    /// Longer text.
+    #[serde(default)]
+    pub details: String,
+    /// Scores.
+    #[serde(default)]
+    pub severity: Vec<Severity>,
+    /// What it affects.
+    #[serde(default)]
+    pub affected: Vec<Affected>,
+}
+
+impl Record {
+    /// A `MAL-` record: the package is malicious, not merely vulnerable.
+    pub fn is_malicious(&self) -> bool {
+        self.id.starts_with("MAL-")
+    }
+
+    /// The fixed versions named for `name` (normalized).
+    pub fn fixed_versions(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .affected
+            .iter()
+            .filter(|a| is_pypi(a) && picket_formats::normalize(&a.package.name) == name)
+            .flat_map(|a| a.ranges.iter())
+            .flat_map(|r| r.events.iter())
+            .filter_map(|e| e.fixed.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn is_pypi(a: &Affected) -> bool {
+    a.package.ecosystem == "PyPI" || a.package.ecosystem.starts_with("PyPI:")
+}
+
+/// Whether `version` is inside an `ECOSYSTEM` range.
+///
+/// OSV: sort the events by version; walking up, `introduced` opens, `fixed` and `limit` close
+/// (exclusive), `last_affected` closes inclusively. Events whose version does not parse make the
+/// range unusable (`None`), so a broken record never matches silently.
+pub fn in_range(range: &Range, version: &Version) -> Option<bool> {
+    let mut events: Vec<(Version, u8)> = Vec::new();
+    for e in &range.events {
+        let (text, kind) = match (&e.introduced, &e.fixed, &e.last_affected, &e.limit) {
+            (Some(v), None, None, None) => (v, 0u8),
+            (None, Some(v), None, None) => (v, 1),
+            (None, None, Some(v), None) => (v, 2),
+            (None, None, None, Some(v)) => (v, 3),
+            _ => return None,
+        };
+        let v = if kind == 0 && text == "0" {
+            Version::new([0])
+        } else {
+            text.parse::<Version>().ok()?
+        };
+        events.push((v, kind));
+    }
+    // Introduced "0" sorts first; at equal versions, a closing event before an opening one.
+    events.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut affected = false;
+    for (v, kind) in &events {
+        match kind {
+            0 if v <= version => affected = true,
+            1 | 3 if v <= version => affected = false,
+            2 if v < version => affected = false,
+            _ => {}
+        }
+    }
+    Some(affected)
+}
+
+/// The imported records and their index.
+#[derive(Debug, Default)]
+pub struct Database {
+    records: Vec<Record>,
+    by_name: HashMap<String, Vec<u32>>,
+    /// Records skipped as not about PyPI.
+    pub skipped_other_ecosystems: u64,
+    /// Records skipped as withdrawn.
+    pub skipped_withdrawn: u64,
+}
+
+impl Database {
+    /// Adds one record (PyPI entries only; withdrawn ones are counted and left out).
+    pub fn add(&mut self, record: Record) {
+        if record.withdrawn.is_some() {
+            self.skipped_withdrawn += 1;
+            return;
+        }
+        let names: Vec<String> = record
+            .affected
+            .iter()
+            .filter(|a| is_pypi(a))
+            .map(|a| picket_formats::normalize(&a.package.name))
+            .collect();
+        if names.is_empty() {
+            self.skipped_other_ecosystems += 1;
+            return;
+        }
+        let index = u32::try_from(self.records.len()).unwrap_or(u32::MAX);
+        for name in names {
+            let slot = self.by_name.entry(name).or_default();
+            if slot.last() != Some(&index) {
+                slot.push(index);
+            }
+        }
+        self.records.push(record);
+    }
+
+    /// Parses and adds one record's JSON; `path` names it in errors.
+    pub fn add_json(&mut self, path: &str, bytes: &[u8]) -> Result<(), OsvError> {
+        let record: Record = serde_json::from_slice(bytes).map_err(|e| OsvError::Record {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        self.add(record);
+        Ok(())
+    }
+
+    /// Imports a directory of `*.json` records or an OSV `all.zip`.
+    pub fn import(&mut self, path: &Path) -> Result<u64, OsvError> {
+        let before = self.records.len();
+        let io = |e: std::io::Error| OsvError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        if path.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(path)
+                .map_err(io)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            files.sort();
+            for file in files {
+                let name = file.display().to_string();
+                let mut bytes = Vec::new();
+                std::fs::File::open(&file)
+                    .and_then(|f| f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes))
+                    .map_err(|e| OsvError::Io {
+                        path: name.clone(),
+                        message: e.to_string(),
+                    })?;
+                if bytes.len() as u64 > MAX_RECORD_BYTES {
+                    return Err(OsvError::Hostile {
+                        path: name,
+                        message: format!("a record larger than {MAX_RECORD_BYTES} bytes"),
+                    });
+                }
+                self.add_json(&name, &bytes)?;
+            }
+        } else {
+            let file = std::fs::File::open(path).map_err(io)?;
+            self.import_zip(&path.display().to_string(), file)?;
+        }
+        Ok((self.records.len() - before) as u64)
+    }
+
+    fn import_zip(&mut self, name: &str, file: std::fs::File) -> Result<(), OsvError> {
+        let hostile = |entry: &str, message: String| OsvError::Hostile {
+            path: format!("{name}: {entry}"),
+            message,
+        };
+        let mut archive = zip::ZipArchive::new(file).map_err(|e| OsvError::Io {
+            path: name.to_owned(),
+            message: format!("not a zip archive: {e}"),
+        })?;
+        let mut total = 0u64;
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| OsvError::Io {
+                path: name.to_owned(),
+                message: e.to_string(),
+            })?;
+            let entry_name = entry
+                .name()
+                .map_err(|e| hostile(&format!("entry {i}"), e.to_string()))?
+                .into_owned();
+            if entry_name.contains("..") || entry_name.starts_with('/') || entry_name.contains('\\')
+            {
+                return Err(hostile(
+                    &entry_name,
+                    "an entry path that leaves the archive".into(),
+                ));
+            }
+            let is_json = Path::new(&entry_name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            if entry.is_dir() || !is_json {
+                continue;
+            }
+            if entry.size() > MAX_RECORD_BYTES {
+                return Err(hostile(
+                    &entry_name,
+                    format!(
+                        "declares {} bytes, more than a record may hold ({MAX_RECORD_BYTES})",
+                        entry.size()
+                    ),
+                ));
+            }
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(MAX_RECORD_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| hostile(&entry_name, e.to_string()))?;
+            if bytes.len() as u64 > MAX_RECORD_BYTES {
+                return Err(hostile(
+                    &entry_name,
+                    "expands beyond its declared size: a zip bomb".into(),
+                ));
+            }
+            total += bytes.len() as u64;
+            if total > MAX_TOTAL_BYTES {
+                return Err(hostile(
+                    &entry_name,
+                    format!("the entries expand to more than {MAX_TOTAL_BYTES} bytes"),
+                ));
+            }
+            self.add_json(&format!("{name}: {entry_name}"), &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// How many records are held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every record, in import order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The advisories affecting `name` at `version`, in import order.
+    pub fn affecting(&self, name: &str, version: &Version) -> Vec<&Record> {
+        let normalized = picket_formats::normalize(name);
+        let Some(ids) = self.by_name.get(&normalized) else {
+            return Vec::new();
+        };
+        ids.iter()
+            .map(|&i| &self.records[i as usize])
+            .filter(|r| {
+                r.affected
+                    .iter()
+                    .filter(|a| {
+                        is_pypi(a) && picket_formats::normalize(&a.package.name) == normalized
+                    })
+                    .any(|a| {
+                        a.versions
+                            .iter()
+                            .any(|v| v.parse::<Version>().is_ok_and(|v| &v == version))
+                            || a.ranges
+                                .iter()
+                                .filter(|r| r.kind == "ECOSYSTEM")
+                                .any(|r| in_range(r, version) == Some(true))
+                    })
+            })
+            .collect()
+    }
+
+    /// The `MAL-` records naming `name` (any version).
+    pub fn malicious(&self, name: &str) -> Vec<&Record> {
+        let normalized = picket_formats::normalize(name);
+        self.by_name
+            .get(&normalized)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.records[i as usize])
+            .filter(|r| r.is_malicious())
+            .collect()
+    }
+}
+
+/// Where the imported records live inside a data directory.
+pub fn store_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("osv").join("pypi.jsonl")
+}
+
+impl Database {
+    /// Writes the records as JSON lines to `store_path(data_dir)` (temp file, then rename: a
+    /// reader never sees half a database).
+    pub fn save(&self, data_dir: &Path) -> Result<std::path::PathBuf, OsvError> {
+        let path = store_path(data_dir);
+        let io = |e: std::io::Error| OsvError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension("jsonl.tmp");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        for r in &self.records {
+            serde_json::to_writer(&mut out, r).map_err(|e| io(e.into()))?;
+            std::io::Write::write_all(&mut out, b"\n").map_err(io)?;
+        }
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        Ok(path)
+    }
+
+    /// Loads what [`Database::save`] wrote; an empty database when nothing was imported.
+    pub fn load(data_dir: &Path) -> Result<Self, OsvError> {
+        let path = store_path(data_dir);
+        let mut db = Self::default();
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(db),
+            Err(e) => {
+                return Err(OsvError::Io {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            if !line.is_empty() {
+                db.add_json(&format!("{}:{}", path.display(), i + 1), line)?;
+            }
+        }
+        Ok(db)
+    }
+}
