@@ -92,6 +92,16 @@ pub enum DbCommand {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Download the PyPI `all.zip` of OSV and import it, unless the server says it has not changed
+    /// since the last update (`ETag`).
+    Update {
+        /// The zip's URL (else `PICKET_OSV_URL`).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Where picket keeps its data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// `picket replay`.

@@ -80,3 +80,90 @@ fn import_osv_keeps_the_pypi_records_and_reloads_them() {
         "the earlier import is intact"
     );
 }
+
+#[test]
+fn update_downloads_all_zip_and_revalidates_with_its_etag() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/picket-osv/tests/fixtures/osv");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        zip.start_file(
+            path.file_name().unwrap().to_str().unwrap(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    let (base, served) = common::canned_server_logged(vec![(
+        "/osv/PyPI/all.zip".to_owned(),
+        common::Canned {
+            status: 200,
+            content_type: "application/zip",
+            body: bytes,
+        },
+    )]);
+    let url = format!("{}osv/PyPI/all.zip", base.trim_end_matches("simple/"));
+    let args = [
+        "--format",
+        "json",
+        "db",
+        "update",
+        "--url",
+        &url,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let out = picket(tmp.path(), &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (first["updated"].as_bool(), first["records"].as_u64()),
+        (Some(true), Some(6))
+    );
+    let out = picket(tmp.path(), &args);
+    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        second["updated"], false,
+        "revalidated, not downloaded again"
+    );
+    let log = served.lock().unwrap().clone();
+    assert_eq!(log.iter().map(|(_, s)| *s).collect::<Vec<_>>(), [200, 304]);
+    assert_eq!(picket_osv::Database::load(&data).unwrap().len(), 6);
+
+    // No URL: a clear error with a hint; a 404: the status named, nothing replaced.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["db", "update", "--data-dir", data.to_str().unwrap()])
+        .env_remove("PICKET_OSV_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("PICKET_OSV_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = format!("{}nothing.zip", base.trim_end_matches("simple/"));
+    let out = picket(
+        tmp.path(),
+        &[
+            "db",
+            "update",
+            "--url",
+            &missing,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("HTTP 404"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(picket_osv::Database::load(&data).unwrap().len(), 6);
+}
