@@ -65,15 +65,27 @@ async fn read_form(mut multipart: Multipart, max_file: u64) -> Result<Form, ApiE
                 .map(str::to_owned)
                 .ok_or_else(|| ApiError::bad_request("The `content` field has no filename"))?;
             let mut bytes = Vec::new();
+            let mut over = false;
             while let Some(chunk) = field
                 .chunk()
                 .await
                 .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?
             {
-                if (bytes.len() + chunk.len()) as u64 > max_file {
-                    return Err(too_large(max_file));
+                if over || (bytes.len() + chunk.len()) as u64 > max_file {
+                    // Keep reading (and dropping) so the client gets this answer rather than a
+                    // reset in the middle of its upload; the body limit still bounds it.
+                    over = true;
+                    bytes = Vec::new();
+                    continue;
                 }
                 bytes.extend_from_slice(&chunk);
+            }
+            if over {
+                drop(field);
+                while let Ok(Some(mut rest)) = multipart.next_field().await {
+                    while let Ok(Some(_)) = rest.chunk().await {}
+                }
+                return Err(too_large(max_file));
             }
             form.file = Some((filename, bytes));
         } else {
