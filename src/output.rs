@@ -77,6 +77,12 @@ pub fn error(message: &str) {
     let _ = writeln!(err, "{BAD}error{BAD:#}: {message}");
 }
 
+/// Prints `warning: MESSAGE` on stderr.
+pub fn warning(message: &str) {
+    let mut err = AutoStream::auto(std::io::stderr().lock());
+    let _ = writeln!(err, "{BOLD}warning{BOLD:#}: {message}");
+}
+
 /// Prints `hint: MESSAGE` on stderr.
 pub fn hint(message: &str) {
     let mut err = AutoStream::auto(std::io::stderr().lock());

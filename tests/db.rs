@@ -28,6 +28,12 @@ fn import_osv_keeps_the_pypi_records_and_reloads_them() {
     assert_eq!(report["records"], 6);
     assert_eq!(report["malicious"], 1);
     assert_eq!(report["skipped_withdrawn"], 1);
+    // The record with an invalid range is kept, and the user is told which range is ignored.
+    assert!(
+        text(&out.stderr).contains("warning: PYSEC-bad-range: badrange range event `introduced: not a version` is not a PEP 440 version; the range is ignored"),
+        "{}",
+        text(&out.stderr)
+    );
     let db = picket_osv::Database::load(&data).unwrap();
     assert_eq!(db.len(), 6);
     let hits = db.affecting("requests", &"2.31.0".parse().unwrap());

@@ -41,6 +41,7 @@ pub fn run(command: &DbCommand, format: Format) -> Exit {
                     return Exit::Error;
                 }
             };
+            warn_problems(&db);
             let malicious = db.records().iter().filter(|r| r.is_malicious()).count();
             let report = json!({
                 "records": added,
@@ -127,6 +128,7 @@ fn update(
     let imported = db.import(&zip_path).and_then(|n| db.save(&dir).map(|_| n));
     let _ = std::fs::remove_file(&zip_path);
     let added = imported?;
+    warn_problems(&db);
     match new_etag {
         Some(tag) => std::fs::write(&etag_path, tag)
             .with_context(|| format!("writing {}", etag_path.display()))?,
@@ -146,4 +148,17 @@ fn update(
         },
     );
     Ok(Exit::Ok)
+}
+
+/// Warns of records whose ranges or vectors picket cannot use (the first ten, then a count).
+pub fn warn_problems(db: &picket_osv::Database) {
+    for problem in db.problems.iter().take(10) {
+        output::warning(problem);
+    }
+    if db.problems.len() > 10 {
+        output::warning(&format!(
+            "… and {} more problems in the records",
+            db.problems.len() - 10
+        ));
+    }
 }

@@ -138,9 +138,124 @@ pub struct Record {
     /// What it affects.
     #[serde(default)]
     pub affected: Vec<Affected>,
+    /// The database's own fields; picket reads GitHub's qualitative `severity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_specific: Option<DatabaseSpecific>,
+}
+
+/// The part of `database_specific` picket reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSpecific {
+    /// `LOW`, `MODERATE`, `HIGH`, `CRITICAL` (GitHub advisories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+}
+
+/// A record's severity, from its CVSS vectors or its database's own rating.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    /// `CVSS_V3`, `CVSS_V4`, … or `database` for a rating without a vector.
+    pub kind: String,
+    /// The CVSS vector, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<String>,
+    /// The base score, 0.0–10.0, when there is a vector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// `none`, `low`, `medium`, `high` or `critical`.
+    pub rating: &'static str,
 }
 
 impl Record {
+    /// The worst of the record's CVSS scores (v2, v3.0, v3.1, v4.0), else GitHub's qualitative
+    /// rating, else `None`. Vectors that do not parse are passed over (see [`Record::problems`]).
+    pub fn score(&self) -> Option<Score> {
+        let best = self
+            .severity
+            .iter()
+            .filter_map(|s| {
+                let cvss = s.score.parse::<cvss::Cvss>().ok()?;
+                Some((s, cvss.score(), cvss.severity()))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((s, score, severity)) = best {
+            return Some(Score {
+                kind: s.kind.clone(),
+                vector: Some(s.score.clone()),
+                score: Some(score),
+                rating: severity.as_str(),
+            });
+        }
+        let rating = match self
+            .database_specific
+            .as_ref()?
+            .severity
+            .as_deref()?
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "low" => "low",
+            "moderate" | "medium" => "medium",
+            "high" => "high",
+            "critical" => "critical",
+            _ => return None,
+        };
+        Some(Score {
+            kind: "database".to_owned(),
+            vector: None,
+            score: None,
+            rating,
+        })
+    }
+
+    /// What is wrong with the record's PyPI ranges and severity vectors, one sentence each. A
+    /// range with a problem never matches (see [`in_range`]); these say why.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in self.affected.iter().filter(|a| is_pypi(a)) {
+            for range in a.ranges.iter().filter(|r| r.kind == "ECOSYSTEM") {
+                for e in &range.events {
+                    let set: Vec<(&str, &String)> = [
+                        ("introduced", &e.introduced),
+                        ("fixed", &e.fixed),
+                        ("last_affected", &e.last_affected),
+                        ("limit", &e.limit),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+                    .collect();
+                    match set.as_slice() {
+                        [("introduced", v)] if v.as_str() == "0" => {}
+                        [(key, v)] => {
+                            if v.parse::<Version>().is_err() {
+                                out.push(format!(
+                                    "{}: {} range event `{key}: {v}` is not a PEP 440 version; the range is ignored",
+                                    self.id, a.package.name
+                                ));
+                            }
+                        }
+                        _ => out.push(format!(
+                            "{}: {} range event has {} keys ({}); OSV allows exactly one; the range is ignored",
+                            self.id,
+                            a.package.name,
+                            set.len(),
+                            set.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                        )),
+                    }
+                }
+            }
+        }
+        for s in &self.severity {
+            if s.kind.starts_with("CVSS_") && s.score.parse::<cvss::Cvss>().is_err() {
+                out.push(format!(
+                    "{}: severity `{}` is not a CVSS vector; it is ignored",
+                    self.id, s.score
+                ));
+            }
+        }
+        out
+    }
+
     /// A `MAL-` record: the package is malicious, not merely vulnerable.
     pub fn is_malicious(&self) -> bool {
         self.id.starts_with("MAL-")
@@ -211,6 +326,8 @@ pub struct Database {
     pub skipped_other_ecosystems: u64,
     /// Records skipped as withdrawn.
     pub skipped_withdrawn: u64,
+    /// What is wrong in the held records ([`Record::problems`]), for warnings.
+    pub problems: Vec<String>,
 }
 
 impl Database {
@@ -230,6 +347,7 @@ impl Database {
             self.skipped_other_ecosystems += 1;
             return;
         }
+        self.problems.extend(record.problems());
         let index = u32::try_from(self.records.len()).unwrap_or(u32::MAX);
         for name in names {
             let slot = self.by_name.entry(name).or_default();

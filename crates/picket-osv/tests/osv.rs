@@ -62,6 +62,44 @@ fn matches_ranges_and_version_lists_under_pep_440() {
     assert!(db.malicious("requests").is_empty());
     // An invalid range never matches silently.
     assert!(ids(&db, "badrange", "0.5").is_empty());
+    // ... and says why.
+    assert_eq!(
+        db.problems,
+        [
+            "PYSEC-bad-range: badrange range event has 2 keys (introduced, fixed); OSV allows exactly one; the range is ignored",
+            "PYSEC-bad-range: badrange range event `introduced: not a version` is not a PEP 440 version; the range is ignored",
+        ]
+    );
+    // Severity from the CVSS vector: the scores the advisories publish.
+    let score = db.affecting("requests", &v("2.31.0"))[0].score().unwrap();
+    assert_eq!((score.score, score.rating), (Some(5.6), "medium"));
+    let score = r.score().unwrap();
+    assert_eq!((score.score, score.rating), (Some(5.4), "medium"));
+    assert_eq!(score.kind, "CVSS_V3");
+    assert!(db.malicious("reqeusts")[0].score().is_none());
+}
+
+#[test]
+fn severity_falls_back_to_the_database_rating_and_skips_bad_vectors() {
+    let record: picket_osv::Record = serde_json::from_str(
+        r#"{"id":"GHSA-test","modified":"2024-01-01T00:00:00Z",
+            "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:X"},{"type":"CVSS_V4","score":"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+            "database_specific":{"severity":"MODERATE","cwe_ids":["CWE-1"]}}"#,
+    )
+    .unwrap();
+    let score = record.score().unwrap();
+    assert_eq!(
+        (score.kind.as_str(), score.score, score.rating),
+        ("CVSS_V4", Some(9.3), "critical")
+    );
+    assert_eq!(
+        record.problems(),
+        ["GHSA-test: severity `CVSS:3.1/AV:X` is not a CVSS vector; it is ignored"]
+    );
+    let record: picket_osv::Record =
+        serde_json::from_str(r#"{"id":"GHSA-test2","database_specific":{"severity":"MODERATE"}}"#)
+            .unwrap();
+    assert_eq!(record.score().unwrap().rating, "medium");
 }
 
 #[test]
