@@ -103,6 +103,9 @@ pub struct Dependency {
     pub group: Option<String>,
     /// For lock files that record it: whether the project depends on it directly.
     pub direct: Option<bool>,
+    /// For lock files that record it: the normalized names this package depends on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
     /// Where it was declared.
     pub source: Location,
 }
@@ -121,6 +124,7 @@ impl Dependency {
             constraint: false,
             group: None,
             direct: None,
+            requires: Vec::new(),
             source,
         }
     }

@@ -45,6 +45,15 @@ pub(crate) fn parse(path: &Path, text: &str, out: &mut DependencyFile) -> Result
                 dep.hashes.push(hash.to_ascii_lowercase());
             }
         }
+        if let Some(requires) = table.get("dependencies") {
+            dep.requires = doc
+                .table(requires, "package.dependencies")?
+                .keys()
+                .map(|k| picket_formats::normalize(k.get_ref()))
+                .collect();
+            dep.requires.sort();
+            dep.requires.dedup();
+        }
         if let Some(source) = table.get("source") {
             let source = doc.table(source, "package.source")?;
             let kind = doc.opt_str(source, "type")?;

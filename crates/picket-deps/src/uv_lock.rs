@@ -78,6 +78,24 @@ pub(crate) fn parse(path: &Path, text: &str, out: &mut DependencyFile) -> Result
         for wheel in doc.opt_array(table, "wheels")? {
             push_hash(&doc, doc.table(wheel, "package.wheels")?, &mut dep)?;
         }
+        for key in ["dependencies", "optional-dependencies"] {
+            let lists = match (key, table.get(key)) {
+                (_, None) => Vec::new(),
+                ("dependencies", Some(_)) => vec![doc.opt_array(table, key)?],
+                (_, Some(groups)) => doc
+                    .table(groups, key)?
+                    .values()
+                    .map(|list| doc.array(list, key))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            for item in lists.into_iter().flatten() {
+                let item = doc.table(item, key)?;
+                let name = doc.req_str(item, "name", entry, "dependency")?;
+                dep.requires.push(picket_formats::normalize(name));
+            }
+        }
+        dep.requires.sort();
+        dep.requires.dedup();
         if has_root {
             dep.direct = Some(direct.contains(dep.name.normalized()));
         }

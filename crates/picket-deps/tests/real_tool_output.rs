@@ -81,6 +81,24 @@ fn uv_lock_knows_direct_dependencies() {
 }
 
 #[test]
+fn uv_and_poetry_locks_record_the_same_dependency_graph() {
+    let edges = |file: &DependencyFile| -> BTreeMap<String, Vec<String>> {
+        file.dependencies
+            .iter()
+            .map(|d| (d.name.normalized().to_owned(), d.requires.clone()))
+            .collect()
+    };
+    let uv = edges(&parse("uv/uv.lock"));
+    assert_eq!(
+        uv["requests"],
+        ["certifi", "charset-normalizer", "idna", "urllib3"]
+    );
+    assert_eq!(uv["jinja2"], ["markupsafe"]);
+    assert!(uv["idna"].is_empty());
+    assert_eq!(edges(&parse("poetry/poetry.lock")), uv);
+}
+
+#[test]
 fn lines_point_at_the_package_entry() {
     let text = std::fs::read_to_string(fixture("poetry/poetry.lock")).unwrap();
     for dep in parse("poetry/poetry.lock").dependencies {
