@@ -7,15 +7,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success, nothing found at or above the fail level
-  1  findings at or above the fail level (`check`: a verdict at --fail-on or worse;
-     `inspect`: an archive is empty)
+  1  findings at or above the fail level (`check`, `scan`: a verdict at --fail-on or
+     worse; `inspect`: an archive is empty)
   2  usage or input error (unreadable, malformed or hostile input)";
 
 /// picket: defense against fake, squatted and malicious Python packages.
 #[derive(Debug, Parser)]
 #[command(name = "picket", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Output format: `table` for people, `json` for machines (`html`: `replay` only).
+    /// Output format: `table` for people, `json` for machines; `html` (`replay`), `sarif` and
+    /// `markdown` (`scan`), `cyclonedx` and `spdx` (`sbom`).
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// When to color output; `auto` colors a terminal unless `NO_COLOR` is set.
@@ -35,6 +36,29 @@ pub enum Format {
     Json,
     /// A self-contained HTML page (`replay` only).
     Html,
+    /// SARIF 2.1.0, for code-scanning services (`scan` only).
+    Sarif,
+    /// Markdown, for a pull-request comment (`scan` only).
+    Markdown,
+    /// CycloneDX 1.6 JSON (`sbom` only, its default).
+    Cyclonedx,
+    /// SPDX 2.3 JSON (`sbom` only).
+    Spdx,
+}
+
+impl Format {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Json => "json",
+            Self::Html => "html",
+            Self::Sarif => "sarif",
+            Self::Markdown => "markdown",
+            Self::Cyclonedx => "cyclonedx",
+            Self::Spdx => "spdx",
+        }
+    }
 }
 
 /// Color choices.
@@ -58,6 +82,14 @@ pub enum Command {
     /// Before you install: is each name the project you meant, does it exist, does it look like bait?
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Vet a project's dependency files: the names (as `check`), known-malicious and vulnerable
+    /// releases (OSV, offline), pins, hashes and lock files. `--format sarif|markdown` for CI.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Write a software bill of materials for a project's locked dependencies:
+    /// `--format cyclonedx` (1.6, the default) or `--format spdx` (2.3).
+    #[command(after_help = EXIT_CODES)]
+    Sbom(SbomArgs),
     /// Manage the name index: import a full snapshot, sweep it for typosquats.
     #[command(subcommand)]
     Names(NamesCommand),
@@ -447,6 +479,55 @@ pub struct CheckArgs {
     /// How many names to check at once online.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub jobs: usize,
+}
+
+/// `picket scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Dependency files or folders holding them (default: the current folder). In a folder:
+    /// requirements*.txt (also under `requirements/`), pyproject.toml, uv.lock, poetry.lock,
+    /// Pipfile.lock and pylock*.toml.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Use only local data (name index, advisories), never the network.
+    #[arg(long, conflicts_with = "index")]
+    pub offline: bool,
+    /// The package index (simple API base URL) to check names against.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+    /// Exit 1 at this verdict or worse (default from picket.toml, else `block`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<crate::config::FailOn>,
+    /// Require `--hash` on every requirement (else `[scan] require-hashes`).
+    #[arg(long)]
+    pub require_hashes: bool,
+    /// The policy file (default: ./picket.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where imported data lives (default: `$PICKET_DATA_DIR`, else `~/.local/share/picket`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// How many names to check at once online.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+    /// Write the report here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `picket sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A lock file, or a project folder (its uv.lock, poetry.lock, pylock.toml, Pipfile.lock or
+    /// requirements.txt, in that order). Default: the current folder.
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Where imported data lives (advisories for CycloneDX's `vulnerabilities`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Write the SBOM here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `picket names …`.

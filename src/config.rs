@@ -13,6 +13,15 @@
 //! fail-on = "block"             # exit 1 at this verdict or worse: "warn" or "block"
 //! cooldown-days = 14            # a first upload younger than this is `new-project`
 //!
+//! [[check.ignore]]              # `check` and `scan` leave a finding out until a date
+//! id = "GHSA-9wx4-h78v-vm56"    # an advisory id or alias, or a finding id (`unpinned`, …)
+//! package = "requests"          # optional: only for this project
+//! until = "2027-01-31"          # required; past it the finding counts again (with a warning)
+//! reason = "not reachable: we never pass verify=False"   # required
+//!
+//! [scan]
+//! require-hashes = false        # every requirement must carry --hash (`no-hashes` otherwise)
+//!
 //! [names]
 //! min-edit-len = 5              # single-character edits only against names this long or longer
 //! min-rank-ratio = 50           # a ranked name is a squat only of names this many times more popular
@@ -36,6 +45,9 @@ pub struct Config {
     /// `[names]`.
     #[serde(default)]
     pub names: NamesPolicy,
+    /// `[scan]`.
+    #[serde(default)]
+    pub scan: ScanPolicy,
     /// `[serve]`: the package index (see `picket_server::ServeConfig` for every key).
     #[serde(default)]
     pub serve: picket_server::ServeConfig,
@@ -64,6 +76,9 @@ pub struct CheckPolicy {
     /// A first upload younger than this many days is `new-project`.
     #[serde(default = "default_cooldown")]
     pub cooldown_days: u32,
+    /// Findings left out until a date.
+    #[serde(default)]
+    pub ignore: Vec<Ignore>,
 }
 
 impl Default for CheckPolicy {
@@ -72,8 +87,63 @@ impl Default for CheckPolicy {
             allow: Vec::new(),
             fail_on: default_fail_on(),
             cooldown_days: default_cooldown(),
+            ignore: Vec::new(),
         }
     }
+}
+
+/// One `[[check.ignore]]` entry.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Ignore {
+    /// An advisory id or alias (`GHSA-…`, `PYSEC-…`, `CVE-…`, `MAL-…`) or a finding id.
+    pub id: String,
+    /// Only for this project (any spelling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// The last day it applies, `YYYY-MM-DD`.
+    #[serde(deserialize_with = "date")]
+    pub until: String,
+    /// Why; shown in reports.
+    pub reason: String,
+}
+
+impl Ignore {
+    /// Days since 1970-01-01 of `until` (validated when the file was read).
+    pub fn until_day(&self) -> i64 {
+        parse_date(&self.until).unwrap_or(i64::MIN)
+    }
+}
+
+/// Days since the epoch of a `YYYY-MM-DD` date, if it is a real one.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = picket_formats::time::days_from_civil(y, m, d);
+    (picket_formats::time::civil_from_days(days) == (y, m, d)).then_some(days)
+}
+
+fn date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match parse_date(&text) {
+        Some(_) => Ok(text),
+        None => Err(serde::de::Error::custom(format!(
+            "`{text}` is not a date; write YYYY-MM-DD"
+        ))),
+    }
+}
+
+/// `[scan]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScanPolicy {
+    /// Every requirement must carry `--hash`.
+    #[serde(default)]
+    pub require_hashes: bool,
 }
 
 fn default_fail_on() -> FailOn {

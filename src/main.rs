@@ -27,14 +27,16 @@ fn main() -> ExitCode {
         }
     };
     output::init_color(cli.color);
-    if cli.format == cli::Format::Html && !matches!(cli.command, cli::Command::Replay(_)) {
-        output::error("--format html is only for `picket replay`; use table or json here");
+    if let Some(message) = format_refusal(&cli) {
+        output::error(&message);
         return ExitCode::from(output::Exit::Error as u8);
     }
     let exit = match &cli.command {
         cli::Command::Inspect(args) => commands::inspect::run(args, cli.format),
         cli::Command::Deps(args) => commands::deps::run(args, cli.format),
         cli::Command::Check(args) => commands::check::run(args, cli.format),
+        cli::Command::Scan(args) => commands::scan::run(args, cli.format),
+        cli::Command::Sbom(args) => commands::sbom::run(args, cli.format),
         cli::Command::Names(command) => commands::names::run(command, cli.format),
         cli::Command::Db(command) => commands::db::run(command, cli.format),
         cli::Command::Serve(args) => commands::serve::run(args),
@@ -43,4 +45,40 @@ fn main() -> ExitCode {
         cli::Command::Simulate(args) => commands::campaigns::simulate_command(args),
     };
     ExitCode::from(exit as u8)
+}
+
+/// Why `--format` does not fit the command, if it does not: each command has its own formats.
+fn format_refusal(cli: &cli::Cli) -> Option<String> {
+    use cli::{Command, Format};
+    let (command, allowed): (&str, &[Format]) = match &cli.command {
+        Command::Replay(_) => ("replay", &[Format::Table, Format::Json, Format::Html]),
+        Command::Scan(_) => (
+            "scan",
+            &[Format::Table, Format::Json, Format::Sarif, Format::Markdown],
+        ),
+        Command::Sbom(_) => ("sbom", &[Format::Table, Format::Cyclonedx, Format::Spdx]),
+        _ => ("", &[Format::Table, Format::Json]),
+    };
+    if allowed.contains(&cli.format) {
+        return None;
+    }
+    let names: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
+    Some(if command.is_empty() {
+        let owner = match cli.format {
+            Format::Html => "`picket replay`",
+            Format::Sarif | Format::Markdown => "`picket scan`",
+            _ => "`picket sbom`",
+        };
+        format!(
+            "--format {} is only for {owner}; use {} here",
+            cli.format.name(),
+            names.join(" or ")
+        )
+    } else {
+        format!(
+            "`picket {command}` writes {}, not --format {}",
+            names.join(", "),
+            cli.format.name()
+        )
+    })
 }

@@ -57,8 +57,11 @@ pub fn emit<T: serde::Serialize>(
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out)),
         crate::cli::Format::Table => print_table(&mut out),
-        crate::cli::Format::Html => {
-            error("--format html is only for `picket replay`; use table or json here");
+        other => {
+            error(&format!(
+                "--format {} does not apply here; use table or json",
+                other.name()
+            ));
             return Err(Exit::Error);
         }
     };

@@ -231,6 +231,7 @@ fn replay_checked(args: &ReplayArgs, format: Format) -> anyhow::Result<Exit> {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Table => table(&run),
         Format::Html => html(&args.events, &run)?,
+        other => anyhow::bail!("`picket replay` does not write --format {}", other.name()),
     };
     match &args.out {
         Some(path) => {

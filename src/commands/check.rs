@@ -25,7 +25,7 @@ use crate::output::{self, BAD, BOLD, DIM, Exit, GOOD};
 /// The verdict on one package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Nothing worth stopping for.
     Allow,
     /// Look before installing.
@@ -35,7 +35,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn of(findings: &[Finding]) -> Self {
+    pub(crate) fn of(findings: &[Finding]) -> Self {
         match findings.iter().map(|f| f.severity).max() {
             Some(Severity::High | Severity::Critical) => Self::Block,
             Some(Severity::Medium) => Self::Warn,
@@ -43,7 +43,7 @@ impl Verdict {
         }
     }
 
-    fn at_least(self, fail_on: FailOn) -> bool {
+    pub(crate) fn at_least(self, fail_on: FailOn) -> bool {
         match fail_on {
             FailOn::Warn => self >= Self::Warn,
             FailOn::Block => self == Self::Block,
@@ -53,15 +53,15 @@ impl Verdict {
 
 /// The JSON contract: one entry of `packages`.
 #[derive(Debug, Serialize)]
-struct PackageReport {
-    name: String,
-    normalized: String,
-    version: Option<String>,
-    exists: Option<bool>,
-    verdict: Verdict,
-    findings: Vec<Finding>,
+pub(crate) struct PackageReport {
+    pub(crate) name: String,
+    pub(crate) normalized: String,
+    pub(crate) version: Option<String>,
+    pub(crate) exists: Option<bool>,
+    pub(crate) verdict: Verdict,
+    pub(crate) findings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -71,9 +71,9 @@ struct Report<'a> {
     packages: &'a [PackageReport],
 }
 
-struct Request {
-    name: String,
-    version: Option<String>,
+pub(crate) struct Request {
+    pub(crate) name: String,
+    pub(crate) version: Option<String>,
 }
 
 fn parse_request(raw: &str) -> anyhow::Result<Request> {
@@ -112,7 +112,7 @@ fn read_requests(args: &[String]) -> anyhow::Result<Vec<Request>> {
 }
 
 /// Everything a check needs, shared by the worker threads.
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     index: &'a NameIndex,
     detector: &'a SquatDetector,
     assess_config: AssessConfig,
@@ -133,59 +133,94 @@ pub fn run(args: &CheckArgs, format: Format) -> Exit {
     }
 }
 
+/// The index URL a command uses: none offline, else the first configured one (with a hint when
+/// there is none).
+pub(crate) fn resolve_index(
+    offline: bool,
+    flag: Option<&str>,
+    config: &Config,
+    origin: &str,
+) -> Option<index_url::IndexUrl> {
+    if offline {
+        return None;
+    }
+    let url = index_url::resolve(flag, config.index_url.as_deref(), &|k| {
+        std::env::var(k).ok()
+    });
+    if url.is_none() {
+        output::hint(&format!(
+            "no package index configured (--index, PICKET_INDEX_URL, picket.toml, PIP_INDEX_URL, UV_INDEX_URL, pip.conf); checked offline against {origin}"
+        ));
+    }
+    url
+}
+
+impl<'a> Checker<'a> {
+    /// The checker for `config`'s policy over a loaded name index.
+    pub(crate) fn new(
+        config: &Config,
+        loaded: &'a name_data::LoadedIndex,
+        detector: &'a SquatDetector,
+        client: Option<Client>,
+    ) -> Self {
+        let defaults = AssessConfig::default();
+        Checker {
+            index: &loaded.index,
+            detector,
+            assess_config: AssessConfig {
+                index_is_complete: loaded.complete,
+                new_within_months: config
+                    .names
+                    .new_within_months
+                    .unwrap_or(defaults.new_within_months),
+            },
+            commands: CommandMap::default(),
+            client,
+            allow: config
+                .check
+                .allow
+                .iter()
+                .map(|n| picket_formats::normalize(n))
+                .collect(),
+            cooldown_days: config.check.cooldown_days,
+            now: now_unix(),
+        }
+    }
+
+    /// Whether it checks against an index.
+    pub(crate) fn online(&self) -> bool {
+        self.client.is_some()
+    }
+}
+
+/// The hint for names whose existence could not be judged.
+pub(crate) fn hint_unknown_existence(
+    loaded: &name_data::LoadedIndex,
+    context: &Checker<'_>,
+    reports: &[PackageReport],
+) {
+    if !loaded.complete && !context.online() && reports.iter().any(|r| r.exists.is_none()) {
+        output::hint(
+            "existence of unranked names can't be judged offline with the embedded list; `picket names import SNAPSHOT.tsv.gz` or --index URL can",
+        );
+    }
+}
+
 fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
     let config = Config::load(args.config.as_deref())?;
     let data_dir = data_dir(args.data_dir.as_deref())?;
     let requests = read_requests(&args.names)?;
     let loaded = name_data::load(&data_dir)?;
-    let index_url = if args.offline {
-        None
-    } else {
-        index_url::resolve(args.index.as_deref(), config.index_url.as_deref(), &|k| {
-            std::env::var(k).ok()
-        })
-    };
-    if index_url.is_none() && !args.offline {
-        output::hint(&format!(
-            "no package index configured (--index, PICKET_INDEX_URL, picket.toml, PIP_INDEX_URL, UV_INDEX_URL, pip.conf); checked offline against {}",
-            loaded.origin
-        ));
-    }
+    let index_url = resolve_index(args.offline, args.index.as_deref(), &config, &loaded.origin);
     let detector = SquatDetector::new(&loaded.popular, config.names.squat_config());
-    let defaults = AssessConfig::default();
     let client = index_url
         .as_ref()
         .map(|u| Client::new(&u.url, &data_dir.join("http-cache")))
         .transpose()?;
-    let context = Checker {
-        index: &loaded.index,
-        detector: &detector,
-        assess_config: AssessConfig {
-            index_is_complete: loaded.complete,
-            new_within_months: config
-                .names
-                .new_within_months
-                .unwrap_or(defaults.new_within_months),
-        },
-        commands: CommandMap::default(),
-        client,
-        allow: config
-            .check
-            .allow
-            .iter()
-            .map(|n| picket_formats::normalize(n))
-            .collect(),
-        cooldown_days: config.check.cooldown_days,
-        now: now_unix(),
-    };
+    let context = Checker::new(&config, &loaded, &detector, client);
 
     let reports = check_all(&context, &requests, args.jobs.max(1));
-
-    if !loaded.complete && context.client.is_none() && reports.iter().any(|r| r.exists.is_none()) {
-        output::hint(
-            "existence of unranked names can't be judged offline with the embedded list; `picket names import SNAPSHOT.tsv.gz` or --index URL can",
-        );
-    }
+    hint_unknown_existence(&loaded, &context, &reports);
     let fail_on = args.fail_on.unwrap_or(config.check.fail_on);
     let report = Report {
         mode: if context.client.is_some() {
@@ -209,7 +244,11 @@ fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
 }
 
 /// Checks every request, `jobs` at a time, keeping the input order.
-fn check_all(context: &Checker<'_>, requests: &[Request], jobs: usize) -> Vec<PackageReport> {
+pub(crate) fn check_all(
+    context: &Checker<'_>,
+    requests: &[Request],
+    jobs: usize,
+) -> Vec<PackageReport> {
     let bar = if requests.len() > 1 && context.client.is_some() {
         ProgressBar::new(requests.len() as u64)
     } else {
@@ -479,7 +518,7 @@ fn artifact_findings(
     findings
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -70,7 +70,7 @@ impl FileFormat {
 }
 
 /// Where a dependency was declared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Location {
     /// The file, as the caller named it (includes are joined to their parent's folder).
     pub file: PathBuf,

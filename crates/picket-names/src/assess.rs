@@ -60,6 +60,16 @@ pub enum FindingId {
     SingleRelease,
     /// The project has no description.
     NoDescription,
+    /// An OSV `MAL-` record names the release: the package is malicious (`scan`).
+    KnownMalicious,
+    /// An OSV advisory affects the release (`scan`).
+    Vulnerable,
+    /// A requirement that is not pinned to one version (`scan`).
+    Unpinned,
+    /// A requirement without `--hash` where hashes are required (`scan`).
+    NoHashes,
+    /// A `pyproject.toml` with dependencies and no lock file next to it (`scan`).
+    Unlocked,
 }
 
 impl FindingId {
@@ -76,6 +86,11 @@ impl FindingId {
             Self::Yanked => "yanked",
             Self::SingleRelease => "single-release",
             Self::NoDescription => "no-description",
+            Self::KnownMalicious => "known-malicious",
+            Self::Vulnerable => "vulnerable",
+            Self::Unpinned => "unpinned",
+            Self::NoHashes => "no-hashes",
+            Self::Unlocked => "unlocked",
         }
     }
 }

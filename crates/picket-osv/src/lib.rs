@@ -513,6 +513,17 @@ impl Database {
             .collect()
     }
 
+    /// The problems ([`Record::problems`]) of the records naming `name`.
+    pub fn problems_for(&self, name: &str) -> Vec<String> {
+        let normalized = picket_formats::normalize(name);
+        self.by_name
+            .get(&normalized)
+            .into_iter()
+            .flatten()
+            .flat_map(|&i| self.records[i as usize].problems())
+            .collect()
+    }
+
     /// The `MAL-` records naming `name` (any version).
     pub fn malicious(&self, name: &str) -> Vec<&Record> {
         let normalized = picket_formats::normalize(name);

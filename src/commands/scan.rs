@@ -1,0 +1,879 @@
+//! `picket scan [PATH...]`: every dependency a project declares, vetted in one pass — the names (as
+//! `picket check` judges them), releases named by OSV advisories (malicious or vulnerable), pins,
+//! hashes and lock files — with each finding located at its file and line.
+//!
+//! The pipeline: find the dependency files, parse them (`picket-deps`), check each distinct
+//! name/version once (`check`'s checker, offline or against an index), match pinned versions
+//! against the local OSV database, add the pinning rules, then apply the policy's ignores.
+//! [`ScanReport`] is the JSON contract; `table`, `sarif` and `markdown` are drawn from it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use picket_deps::{Dependency, DependencyFile, FileFormat, FsSource};
+use picket_formats::Version;
+use picket_names::{Finding, FindingId, Severity, SquatDetector};
+use picket_osv::Record;
+use serde::Serialize;
+
+use super::check::{self, Checker, PackageReport, Request, Verdict};
+use crate::cli::{Format, ScanArgs};
+use crate::config::{Config, Ignore, data_dir};
+use crate::name_data;
+use crate::online::Client;
+use crate::output::{self, BAD, BOLD, DIM, Exit, GOOD};
+
+/// The largest dependency file read: real ones are kilobytes; this bounds hostile ones.
+pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// A finding as `check` reports it, plus the advisory it comes from.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ScanFinding {
+    #[serde(flatten)]
+    pub(crate) finding: Finding,
+    /// The OSV id, for `vulnerable` and `known-malicious`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) advisory: Option<String>,
+}
+
+/// Where a dependency was declared.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Source {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+}
+
+/// Why a finding is not counted.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Ignored {
+    pub(crate) until: String,
+    pub(crate) reason: String,
+}
+
+/// One advisory affecting a dependency.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct VulnerabilityReport {
+    pub(crate) id: String,
+    pub(crate) aliases: Vec<String>,
+    pub(crate) summary: String,
+    pub(crate) malicious: bool,
+    pub(crate) severity: Option<picket_osv::Score>,
+    pub(crate) fixed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ignored: Option<Ignored>,
+}
+
+/// One dependency where it is declared: `check`'s package entry plus `source` and
+/// `vulnerabilities`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ScanPackage {
+    pub(crate) name: String,
+    pub(crate) normalized: String,
+    pub(crate) version: Option<String>,
+    pub(crate) exists: Option<bool>,
+    pub(crate) verdict: Verdict,
+    pub(crate) findings: Vec<ScanFinding>,
+    pub(crate) source: Source,
+    pub(crate) vulnerabilities: Vec<VulnerabilityReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) ignored: Vec<IgnoredFinding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+/// A finding the policy leaves out.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct IgnoredFinding {
+    #[serde(flatten)]
+    pub(crate) finding: ScanFinding,
+    #[serde(flatten)]
+    pub(crate) ignored: Ignored,
+}
+
+/// One dependency file.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FileReport {
+    pub(crate) path: String,
+    pub(crate) format: Option<FileFormat>,
+    pub(crate) dependencies: usize,
+    /// File-level findings (`unlocked`), located at `line`.
+    pub(crate) findings: Vec<ScanFinding>,
+    pub(crate) line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+/// The advisory database used.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Advisories {
+    pub(crate) records: usize,
+    pub(crate) database: Option<String>,
+}
+
+/// The JSON contract of `picket scan`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ScanReport {
+    pub(crate) mode: &'static str,
+    pub(crate) index: Option<String>,
+    pub(crate) advisories: Advisories,
+    pub(crate) files: Vec<FileReport>,
+    pub(crate) packages: Vec<ScanPackage>,
+}
+
+impl ScanReport {
+    /// The verdict that decides the exit code: the worst package or file finding not ignored.
+    fn worst(&self) -> Verdict {
+        let files = self
+            .files
+            .iter()
+            .flat_map(|f| f.findings.iter().map(|f| f.finding.clone()))
+            .collect::<Vec<_>>();
+        self.packages
+            .iter()
+            .map(|p| p.verdict)
+            .chain(std::iter::once(Verdict::of(&files)))
+            .max()
+            .unwrap_or(Verdict::Allow)
+    }
+}
+
+pub fn run(args: &ScanArgs, format: Format) -> Exit {
+    match run_checked(args, format) {
+        Ok(exit) => exit,
+        Err(e) => {
+            output::error(&format!("{e:#}"));
+            Exit::Error
+        }
+    }
+}
+
+fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
+    let config = Config::load(args.config.as_deref())?;
+    let data_dir = data_dir(args.data_dir.as_deref())?;
+    let files = discover(&args.paths)?;
+    let loaded = name_data::load(&data_dir)?;
+    let db = picket_osv::Database::load(&data_dir)?;
+    if db.is_empty() {
+        output::hint(
+            "no advisories imported, so releases were not checked for vulnerabilities or malware; run `picket db import-osv PATH` or `picket db update`",
+        );
+    }
+    let index_url =
+        check::resolve_index(args.offline, args.index.as_deref(), &config, &loaded.origin);
+    let detector = SquatDetector::new(&loaded.popular, config.names.squat_config());
+    let client = index_url
+        .as_ref()
+        .map(|u| Client::new(&u.url, &data_dir.join("http-cache")))
+        .transpose()?;
+    let checker = Checker::new(&config, &loaded, &detector, client);
+    let policy = Policy {
+        require_hashes: args.require_hashes || config.scan.require_hashes,
+        ignore: &config.check.ignore,
+        today: check::now_unix().div_euclid(86_400),
+    };
+    let report = scan(&files, &checker, &db, &policy, args.jobs.max(1));
+    policy.warn_expired();
+    if !loaded.complete && !checker.online() && report.packages.iter().any(|p| p.exists.is_none()) {
+        output::hint(
+            "existence of unranked names can't be judged offline with the embedded list; `picket names import SNAPSHOT.tsv.gz` or --index URL can",
+        );
+    }
+    let report = ScanReport {
+        mode: if checker.online() {
+            "online"
+        } else {
+            "offline"
+        },
+        index: index_url.map(|u| u.url.clone()),
+        advisories: Advisories {
+            records: db.len(),
+            database: (!db.is_empty())
+                .then(|| picket_osv::store_path(&data_dir).display().to_string()),
+        },
+        ..report
+    };
+    write_report(&report, format, args.out.as_deref())?;
+    let fail_on = args.fail_on.unwrap_or(config.check.fail_on);
+    Ok(
+        if report.files.iter().any(|f| f.error.is_some())
+            || report.packages.iter().any(|p| p.error.is_some())
+        {
+            Exit::Error
+        } else if report.worst().at_least(fail_on) {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        },
+    )
+}
+
+/// Writes the report in `format` to `out` or stdout.
+fn write_report(report: &ScanReport, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+    let mut buffer = Vec::new();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut buffer, report)?;
+            buffer.push(b'\n');
+        }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut buffer, &super::scan_formats::sarif(report))?;
+            buffer.push(b'\n');
+        }
+        Format::Markdown => super::scan_formats::markdown(&mut buffer, report)?,
+        _ => print_table(&mut buffer, report)?,
+    }
+    match out {
+        Some(path) => {
+            let plain = anstream::adapter::strip_bytes(&buffer).into_vec();
+            std::fs::write(path, plain).with_context(|| format!("writing {}", path.display()))
+        }
+        None => {
+            let mut stdout = output::stdout();
+            match stdout.write_all(&buffer).and_then(|()| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::anyhow!("writing output: {e}"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The dependency files named by `paths` (files as given; folders searched one level, plus a
+/// `requirements/` folder).
+pub(crate) fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let defaulted = paths.is_empty();
+    let paths = if defaulted {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut found = Vec::new();
+    for path in &paths {
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        if !meta.is_dir() {
+            if FileFormat::detect(path).is_none() {
+                anyhow::bail!(
+                    "{}: not a known dependency file (expected requirements*.txt, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock or pylock.toml)",
+                    path.display()
+                );
+            }
+            found.push(path.clone());
+            continue;
+        }
+        let before = found.len();
+        for dir in [path.clone(), path.join("requirements")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut here: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
+                .filter(|p| is_dependency_file(p, dir != *path))
+                .map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
+                .collect();
+            here.sort();
+            found.extend(here);
+        }
+        if found.len() == before {
+            anyhow::bail!(
+                "no dependency files in {}\nhint: picket scan reads requirements*.txt, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock and pylock.toml; name a file to read another",
+                if defaulted {
+                    "the current folder".to_owned()
+                } else {
+                    path.display().to_string()
+                }
+            );
+        }
+    }
+    found.dedup();
+    Ok(found)
+}
+
+fn is_dependency_file(path: &Path, in_requirements_dir: bool) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    match FileFormat::detect(path) {
+        Some(FileFormat::Requirements) => {
+            in_requirements_dir || name.to_ascii_lowercase().contains("requirements")
+        }
+        Some(_) => !in_requirements_dir,
+        None => false,
+    }
+}
+
+/// The policy a scan applies.
+pub(crate) struct Policy<'a> {
+    pub(crate) require_hashes: bool,
+    pub(crate) ignore: &'a [Ignore],
+    /// Days since the epoch.
+    pub(crate) today: i64,
+}
+
+impl Policy<'_> {
+    /// The entry that leaves `finding` of `normalized` out, if one applies today.
+    fn ignores(
+        &self,
+        normalized: &str,
+        finding: &ScanFinding,
+        aliases: &[String],
+    ) -> Option<&Ignore> {
+        self.ignore.iter().find(|e| {
+            let package = e
+                .package
+                .as_deref()
+                .is_none_or(|p| picket_formats::normalize(p) == normalized);
+            let id = e.id.eq_ignore_ascii_case(finding.finding.id.as_str())
+                || finding
+                    .advisory
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&e.id))
+                || aliases.iter().any(|a| a.eq_ignore_ascii_case(&e.id));
+            package && id && e.until_day() >= self.today
+        })
+    }
+
+    fn warn_expired(&self) {
+        for e in self.ignore.iter().filter(|e| e.until_day() < self.today) {
+            output::warning(&format!(
+                "the ignore of {}{} expired on {} ({}); it counts again",
+                e.id,
+                e.package
+                    .as_deref()
+                    .map(|p| format!(" for {p}"))
+                    .unwrap_or_default(),
+                e.until,
+                e.reason
+            ));
+        }
+    }
+}
+
+fn finding(id: FindingId, severity: Severity, message: String) -> ScanFinding {
+    ScanFinding {
+        finding: Finding {
+            id,
+            severity,
+            message,
+            target: None,
+            technique: None,
+        },
+        advisory: None,
+    }
+}
+
+/// Runs the whole scan over parsed files.
+pub(crate) fn scan(
+    paths: &[PathBuf],
+    checker: &Checker<'_>,
+    db: &picket_osv::Database,
+    policy: &Policy<'_>,
+    jobs: usize,
+) -> ScanReport {
+    let source = FsSource {
+        max_bytes: MAX_FILE_BYTES,
+    };
+    let mut files = Vec::new();
+    let mut parsed: Vec<DependencyFile> = Vec::new();
+    for path in paths {
+        match picket_deps::parse_file(path, &source) {
+            Ok(file) => {
+                files.push(FileReport {
+                    path: path.display().to_string(),
+                    format: Some(file.format),
+                    dependencies: file.dependencies.len(),
+                    findings: Vec::new(),
+                    line: 1,
+                    error: None,
+                });
+                parsed.push(file);
+            }
+            Err(e) => {
+                files.push(FileReport {
+                    path: path.display().to_string(),
+                    format: FileFormat::detect(path),
+                    dependencies: 0,
+                    findings: Vec::new(),
+                    line: 1,
+                    error: Some(e.to_string()),
+                });
+                parsed.push(DependencyFile {
+                    path: path.clone(),
+                    format: FileFormat::Requirements,
+                    dependencies: Vec::new(),
+                    unnamed: Vec::new(),
+                    index_urls: Vec::new(),
+                    extra_index_urls: Vec::new(),
+                    require_hashes: false,
+                    files_read: Vec::new(),
+                });
+            }
+        }
+    }
+    let locked_dirs = unlocked_findings(&mut files, &parsed, policy);
+
+    // Every declaration once (a file included by two others, or named and included, is one).
+    let mut seen = std::collections::HashSet::new();
+    let mut declared: Vec<(&DependencyFile, &Dependency)> = Vec::new();
+    for file in &parsed {
+        for dep in &file.dependencies {
+            if seen.insert((dep.source.clone(), dep.name.normalized().to_owned())) {
+                declared.push((file, dep));
+            }
+        }
+    }
+
+    // Each distinct name and version is checked once.
+    let mut keys: HashMap<(String, Option<String>), usize> = HashMap::new();
+    let mut requests = Vec::new();
+    for (_, dep) in &declared {
+        if dep.url.is_some() || dep.editable {
+            continue;
+        }
+        keys.entry((dep.name.normalized().to_owned(), dep.pinned.clone()))
+            .or_insert_with(|| {
+                requests.push(Request {
+                    name: dep.name.as_given().to_owned(),
+                    version: dep.pinned.clone(),
+                });
+                requests.len() - 1
+            });
+    }
+    let checked = check::check_all(checker, &requests, jobs);
+
+    let packages = declared
+        .iter()
+        .map(|(file, dep)| {
+            let report = keys
+                .get(&(dep.name.normalized().to_owned(), dep.pinned.clone()))
+                .map(|&i| &checked[i]);
+            let advisories = !(file.format == FileFormat::Pyproject
+                && locked_dirs.contains(file.path.parent().unwrap_or(Path::new(""))));
+            package_report(file, dep, report, advisories.then_some(db), policy)
+        })
+        .collect();
+    let mut warned = std::collections::HashSet::new();
+    for (_, dep) in &declared {
+        if warned.insert(dep.name.normalized()) {
+            for problem in db.problems_for(dep.name.normalized()) {
+                output::warning(&problem);
+            }
+        }
+    }
+    ScanReport {
+        mode: "offline",
+        index: None,
+        advisories: Advisories {
+            records: db.len(),
+            database: None,
+        },
+        files,
+        packages,
+    }
+}
+
+/// `unlocked`: a `pyproject.toml` that declares dependencies with no lock file beside it (a
+/// requirements file that pins everything counts as one, as pip-tools users keep it).
+///
+/// Returns the folders whose `pyproject.toml` is locked: there the lock file, not the ranges,
+/// says which releases install, so advisories are matched against the lock alone.
+fn unlocked_findings(
+    files: &mut [FileReport],
+    parsed: &[DependencyFile],
+    policy: &Policy<'_>,
+) -> std::collections::HashSet<PathBuf> {
+    let mut locked_dirs = std::collections::HashSet::new();
+    for (report, file) in files.iter_mut().zip(parsed) {
+        if file.format != FileFormat::Pyproject || file.dependencies.is_empty() {
+            continue;
+        }
+        let dir = file.path.parent().unwrap_or(Path::new(""));
+        let locked = parsed.iter().any(|other| {
+            other.path.parent().unwrap_or(Path::new("")) == dir
+                && match other.format {
+                    FileFormat::UvLock
+                    | FileFormat::PoetryLock
+                    | FileFormat::PipfileLock
+                    | FileFormat::Pylock => true,
+                    FileFormat::Requirements => {
+                        !other.dependencies.is_empty()
+                            && other.dependencies.iter().all(|d| d.pinned.is_some())
+                    }
+                    FileFormat::Pyproject => false,
+                }
+        }) || ["uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml"]
+            .iter()
+            .any(|name| dir.join(name).is_file());
+        if locked {
+            locked_dirs.insert(dir.to_owned());
+            continue;
+        }
+        let f = finding(
+            FindingId::Unlocked,
+            Severity::Medium,
+            format!(
+                "{} declares {} dependencies and no lock file records the versions installed; lock them (`uv lock`, `poetry lock`, `pip-compile`) so every install gets the releases you vetted",
+                report.path,
+                file.dependencies.len()
+            ),
+        );
+        report.line = file.dependencies[0].source.line;
+        let ignored = policy.ignore.iter().any(|e| {
+            e.id.eq_ignore_ascii_case("unlocked")
+                && e.package.is_none()
+                && e.until_day() >= policy.today
+        });
+        if !ignored {
+            report.findings.push(f);
+        }
+    }
+    locked_dirs
+}
+
+fn rating_severity(rating: Option<&str>) -> Severity {
+    match rating {
+        Some("critical") => Severity::Critical,
+        Some("high") => Severity::High,
+        Some("low" | "none") => Severity::Low,
+        _ => Severity::Medium,
+    }
+}
+
+fn vulnerability(record: &Record, normalized: &str) -> VulnerabilityReport {
+    VulnerabilityReport {
+        id: record.id.clone(),
+        aliases: record.aliases.clone(),
+        summary: if record.summary.is_empty() {
+            record.details.lines().next().unwrap_or_default().to_owned()
+        } else {
+            record.summary.clone()
+        },
+        malicious: record.is_malicious(),
+        severity: record.score(),
+        fixed: record.fixed_versions(normalized),
+        ignored: None,
+    }
+}
+
+fn package_report(
+    file: &DependencyFile,
+    dep: &Dependency,
+    checked: Option<&PackageReport>,
+    db: Option<&picket_osv::Database>,
+    policy: &Policy<'_>,
+) -> ScanPackage {
+    let normalized = dep.name.normalized().to_owned();
+    let name = dep.name.as_given().to_owned();
+    let mut findings: Vec<ScanFinding> = checked
+        .map(|c| {
+            c.findings
+                .iter()
+                .map(|f| ScanFinding {
+                    finding: f.clone(),
+                    advisory: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    // Advisories: the pinned release, or for an unpinned name the MAL- records that name it.
+    let version = dep
+        .pinned
+        .as_deref()
+        .and_then(|v| v.parse::<Version>().ok());
+    let records: Vec<&Record> = match (db, &version) {
+        (None, _) => Vec::new(),
+        (Some(db), Some(v)) => db.affecting(&normalized, v),
+        (Some(db), None) => db.malicious(&normalized),
+    };
+    let mut vulnerabilities: Vec<VulnerabilityReport> = Vec::new();
+    for record in records {
+        let v = vulnerability(record, &normalized);
+        let f = if v.malicious {
+            let scope = match &dep.pinned {
+                Some(pinned) => format!("{name} {pinned}"),
+                None => format!("releases of {name}"),
+            };
+            ScanFinding {
+                advisory: Some(v.id.clone()),
+                ..finding(
+                    FindingId::KnownMalicious,
+                    Severity::Critical,
+                    format!(
+                        "{scope}: {} — {}; remove it, and treat machines that installed it as compromised",
+                        v.id,
+                        if v.summary.is_empty() {
+                            "a malicious package"
+                        } else {
+                            &v.summary
+                        }
+                    ),
+                )
+            }
+        } else {
+            let score = v.severity.as_ref().map_or_else(
+                || "severity unknown".to_owned(),
+                |s| match s.score {
+                    Some(n) => format!("{} {n:.1}", s.rating),
+                    None => s.rating.to_owned(),
+                },
+            );
+            let aliases = if v.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", v.aliases.join(", "))
+            };
+            let fix = if v.fixed.is_empty() {
+                "no fixed release yet".to_owned()
+            } else {
+                format!("fixed in {}; upgrade", v.fixed.join(", "))
+            };
+            ScanFinding {
+                advisory: Some(v.id.clone()),
+                ..finding(
+                    FindingId::Vulnerable,
+                    rating_severity(v.severity.as_ref().map(|s| s.rating)),
+                    format!("{} ({score}{aliases}): {} — {fix}", v.id, v.summary),
+                )
+            }
+        };
+        findings.push(f);
+        vulnerabilities.push(v);
+    }
+
+    // Pins and hashes.
+    let is_requirements_txt = file.format == FileFormat::Requirements
+        && dep
+            .source
+            .file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+    if is_requirements_txt
+        && dep.pinned.is_none()
+        && dep.url.is_none()
+        && !dep.editable
+        && !dep.constraint
+    {
+        findings.push(finding(
+            FindingId::Unpinned,
+            Severity::Medium,
+            format!(
+                "`{name}{}` is not pinned to one version, so any new release — a hijacked one too — installs; pin it (`{name}==X`) or install from a lock file",
+                dep.specifier.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    let hash_mode = file.format == FileFormat::Requirements
+        && (file.require_hashes || file.dependencies.iter().any(|d| !d.hashes.is_empty()));
+    let hashes_apply = file.format != FileFormat::Pyproject && !dep.editable && !dep.constraint;
+    if hashes_apply && dep.hashes.is_empty() && (policy.require_hashes || hash_mode) {
+        let why = if policy.require_hashes {
+            "the policy requires hashes"
+        } else {
+            "the file is in hash-checking mode, and pip refuses to install it"
+        };
+        findings.push(finding(
+            FindingId::NoHashes,
+            Severity::Medium,
+            format!(
+                "{name} has no --hash: {why}; add the hashes of the files you vetted (`pip-compile --generate-hashes`, `uv export`)"
+            ),
+        ));
+    }
+
+    // The policy's ignores.
+    let mut kept = Vec::new();
+    let mut ignored = Vec::new();
+    for f in findings {
+        let aliases = f
+            .advisory
+            .as_deref()
+            .and_then(|a| vulnerabilities.iter().find(|v| v.id == a))
+            .map(|v| v.aliases.clone())
+            .unwrap_or_default();
+        match policy.ignores(&normalized, &f, &aliases) {
+            Some(entry) => {
+                let why = Ignored {
+                    until: entry.until.clone(),
+                    reason: entry.reason.clone(),
+                };
+                if let Some(v) = vulnerabilities
+                    .iter_mut()
+                    .find(|v| Some(&v.id) == f.advisory.as_ref())
+                {
+                    v.ignored = Some(why.clone());
+                }
+                ignored.push(IgnoredFinding {
+                    finding: f,
+                    ignored: why,
+                });
+            }
+            None => kept.push(f),
+        }
+    }
+    kept.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
+    let plain: Vec<Finding> = kept.iter().map(|f| f.finding.clone()).collect();
+    ScanPackage {
+        name,
+        normalized,
+        version: dep.pinned.clone(),
+        exists: checked.and_then(|c| c.exists),
+        verdict: Verdict::of(&plain),
+        findings: kept,
+        source: Source {
+            file: dep.source.file.display().to_string(),
+            line: dep.source.line,
+        },
+        vulnerabilities,
+        ignored,
+        error: checked.and_then(|c| c.error.clone()),
+    }
+}
+
+fn verdict_word(v: Verdict, error: bool) -> (anstyle::Style, &'static str) {
+    match (error, v) {
+        (true, _) => (BAD, "ERROR"),
+        (false, Verdict::Block) => (BAD, "BLOCK"),
+        (false, Verdict::Warn) => (BOLD, "WARN "),
+        (false, Verdict::Allow) => (GOOD, "ALLOW"),
+    }
+}
+
+/// Packages grouped by the file they are declared in, worst first, files in scan order.
+pub(crate) fn grouped(report: &ScanReport) -> Vec<(String, Vec<&ScanPackage>)> {
+    let mut groups: BTreeMap<usize, (String, Vec<&ScanPackage>)> = BTreeMap::new();
+    let order: HashMap<&str, usize> = report
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    for p in &report.packages {
+        let rank = order
+            .get(p.source.file.as_str())
+            .copied()
+            .unwrap_or(usize::MAX - 1);
+        groups
+            .entry(rank)
+            .or_insert_with(|| (p.source.file.clone(), Vec::new()))
+            .1
+            .push(p);
+    }
+    let mut out: Vec<(String, Vec<&ScanPackage>)> = groups.into_values().collect();
+    for (_, packages) in &mut out {
+        packages.sort_by(|a, b| {
+            (b.error.is_some(), b.verdict, top_severity(b))
+                .cmp(&(a.error.is_some(), a.verdict, top_severity(a)))
+                .then(a.source.line.cmp(&b.source.line))
+        });
+    }
+    out
+}
+
+fn top_severity(p: &ScanPackage) -> Option<Severity> {
+    p.findings.iter().map(|f| f.finding.severity).max()
+}
+
+fn print_table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
+    for file in &report.files {
+        if let Some(e) = &file.error {
+            writeln!(out, "{BAD}ERROR{BAD:#}  {e}")?;
+        }
+        for f in &file.findings {
+            writeln!(
+                out,
+                "{BOLD}WARN {BOLD:#}  {}:{}  {}: {}",
+                file.path,
+                file.line,
+                f.finding.id.as_str(),
+                f.finding.message
+            )?;
+        }
+    }
+    let groups = grouped(report);
+    for (file, packages) in &groups {
+        let flagged: Vec<&&ScanPackage> = packages
+            .iter()
+            .filter(|p| !p.findings.is_empty() || p.error.is_some())
+            .collect();
+        writeln!(
+            out,
+            "{BOLD}{file}{BOLD:#} {DIM}({} dependencies, {} with findings){DIM:#}",
+            packages.len(),
+            flagged.len()
+        )?;
+        let width = flagged
+            .iter()
+            .map(|p| label(p).len())
+            .max()
+            .unwrap_or(0)
+            .min(40);
+        for p in flagged {
+            let (style, word) = verdict_word(p.verdict, p.error.is_some());
+            let head = match (&p.error, p.findings.first()) {
+                (Some(e), _) => e.clone(),
+                (None, Some(f)) => format!("{}: {}", f.finding.id.as_str(), f.finding.message),
+                (None, None) => String::new(),
+            };
+            writeln!(
+                out,
+                "  {style}{word}{style:#}  {:<width$}  {DIM}line {:<5}{DIM:#} {head}",
+                label(p),
+                p.source.line
+            )?;
+            for f in p.findings.iter().skip(usize::from(p.error.is_none())) {
+                writeln!(
+                    out,
+                    "         {:<width$}  {DIM}{:<10}{DIM:#} {}: {}",
+                    "",
+                    f.finding.severity.as_str(),
+                    f.finding.id.as_str(),
+                    f.finding.message
+                )?;
+            }
+            for i in &p.ignored {
+                writeln!(
+                    out,
+                    "         {:<width$}  {DIM}ignored    {}{} until {}: {}{DIM:#}",
+                    "",
+                    i.finding.finding.id.as_str(),
+                    i.finding
+                        .advisory
+                        .as_deref()
+                        .map(|a| format!(" {a}"))
+                        .unwrap_or_default(),
+                    i.ignored.until,
+                    i.ignored.reason
+                )?;
+            }
+        }
+    }
+    let count = |v: Verdict| report.packages.iter().filter(|p| p.verdict == v).count();
+    writeln!(
+        out,
+        "{} dependencies in {} files: {} block, {} warn, {} allow; {} advisories checked{}",
+        report.packages.len(),
+        report.files.len(),
+        count(Verdict::Block),
+        count(Verdict::Warn),
+        count(Verdict::Allow),
+        report.advisories.records,
+        if report.mode == "offline" {
+            " (offline)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// `name==version` or `name SPEC`.
+pub(crate) fn label(p: &ScanPackage) -> String {
+    match &p.version {
+        Some(v) => format!("{}=={v}", p.name),
+        None => p.name.clone(),
+    }
+}

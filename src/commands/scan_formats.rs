@@ -1,0 +1,323 @@
+//! `picket scan`'s reports for other tools: SARIF 2.1.0 for code-scanning services, Markdown for a
+//! pull-request comment. Both are drawn from [`ScanReport`], the JSON contract.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use picket_names::{FindingId, Severity};
+use serde_json::{Value, json};
+
+use super::check::Verdict;
+use super::scan::{ScanFinding, ScanReport, grouped, label};
+
+/// What each rule is about, for the SARIF rule list.
+fn rule_text(id: FindingId) -> (&'static str, &'static str) {
+    match id {
+        FindingId::KnownMalicious => (
+            "Known malicious package",
+            "An OSV MAL- record names this release: the package is malware. Remove it and treat machines that installed it as compromised.",
+        ),
+        FindingId::Vulnerable => (
+            "Release with a known vulnerability",
+            "An OSV advisory affects the pinned release. Upgrade to a fixed release, or record why it does not apply with an ignore entry that expires.",
+        ),
+        FindingId::Unpinned => (
+            "Dependency not pinned",
+            "The requirement allows more than one version, so a new release (a hijacked one too) installs without review. Pin it or install from a lock file.",
+        ),
+        FindingId::NoHashes => (
+            "Dependency without hashes",
+            "The requirement carries no --hash, so the files installed are not the ones vetted. Add hashes.",
+        ),
+        FindingId::Unlocked => (
+            "Project without a lock file",
+            "pyproject.toml declares dependencies and no lock file records the versions installed.",
+        ),
+        FindingId::Nonexistent => (
+            "Dependency does not exist",
+            "No project of this name exists on the index: a typo, or a name an AI assistant invented, which anybody can register.",
+        ),
+        FindingId::Typosquat => (
+            "Name imitates a popular project",
+            "The name is one edit or affix away from a much more popular project's.",
+        ),
+        FindingId::Confusable => (
+            "Name confusable with a popular project",
+            "The name reads like a popular project's once confusable characters are folded.",
+        ),
+        FindingId::HallucinationPattern => (
+            "Name shaped like an invented one",
+            "The name has the shape AI assistants invent, and the project is obscure or new.",
+        ),
+        FindingId::NewProject => (
+            "Project first uploaded recently",
+            "New projects are where squatters live; wait or verify the publisher.",
+        ),
+        FindingId::EmptyPackage => (
+            "Package holds no code",
+            "An empty package is a placeholder for squatting or a later malicious release.",
+        ),
+        FindingId::EntrypointShadowing => (
+            "Console script shadows another command",
+            "The package installs a command named like another project's well-known command.",
+        ),
+        FindingId::Yanked => (
+            "Release is yanked",
+            "The pinned release was withdrawn by its publisher.",
+        ),
+        FindingId::SingleRelease => (
+            "Project has a single release",
+            "Established projects rarely have one release.",
+        ),
+        FindingId::NoDescription => (
+            "Project has no description",
+            "The project has no summary or description.",
+        ),
+    }
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// GitHub's `security-severity`: a CVSS-like number it maps to critical/high/medium/low.
+fn severity_number(severity: Severity) -> f64 {
+    match severity {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 2.0,
+    }
+}
+
+/// A SARIF `uri`: the path with forward slashes, relative where it was given relative.
+fn uri(path: &str) -> String {
+    path.replace('\\', "/")
+}
+
+/// A finding, its file and line, and the package and version it is about.
+type Located<'a> = (&'a ScanFinding, String, usize, Option<(&'a str, Option<&'a str>)>);
+
+/// The SARIF 2.1.0 log: one run, a rule per finding id, a result per finding located at the
+/// declaring file and line.
+pub(crate) fn sarif(report: &ScanReport) -> Value {
+    let mut located: Vec<Located<'_>> = Vec::new();
+    for file in &report.files {
+        for f in &file.findings {
+            located.push((f, file.path.clone(), file.line, None));
+        }
+    }
+    for p in &report.packages {
+        for f in &p.findings {
+            located.push((
+                f,
+                p.source.file.clone(),
+                p.source.line,
+                Some((p.normalized.as_str(), p.version.as_deref())),
+            ));
+        }
+    }
+    // Rules in a stable order; each rule's security-severity is its worst result's.
+    let mut rules: BTreeMap<&'static str, (FindingId, f64)> = BTreeMap::new();
+    for (f, _, _, package) in &located {
+        let mut number = severity_number(f.finding.severity);
+        if let (Some(advisory), Some((name, _))) = (&f.advisory, package)
+            && let Some(score) = report
+                .packages
+                .iter()
+                .filter(|p| p.normalized == *name)
+                .flat_map(|p| &p.vulnerabilities)
+                .find(|v| &v.id == advisory)
+                .and_then(|v| v.severity.as_ref())
+                .and_then(|s| s.score)
+        {
+            number = score;
+        }
+        let entry = rules
+            .entry(f.finding.id.as_str())
+            .or_insert((f.finding.id, number));
+        entry.1 = entry.1.max(number);
+    }
+    let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, k)| (*k, i)).collect();
+    let rules_json: Vec<Value> = rules
+        .iter()
+        .map(|(id, (finding_id, number))| {
+            let (short, full) = rule_text(*finding_id);
+            json!({
+                "id": id,
+                "name": id,
+                "shortDescription": { "text": short },
+                "fullDescription": { "text": full },
+                "help": { "text": full },
+                "properties": {
+                    "tags": ["security", "supply-chain"],
+                    "security-severity": format!("{number:.1}"),
+                }
+            })
+        })
+        .collect();
+    let results: Vec<Value> = located
+        .iter()
+        .map(|(f, file, line, package)| {
+            let mut fingerprint = format!("{}:{file}", f.finding.id.as_str());
+            let mut properties = serde_json::Map::new();
+            properties.insert("severity".into(), json!(f.finding.severity.as_str()));
+            if let Some((name, version)) = package {
+                fingerprint = format!("{fingerprint}:{name}:{}", version.unwrap_or(""));
+                properties.insert("package".into(), json!(name));
+                properties.insert("version".into(), json!(version));
+            }
+            if let Some(advisory) = &f.advisory {
+                fingerprint = format!("{fingerprint}:{advisory}");
+                properties.insert("advisory".into(), json!(advisory));
+            }
+            json!({
+                "ruleId": f.finding.id.as_str(),
+                "ruleIndex": index[f.finding.id.as_str()],
+                "level": level(f.finding.severity),
+                "message": { "text": f.finding.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(file) },
+                        "region": { "startLine": line.max(&1) }
+                    }
+                }],
+                "partialFingerprints": { "picketFinding/v1": fingerprint },
+                "properties": properties,
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "picket",
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": rules_json,
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    })
+}
+
+/// Escapes text for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('<', "&lt;")
+}
+
+/// A Markdown report for a pull-request comment: a headline, then per file a table of the
+/// dependencies with findings, worst first.
+pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
+    let count = |v: Verdict| report.packages.iter().filter(|p| p.verdict == v).count();
+    let (block, warn) = (count(Verdict::Block), count(Verdict::Warn));
+    let file_findings: usize = report.files.iter().map(|f| f.findings.len()).sum();
+    let headline = if block + warn + file_findings == 0 {
+        "no findings".to_owned()
+    } else {
+        format!("{block} to block, {warn} to look at")
+    };
+    writeln!(out, "## picket scan: {headline}\n")?;
+    writeln!(
+        out,
+        "{} dependencies in {} files, checked against {} advisories ({}).\n",
+        report.packages.len(),
+        report.files.len(),
+        report.advisories.records,
+        report.mode
+    )?;
+    for file in &report.files {
+        if let Some(e) = &file.error {
+            writeln!(out, "- **error** `{}`: {}", cell(&file.path), cell(e))?;
+        }
+        for f in &file.findings {
+            writeln!(
+                out,
+                "- **{}** `{}` line {}: {}",
+                f.finding.id.as_str(),
+                cell(&file.path),
+                file.line,
+                cell(&f.finding.message)
+            )?;
+        }
+    }
+    for (file, packages) in grouped(report) {
+        let flagged: Vec<_> = packages
+            .into_iter()
+            .filter(|p| !p.findings.is_empty() || p.error.is_some())
+            .collect();
+        if flagged.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n### `{}`\n", cell(&file))?;
+        writeln!(out, "| Verdict | Package | Line | Finding | Details |")?;
+        writeln!(out, "| --- | --- | --- | --- | --- |")?;
+        for p in flagged {
+            let verdict = match (p.error.is_some(), p.verdict) {
+                (true, _) => "**error**",
+                (false, Verdict::Block) => "**block**",
+                (false, Verdict::Warn) => "warn",
+                (false, Verdict::Allow) => "allow",
+            };
+            if let Some(e) = &p.error {
+                writeln!(
+                    out,
+                    "| {verdict} | `{}` | {} | error | {} |",
+                    cell(&label(p)),
+                    p.source.line,
+                    cell(e)
+                )?;
+            }
+            for f in &p.findings {
+                writeln!(
+                    out,
+                    "| {verdict} | `{}` | {} | {} ({}) | {} |",
+                    cell(&label(p)),
+                    p.source.line,
+                    f.finding.id.as_str(),
+                    f.finding.severity.as_str(),
+                    cell(&f.finding.message)
+                )?;
+            }
+        }
+    }
+    let ignored: Vec<_> = report
+        .packages
+        .iter()
+        .flat_map(|p| p.ignored.iter().map(move |i| (p, i)))
+        .collect();
+    if !ignored.is_empty() {
+        writeln!(
+            out,
+            "\n<details><summary>{} ignored by policy</summary>\n",
+            ignored.len()
+        )?;
+        for (p, i) in ignored {
+            writeln!(
+                out,
+                "- `{}` {}{} until {}: {}",
+                cell(&label(p)),
+                i.finding.finding.id.as_str(),
+                i.finding
+                    .advisory
+                    .as_deref()
+                    .map(|a| format!(" {a}"))
+                    .unwrap_or_default(),
+                i.ignored.until,
+                cell(&i.ignored.reason)
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+    Ok(())
+}
