@@ -100,7 +100,12 @@ fn uri(path: &str) -> String {
 }
 
 /// A finding, its file and line, and the package and version it is about.
-type Located<'a> = (&'a ScanFinding, String, usize, Option<(&'a str, Option<&'a str>)>);
+type Located<'a> = (
+    &'a ScanFinding,
+    String,
+    usize,
+    Option<(&'a str, Option<&'a str>)>,
+);
 
 /// The SARIF 2.1.0 log: one run, a rule per finding id, a result per finding located at the
 /// declaring file and line.
@@ -147,9 +152,19 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
         .iter()
         .map(|(id, (finding_id, number))| {
             let (short, full) = rule_text(*finding_id);
+            // A readable name, distinct from the id (SARIF 3.49.7): the short text in PascalCase.
+            let name: String = short
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
             json!({
                 "id": id,
-                "name": id,
+                "name": name,
                 "shortDescription": { "text": short },
                 "fullDescription": { "text": full },
                 "help": { "text": full },

@@ -1,0 +1,834 @@
+//! `picket scan` and `picket sbom` as a user and a CI job run them: the dependency files real tools
+//! wrote (tests/fixtures/deps), OSV records in their published form, and the real validators and
+//! peers (pip-audit, cyclonedx-python-lib, spdx-tools, the SARIF multitool).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{Server, free_port, picket, text, venv, wait_for_port};
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn deps_fixture(rel: &str) -> String {
+    root()
+        .join("tests/fixtures/deps")
+        .join(rel)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn osv_fixtures() -> PathBuf {
+    root().join("crates/picket-osv/tests/fixtures/osv")
+}
+
+/// A data directory with the OSV fixture records imported.
+fn data_with_advisories() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = picket(
+        tmp.path(),
+        &["db", "import-osv", osv_fixtures().to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    tmp
+}
+
+fn scan_json(dir: &Path, args: &[&str]) -> (Value, std::process::Output) {
+    let mut all = vec!["--format", "json", "scan", "--offline"];
+    all.extend_from_slice(args);
+    let out = picket(dir, &all);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    (doc, out)
+}
+
+/// `(name, version, finding id, advisory)` of every finding.
+fn findings(doc: &Value) -> BTreeSet<(String, String, String, String)> {
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["findings"].as_array().unwrap().iter().map(move |f| {
+                (
+                    p["normalized"].as_str().unwrap().to_owned(),
+                    p["version"].as_str().unwrap_or("").to_owned(),
+                    f["id"].as_str().unwrap().to_owned(),
+                    f["advisory"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn package<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["normalized"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {doc}"))
+}
+
+#[test]
+fn every_lock_format_gives_the_same_findings() {
+    let data = data_with_advisories();
+    let (reference, out) = scan_json(data.path(), &[&deps_fixture("uv/requirements.txt")]);
+    // Medium findings only: exit 0 at the default fail level, 1 at `warn`.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected: BTreeSet<(String, String, String, String)> = [
+        ("jinja2", "3.1.2", "vulnerable", "GHSA-h5c8-rqwp-cp95"),
+        ("requests", "2.31.0", "vulnerable", "GHSA-9wx4-h78v-vm56"),
+        ("urllib3", "1.26.5", "vulnerable", "GHSA-v845-jxx5-vc9f"),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| ((*a).into(), (*b).into(), (*c).into(), (*d).into()))
+    .collect();
+    assert_eq!(findings(&reference), expected);
+
+    // The advisory as the user reads it: aliases, CVSS severity, fixed versions, the line.
+    let requests = package(&reference, "requests");
+    let vuln = &requests["vulnerabilities"][0];
+    assert_eq!(vuln["id"], "GHSA-9wx4-h78v-vm56");
+    assert_eq!(vuln["aliases"], serde_json::json!(["CVE-2024-35195"]));
+    assert_eq!(vuln["severity"]["score"], 5.6);
+    assert_eq!(vuln["severity"]["rating"], "medium");
+    assert_eq!(
+        vuln["severity"]["vector"],
+        "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:H/I:H/A:N"
+    );
+    assert_eq!(vuln["fixed"], serde_json::json!(["2.32.0"]));
+    assert_eq!(requests["verdict"], "warn");
+    let file = std::fs::read_to_string(deps_fixture("uv/requirements.txt")).unwrap();
+    let line = requests["source"]["line"].as_u64().unwrap() as usize;
+    assert!(
+        file.lines()
+            .nth(line - 1)
+            .unwrap()
+            .starts_with("requests==2.31.0"),
+        "line {line}"
+    );
+    // PYSEC-2023-74 affects requests up to 2.31.0 exclusive: not reported.
+    assert!(!text(&out.stdout).contains("PYSEC-2023-74"));
+    assert_eq!(
+        package(&reference, "urllib3")["vulnerabilities"][0]["fixed"],
+        serde_json::json!(["1.26.17", "2.0.6"])
+    );
+
+    for other in [
+        "uv/uv.lock",
+        "uv/pylock.toml",
+        "poetry/poetry.lock",
+        "pipenv/Pipfile.lock",
+    ] {
+        let (doc, out) = scan_json(data.path(), &[&deps_fixture(other), "--fail-on", "warn"]);
+        assert_eq!(out.status.code(), Some(1), "{other}: {}", text(&out.stderr));
+        assert_eq!(findings(&doc), expected, "{other} disagrees");
+        // Every finding points at the package's entry in that file.
+        let file = std::fs::read_to_string(deps_fixture(other)).unwrap();
+        for p in doc["packages"].as_array().unwrap() {
+            let line = p["source"]["line"].as_u64().unwrap() as usize;
+            let at = file.lines().nth(line - 1).unwrap().to_ascii_lowercase();
+            assert!(
+                at.contains(p["normalized"].as_str().unwrap()),
+                "{other}:{line}: {at}"
+            );
+        }
+    }
+
+    // A folder: the project's files found and reported together; the pyproject's pins are not
+    // matched again when a lock file records what installs.
+    let (doc, _) = scan_json(data.path(), &[&deps_fixture("uv")]);
+    let files: Vec<&str> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "pylock.toml",
+            "pyproject.toml",
+            "requirements.txt",
+            "uv.lock"
+        ]
+    );
+    assert!(
+        doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["source"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("pyproject.toml"))
+            .all(|p| p["findings"].as_array().unwrap().is_empty())
+    );
+    assert!(
+        doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["findings"].as_array().unwrap().is_empty()),
+        "a locked project is not `unlocked`"
+    );
+}
+
+/// A hand-written project with bait in it.
+fn bait_project(dir: &Path) {
+    std::fs::write(
+        dir.join("requirements.txt"),
+        "# hand-written\n\
+         reqeusts==2.31.0\n\
+         flask>=2.0\n\
+         numpy==1.26.4 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n\
+         requests==2.31.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/pyproject.toml"),
+        "[project]\nname = \"app\"\nversion = \"0.1\"\ndependencies = [\n  \"requests>=2\",\n  \"djnago\",\n]\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn bait_pins_hashes_and_unlocked_projects_are_found() {
+    let data = data_with_advisories();
+    bait_project(data.path());
+    // No path: the current folder (and `app` named).
+    let (doc, out) = scan_json(data.path(), &[".", "app"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let reqeusts = package(&doc, "reqeusts");
+    assert_eq!(reqeusts["verdict"], "block");
+    let ids: Vec<&str> = reqeusts["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["known-malicious", "typosquat", "no-hashes"]);
+    assert_eq!(reqeusts["findings"][0]["severity"], "critical");
+    assert_eq!(reqeusts["findings"][0]["advisory"], "MAL-0000-0001");
+    assert_eq!(reqeusts["findings"][1]["target"], "requests");
+    assert_eq!(reqeusts["source"]["line"], 2);
+    let flask = package(&doc, "flask");
+    assert_eq!(flask["findings"][0]["id"], "unpinned");
+    assert!(
+        flask["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`flask>=2.0`")
+    );
+    // One hashed requirement puts the file in pip's hash-checking mode.
+    assert_eq!(flask["findings"][1]["id"], "no-hashes");
+    assert!(
+        package(&doc, "numpy")["findings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let djnago = package(&doc, "djnago");
+    assert_eq!(djnago["findings"][0]["id"], "typosquat");
+    assert_eq!(djnago["source"]["file"], "app/pyproject.toml");
+    let app = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "app/pyproject.toml")
+        .unwrap();
+    assert_eq!(app["findings"][0]["id"], "unlocked");
+    assert_eq!(app["line"], 5);
+
+    // The table groups by file, worst first, and says where.
+    let out = picket(data.path(), &["scan", "--offline"]);
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("requirements.txt (4 dependencies, 3 with findings)"),
+        "{table}"
+    );
+    assert!(
+        lines[1].contains("BLOCK  reqeusts==2.31.0") && lines[1].contains("line 2"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "4 dependencies in 1 files: 1 block, 2 warn, 1 allow; 6 advisories checked (offline)"
+        ),
+        "{table}"
+    );
+
+    // Policy: ignore an advisory (by its CVE alias) until a date, with a reason; an expired ignore
+    // counts again, with a warning; `--require-hashes` flags the lock-less file.
+    std::fs::write(
+        data.path().join("picket.toml"),
+        "[[check.ignore]]\nid = \"CVE-2024-35195\"\npackage = \"requests\"\nuntil = \"2999-12-31\"\nreason = \"we never pass verify=False\"\n\n\
+         [[check.ignore]]\nid = \"unpinned\"\nuntil = \"2001-01-01\"\nreason = \"old exception\"\n",
+    )
+    .unwrap();
+    let (doc, out) = scan_json(data.path(), &["requirements.txt"]);
+    let requests = package(&doc, "requests");
+    assert!(
+        requests["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["id"] != "vulnerable")
+    );
+    assert_eq!(requests["ignored"][0]["advisory"], "GHSA-9wx4-h78v-vm56");
+    assert_eq!(
+        requests["ignored"][0]["reason"],
+        "we never pass verify=False"
+    );
+    assert_eq!(
+        requests["vulnerabilities"][0]["ignored"]["until"],
+        "2999-12-31"
+    );
+    assert_eq!(package(&doc, "flask")["findings"][0]["id"], "unpinned");
+    assert!(
+        text(&out.stderr).contains(
+            "warning: the ignore of unpinned expired on 2001-01-01 (old exception); it counts again"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A policy with a bad date is refused, naming the key.
+    std::fs::write(
+        data.path().join("picket.toml"),
+        "[[check.ignore]]\nid = \"X\"\nuntil = \"next week\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let out = picket(data.path(), &["scan", "--offline"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`next week` is not a date; write YYYY-MM-DD"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(data.path().join("picket.toml")).unwrap();
+
+    // --require-hashes: a lock file's hashes satisfy it, a bare requirement does not.
+    std::fs::write(data.path().join("requirements-dev.txt"), "pytest==8.0.0\n").unwrap();
+    let (doc, _) = scan_json(
+        data.path(),
+        &[
+            "requirements-dev.txt",
+            &deps_fixture("uv/uv.lock"),
+            "--require-hashes",
+        ],
+    );
+    let no_hashes: Vec<&str> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"] == "no-hashes")
+        })
+        .map(|p| p["normalized"].as_str().unwrap())
+        .collect();
+    assert_eq!(no_hashes, ["pytest"]);
+}
+
+#[test]
+fn sarif_validates_and_markdown_reads_as_a_comment() {
+    let data = data_with_advisories();
+    bait_project(data.path());
+    let out = picket(
+        data.path(),
+        &[
+            "--format",
+            "sarif",
+            "scan",
+            "--offline",
+            ".",
+            "app",
+            "-o",
+            "scan.sarif",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let sarif_path = data.path().join("scan.sarif");
+    let sarif: Value = serde_json::from_slice(&std::fs::read(&sarif_path).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "known-malicious",
+            "no-hashes",
+            "typosquat",
+            "unlocked",
+            "unpinned",
+            "vulnerable"
+        ]
+    );
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 9);
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(r["ruleId"], rules[index]);
+    }
+    let malicious = results
+        .iter()
+        .find(|r| r["ruleId"] == "known-malicious")
+        .unwrap();
+    assert_eq!(malicious["level"], "error");
+    let location = &malicious["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "requirements.txt");
+    assert_eq!(location["region"]["startLine"], 2);
+    assert_eq!(malicious["properties"]["advisory"], "MAL-0000-0001");
+    let vulnerable = run["tool"]["driver"]["rules"][5]["properties"]["security-severity"].clone();
+    assert_eq!(
+        vulnerable, "5.6",
+        "the worst CVSS score of the rule's results"
+    );
+
+    // The SARIF SDK's validator: schema and rules. Only the missing `informationUri` (picket has
+    // no public home page to name) may remain as a warning.
+    match sarif_multitool() {
+        Some(tool) => {
+            let report = data.path().join("validation.sarif");
+            let out = Command::new(&tool)
+                .arg("validate")
+                .arg(&sarif_path)
+                .arg("-o")
+                .arg(&report)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+            let validation: Value =
+                serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+            let findings: Vec<String> = validation["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["ruleId"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(findings, ["SARIF2005"], "{}", text(&out.stdout));
+            // It does check: a log with a wrong version fails the schema.
+            let mut broken = sarif.clone();
+            broken["version"] = "2.0.9".into();
+            broken["runs"][0]["results"][0]["level"] = "fatal".into();
+            std::fs::write(data.path().join("broken.sarif"), broken.to_string()).unwrap();
+            let out = Command::new(&tool)
+                .arg("validate")
+                .arg(data.path().join("broken.sarif"))
+                .arg("-o")
+                .arg(data.path().join("broken-validation.sarif"))
+                .output()
+                .unwrap();
+            let said = text(&out.stdout);
+            assert!(said.contains("error"), "{said}");
+        }
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the SARIF multitool is missing; scripts/test installs it with npm"
+            );
+            eprintln!("skipped: the SARIF multitool is not installed (npm missing)");
+        }
+    }
+
+    let out = picket(
+        data.path(),
+        &["--format", "markdown", "scan", "--offline", ".", "app"],
+    );
+    let md = text(&out.stdout);
+    assert!(
+        md.starts_with("## picket scan: 2 to block, 2 to look at\n"),
+        "{md}"
+    );
+    assert!(md.contains("### `requirements.txt`"), "{md}");
+    assert!(
+        md.contains("| **block** | `reqeusts==2.31.0` | 2 | known-malicious (critical) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **unlocked** `app/pyproject.toml` line 5:"),
+        "{md}"
+    );
+}
+
+fn sarif_multitool() -> Option<PathBuf> {
+    let venv = std::env::var_os("PICKET_TEST_VENV").map(PathBuf::from)?;
+    let tool = venv.join("npm/node_modules/.bin/sarif-multitool");
+    tool.exists().then_some(tool)
+}
+
+#[test]
+fn sbom_documents_validate_with_the_reference_tools() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let python = venv.join("bin/python");
+    for (lock, expect_graph) in [
+        ("uv/uv.lock", true),
+        ("poetry/poetry.lock", true),
+        ("uv/requirements.txt", false),
+    ] {
+        let cdx = data.path().join("bom.cdx.json");
+        let spdx = data.path().join("bom.spdx.json");
+        let out = picket(
+            data.path(),
+            &["sbom", &deps_fixture(lock), "-o", cdx.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{lock}: {}", text(&out.stderr));
+        let out = picket(
+            data.path(),
+            &[
+                "--format",
+                "spdx",
+                "sbom",
+                &deps_fixture(lock),
+                "-o",
+                spdx.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{lock}: {}", text(&out.stderr));
+
+        let bom: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
+        assert_eq!(bom["specVersion"], "1.6");
+        let components = bom["components"].as_array().unwrap();
+        assert_eq!(components.len(), 7, "{lock}");
+        let requests = components.iter().find(|c| c["name"] == "requests").unwrap();
+        assert_eq!(requests["purl"], "pkg:pypi/requests@2.31.0");
+        assert_eq!(requests["hashes"][0]["alg"], "SHA-256");
+        let vulns: BTreeSet<&str> = bom["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            vulns,
+            [
+                "GHSA-9wx4-h78v-vm56",
+                "GHSA-h5c8-rqwp-cp95",
+                "GHSA-v845-jxx5-vc9f"
+            ]
+            .into()
+        );
+        let deps = bom["dependencies"].as_array().unwrap();
+        let root_ref = bom["metadata"]["component"]["bom-ref"].as_str().unwrap();
+        let root = deps.iter().find(|d| d["ref"] == root_ref).unwrap();
+        assert_eq!(
+            root["dependsOn"],
+            serde_json::json!([
+                "pkg:pypi/jinja2@3.1.2",
+                "pkg:pypi/requests@2.31.0",
+                "pkg:pypi/urllib3@1.26.5"
+            ]),
+            "{lock}: the direct dependencies"
+        );
+        let of_requests = deps
+            .iter()
+            .find(|d| d["ref"] == "pkg:pypi/requests@2.31.0")
+            .unwrap();
+        assert_eq!(
+            of_requests["dependsOn"].as_array().unwrap().len(),
+            if expect_graph { 4 } else { 0 },
+            "{lock}"
+        );
+
+        let check = Command::new(&python)
+            .arg("-c")
+            .arg(VALIDATE)
+            .arg(&cdx)
+            .arg(&spdx)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{lock}: {}{}",
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+        assert_eq!(
+            text(&check.stdout).trim(),
+            "cyclonedx: valid\nspdx: valid 8 packages"
+        );
+    }
+
+    // The validators do reject what is wrong: the same documents, broken.
+    let cdx = data.path().join("bom.cdx.json");
+    let mut bom: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
+    bom["components"][0]["hashes"][0]["alg"] = "SHA-257".into();
+    std::fs::write(&cdx, bom.to_string()).unwrap();
+    let spdx = data.path().join("bom.spdx.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&spdx).unwrap()).unwrap();
+    doc["packages"][1]["SPDXID"] = "not-an-spdx-id".into();
+    std::fs::write(&spdx, doc.to_string()).unwrap();
+    let check = Command::new(&python)
+        .arg("-c")
+        .arg(VALIDATE)
+        .arg(&cdx)
+        .arg(&spdx)
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    let said = text(&check.stdout);
+    assert!(said.contains("cyclonedx: invalid"), "{said}");
+    assert!(said.contains("spdx: invalid"), "{said}");
+
+    // No lock file: a clear error.
+    let out = picket(
+        data.path(),
+        &["sbom", &deps_fixture("poetry/pyproject.toml")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("an SBOM describes locked dependencies"));
+}
+
+/// Validates a CycloneDX document with cyclonedx-python-lib's strict JSON validator and an SPDX
+/// document with spdx-tools; prints `… valid` or `… invalid: why` for each, exits 1 on any invalid.
+const VALIDATE: &str = r#"
+import sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+bad = False
+error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())
+if error is None:
+    print("cyclonedx: valid")
+else:
+    bad = True
+    print("cyclonedx: invalid:", error)
+try:
+    doc = parse_file(sys.argv[2])
+    messages = validate_full_spdx_document(doc)
+except Exception as e:
+    messages = [e]
+if messages:
+    bad = True
+    print("spdx: invalid:", [getattr(m, "validation_message", str(m)) for m in messages])
+else:
+    print("spdx: valid", len(doc.packages), "packages")
+sys.exit(1 if bad else 0)
+"#;
+
+/// The OSV stand-in (tests/support/osv_api.py) on loopback, serving the fixture records.
+fn osv_api(venv: &Path) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(venv.join("bin/python"))
+        .arg(root().join("tests/support/osv_api.py"))
+        .arg(osv_fixtures())
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    wait_for_port(port);
+    (server, format!("http://127.0.0.1:{port}/v1/query"))
+}
+
+#[test]
+fn pip_audit_finds_the_same_vulnerabilities() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let (_server, url) = osv_api(&venv);
+    let requirements = deps_fixture("uv/requirements.txt");
+    let out = Command::new(venv.join("bin/pip-audit"))
+        .args([
+            "-r",
+            &requirements,
+            "--disable-pip",
+            "-s",
+            "osv",
+            "--osv-url",
+            &url,
+        ])
+        .args(["-f", "json", "--progress-spinner", "off", "--cache-dir"])
+        .arg(data.path().join("pip-audit-cache"))
+        .output()
+        .unwrap();
+    // pip-audit exits 1 when it finds vulnerabilities.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // pip-audit names an advisory by its CVE alias when there is one: compare id sets.
+    let theirs: BTreeSet<(String, String, BTreeSet<String>)> = audit["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["vulns"].as_array().unwrap().iter().map(move |v| {
+                let mut ids: BTreeSet<String> = v["aliases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect();
+                ids.insert(v["id"].as_str().unwrap().to_owned());
+                (
+                    d["name"].as_str().unwrap().to_owned(),
+                    d["version"].as_str().unwrap().to_owned(),
+                    ids,
+                )
+            })
+        })
+        .collect();
+    let (doc, _) = scan_json(data.path(), &[&requirements]);
+    let ours: BTreeSet<(String, String, BTreeSet<String>)> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["vulnerabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |v| {
+                    let mut ids: BTreeSet<String> = v["aliases"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_owned())
+                        .collect();
+                    ids.insert(v["id"].as_str().unwrap().to_owned());
+                    (
+                        p["normalized"].as_str().unwrap().to_owned(),
+                        p["version"].as_str().unwrap().to_owned(),
+                        ids,
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(ours.len(), 3);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn hostile_and_broken_input_gets_clear_errors() {
+    let data = data_with_advisories();
+    let dir = data.path();
+
+    // A 50 MB requirements file: refused by size, and the other file is still reported.
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(dir.join("requirements-huge.txt")).unwrap();
+        let line = "requests==2.31.0 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n";
+        for _ in 0..(50 << 20) / line.len() + 1 {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    std::fs::write(dir.join("requirements.txt"), "reqeusts==1.0\n").unwrap();
+    let (doc, out) = scan_json(dir, &["requirements-huge.txt", "requirements.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        doc["files"][0]["error"],
+        "requirements-huge.txt: file is larger than the limit of 16777216 bytes"
+    );
+    assert_eq!(package(&doc, "reqeusts")["verdict"], "block");
+    std::fs::remove_file(dir.join("requirements-huge.txt")).unwrap();
+
+    // Includes that form a cycle.
+    std::fs::write(
+        dir.join("requirements-a.txt"),
+        "-r requirements-b.txt\nflask==3.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("requirements-b.txt"), "-r requirements-a.txt\n").unwrap();
+    let out = picket(dir, &["scan", "--offline", "requirements-a.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stdout).contains("requirement files include each other in a cycle: requirements-a.txt -> requirements-b.txt -> requirements-a.txt"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A lock file with wrong types: the file and line.
+    std::fs::create_dir_all(dir.join("bad")).unwrap();
+    std::fs::write(
+        dir.join("bad/uv.lock"),
+        "version = 1\n\n[[package]]\nname = \"requests\"\nversion = 2\n",
+    )
+    .unwrap();
+    let (doc, out) = scan_json(dir, &["bad/uv.lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    let error = doc["files"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("bad/uv.lock:5: "), "{error}");
+    std::fs::write(dir.join("bad/poetry.lock"), "[[package]]\nname = [1]\n").unwrap();
+    let (doc, _) = scan_json(dir, &["bad/poetry.lock"]);
+    assert!(
+        doc["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("bad/poetry.lock:2: "),
+        "{doc}"
+    );
+
+    // An advisory with an invalid range: the package's scan says why it cannot be judged.
+    std::fs::write(dir.join("requirements.txt"), "badrange==0.5\n").unwrap();
+    let out = picket(dir, &["scan", "--offline", "requirements.txt"]);
+    assert!(
+        text(&out.stderr).contains(
+            "warning: PYSEC-bad-range: badrange range event `introduced: not a version` is not a PEP 440 version; the range is ignored"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Nothing to scan, an unknown file, a missing path, a format of another command.
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let out = picket(dir, &["scan", "empty"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no dependency files in empty"));
+    assert!(text(&out.stderr).contains("hint: picket scan reads requirements*.txt"));
+    std::fs::write(dir.join("setup.py"), "").unwrap();
+    let out = picket(dir, &["scan", "setup.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("setup.py: not a known dependency file"));
+    let out = picket(dir, &["scan", "missing.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.txt"));
+    let out = picket(dir, &["--format", "spdx", "scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("`picket scan` writes table, json, sarif, markdown, not --format spdx"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = picket(dir, &["--format", "sarif", "check", "requests"]);
+    assert!(text(&out.stderr).contains("--format sarif is only for `picket scan`"));
+
+    // Without advisories: a hint says vulnerabilities were not checked.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("requirements.txt"), "requests==2.31.0\n").unwrap();
+    let out = picket(empty.path(), &["scan", "--offline"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("hint: no advisories imported"));
+}
