@@ -72,6 +72,10 @@ fn findings(doc: &Value) -> BTreeSet<(String, String, String, String)> {
         .collect()
 }
 
+fn line_of(value: &Value) -> usize {
+    usize::try_from(value.as_u64().unwrap()).unwrap()
+}
+
 fn package<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["packages"]
         .as_array()
@@ -111,7 +115,7 @@ fn every_lock_format_gives_the_same_findings() {
     assert_eq!(vuln["fixed"], serde_json::json!(["2.32.0"]));
     assert_eq!(requests["verdict"], "warn");
     let file = std::fs::read_to_string(deps_fixture("uv/requirements.txt")).unwrap();
-    let line = requests["source"]["line"].as_u64().unwrap() as usize;
+    let line = line_of(&requests["source"]["line"]);
     assert!(
         file.lines()
             .nth(line - 1)
@@ -138,7 +142,7 @@ fn every_lock_format_gives_the_same_findings() {
         // Every finding points at the package's entry in that file.
         let file = std::fs::read_to_string(deps_fixture(other)).unwrap();
         for p in doc["packages"].as_array().unwrap() {
-            let line = p["source"]["line"].as_u64().unwrap() as usize;
+            let line = line_of(&p["source"]["line"]);
             let at = file.lines().nth(line - 1).unwrap().to_ascii_lowercase();
             assert!(
                 at.contains(p["normalized"].as_str().unwrap()),
@@ -390,7 +394,7 @@ fn sarif_validates_and_markdown_reads_as_a_comment() {
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 9);
     for r in results {
-        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        let index = line_of(&r["ruleIndex"]);
         assert_eq!(r["ruleId"], rules[index]);
     }
     let malicious = results
@@ -639,7 +643,7 @@ else:
 sys.exit(1 if bad else 0)
 "#;
 
-/// The OSV stand-in (tests/support/osv_api.py) on loopback, serving the fixture records.
+/// The OSV stand-in (`tests/support/osv_api.py`) on loopback, serving the fixture records.
 fn osv_api(venv: &Path) -> (Server, String) {
     let port = free_port();
     let child = Command::new(venv.join("bin/python"))
@@ -740,7 +744,7 @@ fn hostile_and_broken_input_gets_clear_errors() {
         use std::io::Write;
         let mut f = std::fs::File::create(dir.join("requirements-huge.txt")).unwrap();
         let line = "requests==2.31.0 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n";
-        for _ in 0..(50 << 20) / line.len() + 1 {
+        for _ in 0..=(50 << 20) / line.len() {
             f.write_all(line.as_bytes()).unwrap();
         }
     }
