@@ -113,6 +113,18 @@ impl Ignore {
     pub fn until_day(&self) -> i64 {
         parse_date(&self.until).unwrap_or(i64::MIN)
     }
+
+    /// Whether it leaves out, on day `today`, a finding about `normalized` known by any of `ids`
+    /// (the finding id, an advisory id and its aliases).
+    pub fn applies(&self, normalized: &str, ids: &[&str], today: i64) -> bool {
+        let package = self
+            .package
+            .as_deref()
+            .is_none_or(|p| picket_formats::normalize(p) == normalized);
+        package
+            && self.until_day() >= today
+            && ids.iter().any(|id| id.eq_ignore_ascii_case(&self.id))
+    }
 }
 
 /// Days since the epoch of a `YYYY-MM-DD` date, if it is a real one.

@@ -347,3 +347,29 @@ fn index_failures_are_errors_never_nonexistence() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn ignore_entries_leave_a_finding_out_until_their_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("picket.toml"),
+        "[[check.ignore]]\nid = \"typosquat\"\npackage = \"djnago\"\nuntil = \"2999-01-01\"\nreason = \"our fork\"\n\n\
+         [[check.ignore]]\nid = \"typosquat\"\npackage = \"reqeusts\"\nuntil = \"2000-01-01\"\nreason = \"expired\"\n",
+    )
+    .unwrap();
+    let out = picket(
+        tmp.path(),
+        &[
+            "--format",
+            "json",
+            "check",
+            "--offline",
+            "djnago",
+            "reqeusts",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(package(&doc, "djnago")["verdict"], "allow");
+    assert_eq!(package(&doc, "reqeusts")["verdict"], "block");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -219,8 +219,21 @@ fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
         .transpose()?;
     let context = Checker::new(&config, &loaded, &detector, client);
 
-    let reports = check_all(&context, &requests, args.jobs.max(1));
+    let mut reports = check_all(&context, &requests, args.jobs.max(1));
     hint_unknown_existence(&loaded, &context, &reports);
+    // `[[check.ignore]]` entries naming a finding id leave it out until their date.
+    let today = now_unix().div_euclid(86_400);
+    for report in &mut reports {
+        let normalized = report.normalized.clone();
+        report.findings.retain(|f| {
+            !config
+                .check
+                .ignore
+                .iter()
+                .any(|e| e.applies(&normalized, &[f.id.as_str()], today))
+        });
+        report.verdict = Verdict::of(&report.findings);
+    }
     let fail_on = args.fail_on.unwrap_or(config.check.fail_on);
     let report = Report {
         mode: if context.client.is_some() {

@@ -96,8 +96,9 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
         Format::Spdx => spdx(&root, &components, &direct, &created),
         _ => {
             let dir = data_dir(args.data_dir.as_deref())?;
-            let db = picket_osv::Database::load(&dir)?;
-            if db.is_empty() {
+            let names = components.iter().map(|c| c.dep.name.normalized());
+            let (db, total) = picket_osv::Database::load_for(&dir, names)?;
+            if total == 0 {
                 output::hint(
                     "no advisories imported, so the SBOM lists no vulnerabilities; `picket db import-osv PATH` or `picket db update` adds them",
                 );

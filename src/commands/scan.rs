@@ -154,8 +154,9 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let data_dir = data_dir(args.data_dir.as_deref())?;
     let files = discover(&args.paths)?;
     let loaded = name_data::load(&data_dir)?;
-    let db = picket_osv::Database::load(&data_dir)?;
-    if db.is_empty() {
+    let parsed = parse_files(&files);
+    let (db, total) = picket_osv::Database::load_for(&data_dir, parsed.names())?;
+    if total == 0 {
         output::hint(
             "no advisories imported, so releases were not checked for vulnerabilities or malware; run `picket db import-osv PATH` or `picket db update`",
         );
@@ -173,7 +174,7 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         ignore: &config.check.ignore,
         today: check::now_unix().div_euclid(86_400),
     };
-    let report = scan(&files, &checker, &db, &policy, args.jobs.max(1));
+    let report = scan(parsed, &checker, &db, &policy, args.jobs.max(1));
     policy.warn_expired();
     if !loaded.complete && !checker.online() && report.packages.iter().any(|p| p.exists.is_none()) {
         output::hint(
@@ -188,9 +189,8 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         },
         index: index_url.map(|u| u.url.clone()),
         advisories: Advisories {
-            records: db.len(),
-            database: (!db.is_empty())
-                .then(|| picket_osv::store_path(&data_dir).display().to_string()),
+            records: total,
+            database: (total > 0).then(|| picket_osv::store_path(&data_dir).display().to_string()),
         },
         ..report
     };
@@ -322,19 +322,12 @@ impl Policy<'_> {
         finding: &ScanFinding,
         aliases: &[String],
     ) -> Option<&Ignore> {
-        self.ignore.iter().find(|e| {
-            let package = e
-                .package
-                .as_deref()
-                .is_none_or(|p| picket_formats::normalize(p) == normalized);
-            let id = e.id.eq_ignore_ascii_case(finding.finding.id.as_str())
-                || finding
-                    .advisory
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(&e.id))
-                || aliases.iter().any(|a| a.eq_ignore_ascii_case(&e.id));
-            package && id && e.until_day() >= self.today
-        })
+        let mut ids = vec![finding.finding.id.as_str()];
+        ids.extend(finding.advisory.as_deref());
+        ids.extend(aliases.iter().map(String::as_str));
+        self.ignore
+            .iter()
+            .find(|e| e.applies(normalized, &ids, self.today))
     }
 
     fn warn_expired(&self) {
@@ -367,13 +360,24 @@ fn finding(id: FindingId, severity: Severity, message: String) -> ScanFinding {
 }
 
 /// Runs the whole scan over parsed files.
-pub(crate) fn scan(
-    paths: &[PathBuf],
-    checker: &Checker<'_>,
-    db: &picket_osv::Database,
-    policy: &Policy<'_>,
-    jobs: usize,
-) -> ScanReport {
+/// The dependency files read, and a report entry for each (with the error of those that could
+/// not be read).
+pub(crate) struct Parsed {
+    files: Vec<FileReport>,
+    parsed: Vec<DependencyFile>,
+}
+
+impl Parsed {
+    /// Every dependency's normalized name.
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.parsed
+            .iter()
+            .flat_map(|f| f.dependencies.iter().map(|d| d.name.normalized()))
+    }
+}
+
+/// Reads every file; a file that fails is kept with its error, the others go on.
+pub(crate) fn parse_files(paths: &[PathBuf]) -> Parsed {
     let source = FsSource {
         max_bytes: MAX_FILE_BYTES,
     };
@@ -414,6 +418,18 @@ pub(crate) fn scan(
             }
         }
     }
+    Parsed { files, parsed }
+}
+
+/// Runs the whole scan over the parsed files, with `db` holding (at least) the advisories for
+/// their dependencies.
+pub(crate) fn scan(
+    Parsed { mut files, parsed }: Parsed,
+    checker: &Checker<'_>,
+    db: &picket_osv::Database,
+    policy: &Policy<'_>,
+    jobs: usize,
+) -> ScanReport {
     let locked_dirs = unlocked_findings(&mut files, &parsed, policy);
 
     // Every declaration once (a file included by two others, or named and included, is one).

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
 
@@ -537,14 +538,60 @@ impl Database {
     }
 }
 
+/// The first word of the index file.
+const INDEX_MAGIC: &str = "picket-osv-index-1";
+
+fn index_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("osv").join("pypi.idx")
+}
+
+/// The total and the sorted, distinct `(offset, length)` spans of the records naming `names`, if
+/// the index exists and describes the records file as it is.
+fn read_index<'a>(
+    data_dir: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<(usize, Vec<(u64, u64)>)> {
+    let text = std::fs::read_to_string(index_path(data_dir)).ok()?;
+    let records_len = std::fs::metadata(store_path(data_dir)).ok()?.len();
+    let mut lines = text.lines();
+    let mut header = lines.next()?.split(' ');
+    if header.next()? != INDEX_MAGIC {
+        return None;
+    }
+    let total: usize = header.next()?.parse().ok()?;
+    let bytes: u64 = header.next()?.parse().ok()?;
+    if bytes != records_len {
+        return None;
+    }
+    let wanted: std::collections::HashSet<String> =
+        names.into_iter().map(picket_formats::normalize).collect();
+    let mut spans = Vec::new();
+    for line in lines {
+        let mut fields = line.split('\t');
+        let (name, start, len) = (fields.next()?, fields.next()?, fields.next()?);
+        if wanted.contains(name) {
+            let (start, len): (u64, u64) = (start.parse().ok()?, len.parse().ok()?);
+            if start.checked_add(len)? > bytes || len > MAX_RECORD_BYTES * 4 {
+                return None;
+            }
+            spans.push((start, len));
+        }
+    }
+    spans.sort_unstable();
+    spans.dedup();
+    Some((total, spans))
+}
+
 /// Where the imported records live inside a data directory.
 pub fn store_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("osv").join("pypi.jsonl")
 }
 
 impl Database {
-    /// Writes the records as JSON lines to `store_path(data_dir)` (temp file, then rename: a
-    /// reader never sees half a database).
+    /// Writes the records as JSON lines to `store_path(data_dir)`, and beside it an index of
+    /// where each project's records are ([`Database::load_for`] reads only those). Both are
+    /// written to temporary files and renamed, the index last, so a reader never sees half a
+    /// database; an index that does not describe the records is ignored.
     pub fn save(&self, data_dir: &Path) -> Result<std::path::PathBuf, OsvError> {
         let path = store_path(data_dir);
         let io = |e: std::io::Error| OsvError::Io {
@@ -556,14 +603,64 @@ impl Database {
         }
         let tmp = path.with_extension("jsonl.tmp");
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        let mut spans: Vec<(u64, u64)> = Vec::with_capacity(self.records.len());
+        let mut offset = 0u64;
         for r in &self.records {
-            serde_json::to_writer(&mut out, r).map_err(|e| io(e.into()))?;
+            let line = serde_json::to_vec(r).map_err(|e| io(e.into()))?;
+            std::io::Write::write_all(&mut out, &line).map_err(io)?;
             std::io::Write::write_all(&mut out, b"\n").map_err(io)?;
+            spans.push((offset, line.len() as u64));
+            offset += line.len() as u64 + 1;
         }
         let file = out.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
+
+        let mut index = format!("{INDEX_MAGIC} {} {offset}\n", self.records.len());
+        let mut names: Vec<(&String, &Vec<u32>)> = self.by_name.iter().collect();
+        names.sort();
+        for (name, ids) in names {
+            for &i in ids {
+                let (start, len) = spans[i as usize];
+                let _ = writeln!(index, "{name}\t{start}\t{len}");
+            }
+        }
+        let index_path = index_path(data_dir);
+        let index_tmp = index_path.with_extension("idx.tmp");
+        std::fs::write(&index_tmp, index).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
+        std::fs::rename(&index_tmp, &index_path).map_err(io)?;
         Ok(path)
+    }
+
+    /// Loads only the records naming one of `names` (any spelling), through the index
+    /// [`Database::save`] wrote; returns them and how many records the store holds in all.
+    /// Without a usable index (an older store, or one changed behind picket's back) it loads
+    /// everything.
+    pub fn load_for<'a>(
+        data_dir: &Path,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(Self, usize), OsvError> {
+        let path = store_path(data_dir);
+        let Some((total, spans)) = read_index(data_dir, names) else {
+            let db = Self::load(data_dir)?;
+            let total = db.len();
+            return Ok((db, total));
+        };
+        let io = |e: std::io::Error| OsvError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut db = Self::default();
+        let mut file = std::fs::File::open(&path).map_err(io)?;
+        let mut buffer = Vec::new();
+        for (start, len) in spans {
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
+            buffer.resize(usize::try_from(len).unwrap_or(usize::MAX), 0);
+            file.read_exact(&mut buffer).map_err(io)?;
+            db.add_json(&format!("{}@{start}", path.display()), &buffer)?;
+        }
+        Ok((db, total))
     }
 
     /// Loads what [`Database::save`] wrote; an empty database when nothing was imported.

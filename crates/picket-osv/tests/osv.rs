@@ -158,3 +158,51 @@ fn imports_an_all_zip_and_refuses_hostile_ones() {
     let e = Database::default().import(&not_zip).unwrap_err();
     assert!(e.to_string().contains("not a zip archive"), "{e}");
 }
+
+#[test]
+fn load_for_reads_only_the_named_projects_and_falls_back_when_the_index_is_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut db = Database::default();
+    db.import(&fixtures()).unwrap();
+    db.save(tmp.path()).unwrap();
+
+    let (some, total) = Database::load_for(tmp.path(), ["Requests", "jinja2", "nothing"]).unwrap();
+    assert_eq!(total, 6);
+    let mut loaded: Vec<&str> = some.records().iter().map(|r| r.id.as_str()).collect();
+    loaded.sort_unstable();
+    assert_eq!(
+        loaded,
+        [
+            "GHSA-9wx4-h78v-vm56",
+            "GHSA-h5c8-rqwp-cp95",
+            "PYSEC-2023-74"
+        ]
+    );
+    assert_eq!(ids(&some, "requests", "2.31.0"), ["GHSA-9wx4-h78v-vm56"]);
+
+    // The records changed behind the index's back: everything is read instead.
+    let records = picket_osv::store_path(tmp.path());
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&records)
+        .unwrap();
+    file.write_all(b"\n").unwrap();
+    let (all, total) = Database::load_for(tmp.path(), ["requests"]).unwrap();
+    assert_eq!((all.len(), total), (6, 6));
+
+    // A hostile index (spans past the end of the file) is not trusted either.
+    db.save(tmp.path()).unwrap();
+    let index = tmp.path().join("osv/pypi.idx");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let last = lines.len() - 1;
+    lines[last] = "requests\t99999999\t10".to_owned();
+    std::fs::write(&index, lines.join("\n")).unwrap();
+    let (all, total) = Database::load_for(tmp.path(), ["requests"]).unwrap();
+    assert_eq!((all.len(), total), (6, 6));
+
+    // No store at all: empty.
+    let empty = tempfile::tempdir().unwrap();
+    let (none, total) = Database::load_for(empty.path(), ["requests"]).unwrap();
+    assert_eq!((none.len(), total), (0, 0));
+}
