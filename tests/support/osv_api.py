@@ -4,7 +4,7 @@ It answers from a directory of OSV records with its own version matching, writte
 `packaging` library independently of picket's Rust matcher, so that comparing pip-audit's
 findings with `picket scan`'s compares two implementations of OSV's ECOSYSTEM semantics.
 
-Usage: python osv_api.py RECORDS_DIR PORT
+Usage: python osv_api.py RECORDS_DIR_OR_ALL_ZIP PORT
 """
 
 import json
@@ -16,14 +16,25 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 
-def load(directory):
-    records = []
-    for path in sorted(Path(directory).glob("*.json")):
-        record = json.loads(path.read_text())
+def load(source):
+    """Records from a directory of JSON files or an all.zip, indexed by canonical project name."""
+    texts = []
+    if Path(source).is_dir():
+        texts = [p.read_text() for p in sorted(Path(source).glob("*.json"))]
+    else:
+        import zipfile
+
+        with zipfile.ZipFile(source) as z:
+            texts = [z.read(n) for n in z.namelist() if n.endswith(".json")]
+    by_name = {}
+    for text in texts:
+        record = json.loads(text)
         if record.get("withdrawn"):
             continue
-        records.append(record)
-    return records
+        names = {canonicalize_name(a["package"]["name"]) for a in record.get("affected", [])}
+        for name in names:
+            by_name.setdefault(name, []).append(record)
+    return by_name
 
 
 def range_hits(events, version):
@@ -68,14 +79,14 @@ def affects(record, name, version):
     return False
 
 
-def query(records, body):
+def query(by_name, body):
     name = canonicalize_name(body["package"]["name"])
     version = Version(body["version"])
-    return {"vulns": [r for r in records if affects(r, name, version)]}
+    return {"vulns": [r for r in by_name.get(name, []) if affects(r, name, version)]}
 
 
 class Handler(BaseHTTPRequestHandler):
-    records = []
+    records = {}
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
