@@ -122,6 +122,38 @@ fn against_pypiserver_with_wheels_built_by_pip() {
     assert_eq!(missing["exists"], false, "a 404 is absence");
     assert_eq!(missing["findings"][0]["id"], "nonexistent");
 
+    // `picket scan` runs the same checks online, each located at its line.
+    std::fs::write(
+        data.join("requirements.txt"),
+        "sturdy-tool==1.1\nhollow-thing==0.0.1\nno-such-project-here==1.0\n",
+    )
+    .unwrap();
+    let out = picket(
+        &data,
+        &[
+            "--format",
+            "json",
+            "scan",
+            "--index",
+            &index,
+            "requirements.txt",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let scan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(scan["mode"], "online");
+    let hollow = package(&scan, "hollow-thing");
+    assert_eq!(hollow["source"]["line"], 2);
+    assert_eq!(hollow["verdict"], "block");
+    assert!(
+        ids(hollow).contains(&"empty-package".to_owned()),
+        "{hollow}"
+    );
+    let missing = package(&scan, "no-such-project-here");
+    assert_eq!(missing["exists"], false);
+    assert_eq!(missing["findings"][0]["id"], "nonexistent");
+    assert_eq!(package(&scan, "sturdy-tool")["verdict"], "allow");
+
     // A release that exists on the index is picked when asked for.
     let (_, doc) = check(&data, &index, &["sturdy-tool==1.0"]);
     assert_eq!(package(&doc, "sturdy-tool")["version"], "1.0");

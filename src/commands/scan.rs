@@ -289,7 +289,9 @@ pub(crate) fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             );
         }
     }
-    found.dedup();
+    // A file named and also found in a named folder is read once.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|p| seen.insert(p.clone()));
     Ok(found)
 }
 
