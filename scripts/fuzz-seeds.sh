@@ -36,4 +36,6 @@ cp "$fixtures"/deps/uv/requirements.txt "$corpus/requirements/uv-requirements.tx
 for f in uv/uv.lock uv/pylock.toml uv/pyproject.toml poetry/poetry.lock poetry/pyproject.toml pipenv/Pipfile.lock; do
   cp "$fixtures/deps/$f" "$corpus/lock_files/${f//\//-}"
 done
+mkdir -p "$corpus/osv_record"
+cp "$root"/crates/picket-osv/tests/fixtures/osv/*.json "$corpus/osv_record/"
 echo "seeded $(find "$corpus" -type f | wc -l) files in $corpus"
