@@ -361,7 +361,6 @@ fn finding(id: FindingId, severity: Severity, message: String) -> ScanFinding {
     }
 }
 
-/// Runs the whole scan over parsed files.
 /// The dependency files read, and a report entry for each (with the error of those that could
 /// not be read).
 pub(crate) struct Parsed {
@@ -540,11 +539,10 @@ fn unlocked_findings(
             ),
         );
         report.line = file.dependencies[0].source.line;
-        let ignored = policy.ignore.iter().any(|e| {
-            e.id.eq_ignore_ascii_case("unlocked")
-                && e.package.is_none()
-                && e.until_day() >= policy.today
-        });
+        let ignored = policy
+            .ignore
+            .iter()
+            .any(|e| e.package.is_none() && e.applies("", &["unlocked"], policy.today));
         if !ignored {
             report.findings.push(f);
         }
