@@ -525,6 +525,13 @@ pub struct SbomArgs {
     /// Where imported data lives (advisories for CycloneDX's `vulnerabilities`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Read each release's license from this index's JSON API (`/pypi/NAME/VERSION/json`
+    /// beside its `/simple/`); lock files do not record licenses.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+    /// How many releases to ask the index about at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
     /// Write the SBOM here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,

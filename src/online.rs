@@ -252,6 +252,32 @@ impl Client {
         })
     }
 
+    /// The JSON API document of one release (`/pypi/NAME/VERSION/json`, beside `/simple/`), or
+    /// `None` when the index has no such release.
+    pub fn release_json(
+        &self,
+        normalized: &str,
+        version: &str,
+    ) -> Result<Option<serde_json::Value>, OnlineError> {
+        let base = self.base.as_str();
+        let Some(root) = base.strip_suffix("simple/") else {
+            return Err(OnlineError::Malformed {
+                url: base.to_owned(),
+                message: "the JSON API is found beside `/simple/`, and this index URL does not end with it".to_owned(),
+            });
+        };
+        let url = format!("{root}pypi/{normalized}/{version}/json");
+        let Some(fetched) = self.get(&url, "application/json", MAX_PAGE_BYTES)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&fetched.body)
+            .map(Some)
+            .map_err(|e| OnlineError::Malformed {
+                url,
+                message: e.to_string(),
+            })
+    }
+
     /// Downloads a file and checks it against the sha256 the index lists, if any.
     pub fn download(&self, url: &url::Url, sha256: Option<&str>) -> Result<Vec<u8>, OnlineError> {
         let Some(Fetched { body, .. }) = self.get(url.as_str(), "*/*", MAX_DOWNLOAD_BYTES)? else {

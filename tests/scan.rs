@@ -862,3 +862,89 @@ fn hostile_and_broken_input_gets_clear_errors() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("hint: no advisories imported"));
 }
+
+#[test]
+fn sbom_takes_licenses_from_the_index_json_api() {
+    use common::registry::{Registry, twine};
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&tmp.path().join("registry"), &[]);
+    let (token, _) = registry.onboard("alice");
+    let wheel = root().join("tests/fixtures/dists/demo_tool-1.0.0-py3-none-any.whl");
+    let out = twine(&venv, &registry, &token, &[&wheel]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("requirements.txt"),
+        "demo-tool==1.0.0\nnot-on-this-index==1.0\n",
+    )
+    .unwrap();
+    let cdx = work.join("bom.cdx.json");
+    let spdx = work.join("bom.spdx.json");
+    let index = registry.simple();
+    let out = picket(
+        &work,
+        &["sbom", "--index", &index, "-o", cdx.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "warning: license of not-on-this-index 1.0 unknown: the index has no release not-on-this-index 1.0"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let bom: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
+    let demo = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "demo-tool")
+        .unwrap();
+    assert_eq!(demo["licenses"], serde_json::json!([{"expression": "MIT"}]));
+    let out = picket(
+        &work,
+        &[
+            "--format",
+            "spdx",
+            "sbom",
+            "--index",
+            &index,
+            "-o",
+            spdx.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&spdx).unwrap()).unwrap();
+    let demo = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "demo-tool")
+        .unwrap();
+    assert_eq!(demo["licenseDeclared"], "MIT");
+    let check = Command::new(venv.join("bin/python"))
+        .arg("-c")
+        .arg(VALIDATE)
+        .arg(&cdx)
+        .arg(&spdx)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+
+    // An index URL without `/simple/` can't lead to the JSON API: said per release, not fatal.
+    let out = picket(&work, &["sbom", "--index", &registry.base]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the JSON API is found beside `/simple/`"),
+        "{}",
+        text(&out.stderr)
+    );
+}

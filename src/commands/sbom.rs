@@ -4,12 +4,15 @@
 //! Components are the lock file's packages with `pkg:pypi/` purls, versions and the hashes the
 //! lock records; the dependency graph comes from the lock file where it records one (uv, Poetry),
 //! and the project itself (from `pyproject.toml` beside the lock) is the root that depends on the
-//! direct dependencies. Lock files do not record licenses, so only the project's own is given.
+//! direct dependencies. Lock files do not record licenses: with `--index`, each release's comes
+//! from the index's JSON API (PEP 639 `license_expression`, else the free-text `license`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use picket_deps::{Dependency, FileFormat, FsSource};
@@ -18,7 +21,9 @@ use serde_json::{Value, json};
 
 use crate::cli::{Format, SbomArgs};
 use crate::config::data_dir;
+use crate::online::Client;
 use crate::output::{self, Exit};
+use indicatif::ProgressBar;
 
 /// Lock files in the order a folder is searched.
 const LOCK_FILES: [&str; 5] = [
@@ -55,6 +60,82 @@ struct Component<'a> {
     purl: String,
     /// `SPDXRef-…`-safe id.
     spdx_id: String,
+    license: Option<License>,
+}
+
+/// A release's license, as its metadata states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum License {
+    /// An SPDX expression (PEP 639 `License-Expression`).
+    Expression(String),
+    /// Free text (the older `License` field), first line.
+    Name(String),
+}
+
+impl License {
+    /// From a JSON API document's `info`.
+    fn from_release(doc: &Value) -> Option<Self> {
+        let info = doc.get("info")?;
+        let field = |key: &str| {
+            info.get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("UNKNOWN"))
+        };
+        if let Some(expression) = field("license_expression")
+            && is_spdx_expression(expression)
+        {
+            return Some(Self::Expression(expression.to_owned()));
+        }
+        let text = field("license")?.lines().next()?.trim();
+        let text: String = text.chars().take(200).collect();
+        if is_spdx_expression(&text) && !text.contains(' ') {
+            // `License: MIT` — a single SPDX id in the old field.
+            return Some(Self::Expression(text));
+        }
+        Some(Self::Name(text))
+    }
+
+    /// The CycloneDX `licenses` array.
+    fn cyclonedx(&self) -> Value {
+        match self {
+            Self::Expression(e) => json!([{ "expression": e }]),
+            Self::Name(n) => json!([{ "license": { "name": n } }]),
+        }
+    }
+
+    /// SPDX `licenseDeclared`: an expression; free text can't be one.
+    fn spdx(&self) -> &str {
+        match self {
+            Self::Expression(e) => e,
+            Self::Name(_) => "NOASSERTION",
+        }
+    }
+}
+
+/// The shape of an SPDX license expression: ids (letters, digits, `.`, `-`, `+`, `LicenseRef-…`)
+/// joined by `AND`, `OR`, `WITH` and parentheses. The ids themselves are not looked up.
+fn is_spdx_expression(text: &str) -> bool {
+    let spaced = text.replace('(', " ( ").replace(')', " ) ");
+    let mut expect_id = true;
+    let mut depth = 0i32;
+    for token in spaced.split_whitespace() {
+        match token {
+            "(" if expect_id => depth += 1,
+            ")" if !expect_id && depth > 0 => depth -= 1,
+            "AND" | "OR" | "WITH" if !expect_id => expect_id = true,
+            id if expect_id
+                && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | ':')) =>
+            {
+                expect_id = false;
+            }
+            _ => return false,
+        }
+    }
+    !expect_id && depth == 0
 }
 
 fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
@@ -73,6 +154,7 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
                 version: version.clone(),
                 purl: purl(dep.name.normalized(), version),
                 spdx_id: spdx_id(dep.name.normalized(), version),
+                license: None,
             }),
             _ => left_out.push(dep.name.as_given().to_owned()),
         }
@@ -89,6 +171,11 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
             "{}: no locked dependencies to describe\nhint: an SBOM lists exact releases; lock the project first (`uv lock`, `poetry lock`, `pip-compile`)",
             lock.display()
         );
+    }
+    if let Some(index) = &args.index {
+        let dir = data_dir(args.data_dir.as_deref())?;
+        let client = Client::new(index, &dir.join("http-cache"))?;
+        fetch_licenses(&client, &mut components, args.jobs.max(1));
     }
     let direct = direct_names(&components, &root);
     let created = created_time();
@@ -120,6 +207,56 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
                 }
                 _ => Ok(()),
             }
+        }
+    }
+}
+
+/// What the index said of one release's license, or why it could not say.
+type LicenseAnswer = Result<Option<License>, String>;
+
+/// Fills each component's license from the index, `jobs` at a time; a release the index can't
+/// tell about is named in a warning and keeps no license.
+fn fetch_licenses(client: &Client, components: &mut [Component<'_>], jobs: usize) {
+    let bar = if components.len() > 1 {
+        ProgressBar::new(components.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let wanted: Vec<(String, String)> = components
+        .iter()
+        .map(|c| (c.dep.name.normalized().to_owned(), c.version.clone()))
+        .collect();
+    let found: Mutex<Vec<(usize, LicenseAnswer)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(wanted.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((name, version)) = wanted.get(i) else {
+                        break;
+                    };
+                    let answer = match client.release_json(name, version) {
+                        Ok(Some(doc)) => Ok(License::from_release(&doc)),
+                        Ok(None) => Err(format!("the index has no release {name} {version}")),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    found.lock().expect("no worker panics").push((i, answer));
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let mut found = found.into_inner().expect("no worker panics");
+    found.sort_by_key(|(i, _)| *i);
+    for (i, answer) in found {
+        match answer {
+            Ok(license) => components[i].license = license,
+            Err(e) => output::warning(&format!(
+                "license of {} {} unknown: {e}",
+                wanted[i].0, wanted[i].1
+            )),
         }
     }
 }
@@ -348,7 +485,12 @@ fn cyclonedx(
         root_component["purl"] = json!(root_ref);
     }
     if let Some(license) = &root.license {
-        root_component["licenses"] = json!([{ "expression": license }]);
+        root_component["licenses"] = if is_spdx_expression(license) {
+            License::Expression(license.clone())
+        } else {
+            License::Name(license.clone())
+        }
+        .cyclonedx();
     }
     let component_json: Vec<Value> = components
         .iter()
@@ -372,6 +514,9 @@ fn cyclonedx(
             });
             if !hashes.is_empty() {
                 value["hashes"] = json!(hashes);
+            }
+            if let Some(license) = &c.license {
+                value["licenses"] = license.cyclonedx();
             }
             value
         })
@@ -512,7 +657,11 @@ fn spdx(
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
-        "licenseDeclared": root.license.as_deref().unwrap_or("NOASSERTION"),
+        "licenseDeclared": root
+            .license
+            .as_deref()
+            .filter(|l| is_spdx_expression(l))
+            .unwrap_or("NOASSERTION"),
         "copyrightText": "NOASSERTION",
         "primaryPackagePurpose": "APPLICATION",
     });
@@ -546,7 +695,7 @@ fn spdx(
             "downloadLocation": "NOASSERTION",
             "filesAnalyzed": false,
             "licenseConcluded": "NOASSERTION",
-            "licenseDeclared": "NOASSERTION",
+            "licenseDeclared": c.license.as_ref().map_or("NOASSERTION", License::spdx),
             "copyrightText": "NOASSERTION",
             "primaryPackagePurpose": "LIBRARY",
             "externalRefs": [{
@@ -594,4 +743,53 @@ fn spdx(
         "packages": packages,
         "relationships": relationships,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spdx_expressions_are_told_from_free_text() {
+        for good in [
+            "MIT",
+            "Apache-2.0 OR MIT",
+            "(MIT OR Apache-2.0) AND BSD-3-Clause",
+            "GPL-2.0-or-later WITH Classpath-exception-2.0",
+            "LicenseRef-Proprietary",
+        ] {
+            assert!(is_spdx_expression(good), "{good}");
+        }
+        for bad in [
+            "",
+            "MIT License",
+            "BSD 3-Clause",
+            "MIT OR",
+            "(MIT",
+            "MIT)",
+            "see LICENSE file",
+        ] {
+            assert!(!is_spdx_expression(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn licenses_come_from_the_json_api_fields() {
+        let doc =
+            |expr: &str, text: &str| json!({"info": {"license_expression": expr, "license": text}});
+        assert_eq!(
+            License::from_release(&doc("MIT", "whatever")),
+            Some(License::Expression("MIT".into()))
+        );
+        assert_eq!(
+            License::from_release(&doc("", "BSD 3-Clause License\n\nCopyright …")),
+            Some(License::Name("BSD 3-Clause License".into()))
+        );
+        assert_eq!(
+            License::from_release(&doc("", "Apache-2.0")),
+            Some(License::Expression("Apache-2.0".into()))
+        );
+        assert_eq!(License::from_release(&doc("", "UNKNOWN")), None);
+        assert_eq!(License::from_release(&json!({"info": {}})), None);
+    }
 }
