@@ -62,7 +62,12 @@ fn format_refusal(cli: &cli::Cli) -> Option<String> {
     if allowed.contains(&cli.format) {
         return None;
     }
-    let names: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
+    // `table` is only the default for `sbom` (it writes CycloneDX), not a format to offer.
+    let names: Vec<&str> = allowed
+        .iter()
+        .filter(|f| command != "sbom" || **f != Format::Table)
+        .map(|f| f.name())
+        .collect();
     Some(if command.is_empty() {
         let owner = match cli.format {
             Format::Html => "`picket replay`",

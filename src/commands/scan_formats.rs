@@ -2,6 +2,7 @@
 //! pull-request comment. Both are drawn from [`ScanReport`], the JSON contract.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use picket_names::{FindingId, Severity};
@@ -94,9 +95,18 @@ fn severity_number(severity: Severity) -> f64 {
     }
 }
 
-/// A SARIF `uri`: the path with forward slashes, relative where it was given relative.
+/// A SARIF `uri`: the path with forward slashes, relative where it was given relative, and
+/// percent-encoded where a URI needs it (spaces, `#`, `%`, non-ASCII).
 fn uri(path: &str) -> String {
-    path.replace('\\', "/")
+    let mut out = String::new();
+    for byte in path.replace('\\', "/").bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
 }
 
 /// A finding, its file and line, and the package and version it is about.
@@ -335,4 +345,17 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
         writeln!(out, "\n</details>")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(super::uri("requirements.txt"), "requirements.txt");
+        assert_eq!(
+            super::uri("my project/req#1.txt"),
+            "my%20project/req%231.txt"
+        );
+        assert_eq!(super::uri("dir\\ü.txt"), "dir/%C3%BC.txt");
+    }
 }
