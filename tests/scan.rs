@@ -610,6 +610,34 @@ fn sbom_documents_validate_with_the_reference_tools() {
         );
     }
 
+    // Pipfile.lock lists urllib3 in `default` and `develop`: one component, and still valid.
+    let cdx = data.path().join("bom.cdx.json");
+    let spdx = data.path().join("bom.spdx.json");
+    for (format, path) in [("cyclonedx", &cdx), ("spdx", &spdx)] {
+        let out = picket(
+            data.path(),
+            &[
+                "--format",
+                format,
+                "sbom",
+                &deps_fixture("pipenv/Pipfile.lock"),
+                "-o",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let bom: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
+    assert_eq!(bom["components"].as_array().unwrap().len(), 7);
+    let check = Command::new(&python)
+        .arg("-c")
+        .arg(VALIDATE)
+        .arg(&cdx)
+        .arg(&spdx)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check.stdout));
+
     // The validators do reject what is wrong: the same documents, broken.
     let cdx = data.path().join("bom.cdx.json");
     let mut bom: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();

@@ -147,8 +147,12 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
     let root = read_root(&lock)?;
     let mut components = Vec::new();
     let mut left_out = Vec::new();
+    let mut seen = HashSet::new();
     for dep in file.dependencies.iter().filter(|d| !d.constraint) {
         match (&dep.pinned, &dep.url, dep.editable) {
+            // One release is one component, however many groups list it (Pipfile.lock's
+            // `default` and `develop`).
+            (Some(version), None, false) if !seen.insert(purl(dep.name.normalized(), version)) => {}
             (Some(version), None, false) => components.push(Component {
                 dep,
                 version: version.clone(),
