@@ -547,6 +547,23 @@ fn tokens_need_a_verified_address_and_two_factor_authentication() {
     );
     assert_eq!(status, 401);
     assert!(body["error"].as_str().unwrap().contains("totp"), "{body}");
+    // A code opens one session: the same code again is refused (RFC 6238 5.2).
+    let code = common::registry::totp_now(&secret);
+    let login = |code: &str| {
+        registry.post_json(
+            "/api/v1/login",
+            None,
+            &json!({"username": "erin", "password": "correct horse battery", "totp": code}),
+        )
+    };
+    let (status, body) = login(&code);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = login(&code);
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("already used"),
+        "{body}"
+    );
     let (status, body) = registry.post_json(
         "/api/v1/tokens",
         Some(&session),

@@ -349,8 +349,19 @@ pub async fn login(
             )
             .json());
         };
-        if !auth::totp_accepts(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0)) {
+        let Some(step) = auth::totp_step(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0))
+        else {
             return Err(ApiError::unauthorized("The two-factor code is invalid.").json());
+        };
+        if !state
+            .store
+            .claim_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
+            .await?
+        {
+            return Err(ApiError::unauthorized(
+                "This two-factor code was already used; wait for the next one.",
+            )
+            .json());
         }
     }
     let now = now_ms();

@@ -88,11 +88,19 @@ pub fn totp_code(secret: &str, unix_secs: u64) -> Option<String> {
 
 /// Whether `code` is valid now, allowing one step of clock drift either way.
 pub fn totp_accepts(secret: &str, code: &str, unix_secs: u64) -> bool {
+    totp_step(secret, code, unix_secs).is_some()
+}
+
+/// The 30-second time step `code` belongs to, if it is valid now (one step of drift either way).
+pub fn totp_step(secret: &str, code: &str, unix_secs: u64) -> Option<u64> {
     let code = code.trim();
-    code.len() == 6
-        && [unix_secs.saturating_sub(30), unix_secs, unix_secs + 30]
-            .iter()
-            .any(|&t| totp_code(secret, t).is_some_and(|c| constant_time_eq(&c, code)))
+    if code.len() != 6 {
+        return None;
+    }
+    [unix_secs.saturating_sub(30), unix_secs, unix_secs + 30]
+        .into_iter()
+        .find(|&t| totp_code(secret, t).is_some_and(|c| constant_time_eq(&c, code)))
+        .map(|t| t / 30)
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -225,6 +233,8 @@ mod tests {
         );
         assert!(!totp_accepts(&secret, "287082", 59 + 90));
         assert!(!totp_accepts(&secret, "28708", 59));
+        assert_eq!(totp_step(&secret, "287082", 59 + 30), Some(1));
+        assert_eq!(totp_step(&secret, "287082", 59 + 90), None);
         assert!(totp_code("not base32!", 0).is_none());
     }
 

@@ -350,6 +350,22 @@ impl Store {
         Ok(())
     }
 
+    /// Records that a login used TOTP time step `step`; `false` when that step (or a later one)
+    /// was already used, so the code is refused. One conditional update: two logins racing with
+    /// the same code can't both win.
+    pub async fn claim_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done =
+            sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
+                .bind(step)
+                .bind(user_id)
+                .bind(step)
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Starts a session (its sha256) for `user_id` until `expires_ms`.
     pub async fn create_session(
         &self,
