@@ -207,19 +207,13 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Accelerated sign-ups: the per-address and per-domain limits would stop this burst first
     // (as they should); here the detector is what is tested, over a fresh journal.
-    let (hook_base, hooks) = common::canned_server_logged(vec![(
-        "/hook".to_owned(),
-        common::Canned {
-            status: 200,
-            content_type: "text/plain",
-            body: b"ok".to_vec(),
-        },
-    )]);
-    let hook = format!("{}hook", hook_base.trim_end_matches("simple/"));
+    let (hook_base, hooks) = common::recording_server();
+    let hook = format!("{hook_base}/hook");
     let registry = Registry::start(
         &data,
         &[
             ("PICKET_SERVE_CAMPAIGN_WEBHOOK", &hook),
+            ("PICKET_SERVE_CAMPAIGN_WEBHOOK_SECRET", "s3cret"),
             ("PICKET_SERVE_VELOCITY_FLOOR", "0"),
             ("PICKET_SERVE_RATE_REGISTER_IP", "off"),
             ("PICKET_SERVE_RATE_LOGIN_IP", "off"),
@@ -337,18 +331,29 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
         "no admin notice"
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !hooks
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|(path, status)| path == "/hook" && *status == 200)
-    {
+    let call = loop {
+        if let Some(call) = hooks.lock().unwrap().iter().find(|r| r.path == "/hook") {
+            break call.clone();
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "the webhook was not called"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    };
+    // The body names the campaign, and the signature is the HMAC-SHA256 of it under the secret.
+    let body: Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["campaign"], id.as_str());
+    let signature = call
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-picket-signature-256")
+        .map(|(_, v)| v.clone())
+        .expect("a signed webhook");
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(b"s3cret").unwrap();
+    hmac::Mac::update(&mut mac, &call.body);
+    let expected = data_encoding::HEXLOWER.encode(&hmac::Mac::finalize(mac).into_bytes());
+    assert_eq!(signature, format!("sha256={expected}"));
 
     // Dismiss (dry run) would lift the restrictions; apply disables and quarantines in one go.
     let out = admin(

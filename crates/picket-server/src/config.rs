@@ -110,6 +110,9 @@ pub struct ServeConfig {
     pub campaign_throttle_hours: u32,
     /// POST each detected campaign (JSON) to this URL.
     pub campaign_webhook: Option<String>,
+    /// Sign webhook bodies with this key: `X-Picket-Signature-256: sha256=HEX`, the HMAC-SHA256
+    /// of the body, so the receiver can tell picket's calls from forged ones.
+    pub campaign_webhook_secret: Option<String>,
     /// The detector's thresholds (TOML, the keys of `picket replay --config`); `campaign-warmup-hours`
     /// overrides its `warmup-hours`.
     pub campaign_config: Option<String>,
@@ -249,6 +252,7 @@ impl Default for ServeConfig {
             campaign_warmup_hours: 6,
             campaign_throttle_hours: 24,
             campaign_webhook: None,
+            campaign_webhook_secret: None,
             campaign_config: None,
         }
     }

@@ -6,7 +6,8 @@
 //! - registrations from the campaign's burst domains are throttled (`campaign-throttle-hours`, one
 //!   an hour);
 //! - admins are told: a mail to every admin account (outbox or SMTP) and, with
-//!   `campaign-webhook`, a JSON POST.
+//!   `campaign-webhook`, a JSON POST (signed with `campaign-webhook-secret`, when set, as
+//!   `X-Picket-Signature-256: sha256=HEX`, the HMAC-SHA256 of the body).
 //!
 //! Campaigns are stored (`picket admin campaigns`); `apply` and `dismiss` are the admin's answer.
 
@@ -176,16 +177,21 @@ async fn notify(state: &AppState, id: &str, c: &picket_campaigns::Campaign) {
     }
     if let Some(url) = state.config.campaign_webhook.clone() {
         let body = json!({ "campaign": id, "report": c }).to_string();
+        let signature = state
+            .config
+            .campaign_webhook_secret
+            .as_deref()
+            .map(|key| format!("sha256={}", webhook_signature(key, body.as_bytes())));
         let result = tokio::task::spawn_blocking(move || {
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .timeout_global(Some(std::time::Duration::from_secs(10)))
                 .build()
                 .into();
-            agent
-                .post(&url)
-                .header("Content-Type", "application/json")
-                .send(body.as_bytes())
-                .map(|r| r.status().as_u16())
+            let mut request = agent.post(&url).header("Content-Type", "application/json");
+            if let Some(signature) = &signature {
+                request = request.header("X-Picket-Signature-256", signature);
+            }
+            request.send(body.as_bytes()).map(|r| r.status().as_u16())
         })
         .await;
         match result {
@@ -193,5 +199,26 @@ async fn notify(state: &AppState, id: &str, c: &picket_campaigns::Campaign) {
             Ok(Err(e)) => tracing::warn!(error = %e, "campaign webhook failed"),
             Err(e) => tracing::warn!(error = %e, "campaign webhook task failed"),
         }
+    }
+}
+
+/// The hex HMAC-SHA256 of `body` under `key`.
+fn webhook_signature(key: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(body);
+    data_encoding::HEXLOWER.encode(&mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod signature_tests {
+    #[test]
+    fn webhook_signature_is_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            super::webhook_signature("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }
