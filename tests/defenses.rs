@@ -296,6 +296,40 @@ fn registration_velocity_follows_each_domains_own_history() {
     assert_eq!(refused.len(), 55);
     assert_eq!(refused[0]["domain"], "fresh.example");
     assert_eq!(refused[0]["allowed_per_hour"], 5);
+
+    // 24 sign-ups from another fresh domain at once, 8 in flight at a time: password hashing
+    // between the check and the insert must not let more than the floor through.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let statuses = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= 24 {
+                        break;
+                    }
+                    let (status, _) = register(
+                        &registry,
+                        &format!("rush{i}"),
+                        &format!("rush{i}@rush.example"),
+                    );
+                    statuses.lock().unwrap().push(status);
+                }
+            });
+        }
+    });
+    let statuses = statuses.into_inner().unwrap();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        19,
+        "{statuses:?}"
+    );
 }
 
 #[test]

@@ -175,6 +175,7 @@ async fn act(
                         email_verified: true,
                         email_domain: picket_server::policy::registrable_domain(email).as_deref(),
                         time_ms: now,
+                        signup_cap: None,
                     },
                     &[
                         admin_event(

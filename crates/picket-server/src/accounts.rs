@@ -104,9 +104,12 @@ async fn register_user(
     crate::policy::check_email_domain(state, &form.email, &form.username, ip, "account.create")
         .await?;
     let domain = crate::policy::registrable_domain(&form.email);
-    if let Some(domain) = &domain {
-        crate::limits::check_domain_velocity(state, domain, &form.username, ip).await?;
-    }
+    let velocity = match &domain {
+        Some(domain) => {
+            crate::limits::check_domain_velocity(state, domain, &form.username, ip).await?
+        }
+        None => None,
+    };
     let hash = auth::hash_password(form.password.clone()).await?;
     let now = now_ms();
     let user = state
@@ -120,6 +123,7 @@ async fn register_user(
                 email_verified: false,
                 email_domain: domain.as_deref(),
                 time_ms: now,
+                signup_cap: velocity.map(|v| v.allowed),
             },
             &[Event::new(
                 "account.create",
@@ -131,12 +135,29 @@ async fn register_user(
         )
         .await
         .map_err(|e| match e {
-            picket_store::StoreError::UserExists(_) => ApiError::new(
+            picket_store::StoreError::UserExists(_) => Ok(ApiError::new(
                 StatusCode::CONFLICT,
                 "This username is already being used by another account. Choose a different username.",
-            ),
-            other => other.into(),
-        })?;
+            )),
+            picket_store::StoreError::SignupCap { recent } => Err(recent),
+            other => Ok(other.into()),
+        });
+    let user = match user {
+        Ok(user) => user,
+        Err(Ok(error)) => return Err(error),
+        // Another sign-up from the domain filled the hour while this one was being hashed.
+        Err(Err(recent)) => {
+            let cap = velocity.unwrap_or(crate::limits::VelocityCap {
+                allowed: recent,
+                history_hourly_mean: 0.0,
+                throttled: false,
+            });
+            let domain = domain.as_deref().unwrap_or_default();
+            return Err(cap
+                .refuse(state, domain, recent, &form.username, ip, now)
+                .await);
+        }
+    };
     send_verification(state, &user, &user.email, now).await?;
     tracing::info!(user = %user.username, "account registered");
     Ok(user)

@@ -123,6 +123,7 @@ impl From<StoreError> for ApiError {
             | StoreError::NoCampaign(_) => StatusCode::NOT_FOUND,
             StoreError::NotOwner { .. } => StatusCode::FORBIDDEN,
             StoreError::ProjectExists { .. } | StoreError::UserExists(_) => StatusCode::CONFLICT,
+            StoreError::SignupCap { .. } => StatusCode::TOO_MANY_REQUESTS,
             StoreError::FileExists { .. }
             | StoreError::FilenameReused(_)
             | StoreError::SdistExists { .. }

@@ -160,13 +160,16 @@ pub fn velocity_allowance(
     Some(u64::from(floor).max(scaled))
 }
 
-/// The per-domain registration velocity limit. Refusals are journaled (`account.refused`).
+/// The per-domain registration velocity limit: refuses now if the last hour is already full, and
+/// returns the allowance for [`picket_store::NewUser::signup_cap`], which enforces it again inside
+/// the transaction that creates the account (parallel sign-ups can't all pass this read).
+/// `None`: no limit applies. Refusals are journaled (`account.refused`).
 pub async fn check_domain_velocity(
     state: &AppState,
     domain: &str,
     username: &str,
     ip: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<Option<VelocityCap>, ApiError> {
     let c = &state.config;
     let now = now_ms();
     let throttle = state.store.domain_throttle(domain, now).await?;
@@ -175,7 +178,7 @@ pub async fn check_domain_velocity(
             .iter()
             .any(|d| d.eq_ignore_ascii_case(domain))
     {
-        return Ok(());
+        return Ok(None);
     }
     let history_hours = u64::from(c.velocity_history_days.max(1)) * 24;
     let (recent, history) = state
@@ -197,43 +200,82 @@ pub async fn check_domain_velocity(
             history_hours,
         ) {
             Some(a) => a,
-            None => return Ok(()),
+            None => return Ok(None),
         },
     };
+    let cap = VelocityCap {
+        allowed,
+        history_hourly_mean: history as f64 / history_hours as f64,
+        throttled: throttle.is_some(),
+    };
     if recent < allowed {
-        return Ok(());
+        return Ok(Some(cap));
     }
-    state.metrics.rate_limited("domain-velocity");
-    state
-        .store
-        .append_events(&[Event::new(
-            "account.refused",
-            now,
-            Some(username),
-            ip,
-            json!({
-                "domain": domain,
-                "reason": if throttle.is_some() { "domain throttled (campaign)" } else { "domain velocity" },
-                "last_hour": recent,
-                "allowed_per_hour": allowed,
-                "history_hourly_mean": history as f64 / history_hours as f64,
-            }),
-        )])
-        .await?;
-    tracing::warn!(%domain, recent, allowed, "registration refused: e-mail domain velocity");
-    // The oldest bucket of the window leaves it within ten minutes.
-    let retry_ms = picket_store::SIGNUP_BUCKET_MS - now.rem_euclid(picket_store::SIGNUP_BUCKET_MS);
-    Err(too_many(
-        "domain-velocity",
-        u32::try_from(allowed).unwrap_or(u32::MAX),
-        3_600_000,
-        3_600_000,
-        retry_ms,
-        &format!(
-            "Too many new accounts from {domain} in the last hour ({recent}; this domain usually sees {:.1} an hour). Try again later.",
-            history as f64 / history_hours as f64
-        ),
-    ))
+    Err(cap.refuse(state, domain, recent, username, ip, now).await)
+}
+
+/// The velocity limit that applies to a domain now.
+#[derive(Debug, Clone, Copy)]
+pub struct VelocityCap {
+    /// Sign-ups allowed in an hour.
+    pub allowed: u64,
+    /// The domain's usual hourly rate.
+    pub history_hourly_mean: f64,
+    /// Held by a campaign throttle rather than its history.
+    pub throttled: bool,
+}
+
+impl VelocityCap {
+    /// Journals a refusal (`recent` sign-ups already in the hour) and returns the 429 to answer.
+    pub async fn refuse(
+        self,
+        state: &AppState,
+        domain: &str,
+        recent: u64,
+        username: &str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> ApiError {
+        let Self {
+            allowed,
+            history_hourly_mean,
+            throttled,
+        } = self;
+        state.metrics.rate_limited("domain-velocity");
+        let journaled = state
+            .store
+            .append_events(&[Event::new(
+                "account.refused",
+                now,
+                Some(username),
+                ip,
+                json!({
+                    "domain": domain,
+                    "reason": if throttled { "domain throttled (campaign)" } else { "domain velocity" },
+                    "last_hour": recent,
+                    "allowed_per_hour": allowed,
+                    "history_hourly_mean": history_hourly_mean,
+                }),
+            )])
+            .await;
+        if let Err(e) = journaled {
+            return e.into();
+        }
+        tracing::warn!(%domain, recent, allowed, "registration refused: e-mail domain velocity");
+        // The oldest bucket of the window leaves it within ten minutes.
+        let retry_ms =
+            picket_store::SIGNUP_BUCKET_MS - now.rem_euclid(picket_store::SIGNUP_BUCKET_MS);
+        too_many(
+            "domain-velocity",
+            u32::try_from(allowed).unwrap_or(u32::MAX),
+            3_600_000,
+            3_600_000,
+            retry_ms,
+            &format!(
+                "Too many new accounts from {domain} in the last hour ({recent}; this domain usually sees {history_hourly_mean:.1} an hour). Try again later."
+            ),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -87,6 +87,9 @@ pub struct NewUser<'a> {
     pub email_domain: Option<&'a str>,
     /// Milliseconds since the epoch.
     pub time_ms: i64,
+    /// The most sign-ups `email_domain` may have in the last hour for this one to be created,
+    /// checked inside the creating transaction (so parallel sign-ups can't all slip under it).
+    pub signup_cap: Option<u64>,
 }
 
 /// What a token may upload to.
@@ -202,6 +205,12 @@ impl Store {
         .await?
         .last_insert_rowid();
         if let Some(domain) = user.email_domain {
+            if let Some(cap) = user.signup_cap {
+                let recent = crate::defenses::recent_signups(&mut tx, domain, user.time_ms).await?;
+                if recent >= cap {
+                    return Err(StoreError::SignupCap { recent });
+                }
+            }
             crate::defenses::count_signup(&mut tx, domain, user.time_ms, 1).await?;
         }
         append(&mut tx, journal).await?;

@@ -605,6 +605,27 @@ async fn release_in(
     Ok(())
 }
 
+/// Sign-ups from `domain` in the hour up to `now_ms` (the buckets `domain_signups` sums as
+/// recent), read inside a write transaction.
+pub(crate) async fn recent_signups(
+    tx: &mut Transaction<'_, Sqlite>,
+    domain: &str,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let now_bucket = now_ms.div_euclid(SIGNUP_BUCKET_MS);
+    let window_start = now_bucket - (3_600_000 / SIGNUP_BUCKET_MS) + 1;
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(count), 0) FROM domain_signups \
+         WHERE domain = ? AND bucket >= ? AND bucket <= ?",
+    )
+    .bind(domain)
+    .bind(window_start)
+    .bind(now_bucket)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(u64::try_from(recent).unwrap_or(0))
+}
+
 /// Counts sign-ups in a domain's history.
 pub(crate) async fn count_signup(
     tx: &mut Transaction<'_, Sqlite>,

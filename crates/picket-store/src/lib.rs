@@ -111,6 +111,12 @@ pub enum StoreError {
     /// A username is taken (in any case).
     #[error("the username `{0}` is taken")]
     UserExists(String),
+    /// The e-mail domain already had its allowance of sign-ups in the last hour.
+    #[error("the e-mail domain had {recent} sign-ups in the last hour, its allowance")]
+    SignupCap {
+        /// Sign-ups counted.
+        recent: u64,
+    },
     /// No such user.
     #[error("no user named `{0}`")]
     NoUser(String),

@@ -21,6 +21,7 @@ async fn user(store: &Store, name: &str) -> i64 {
                 is_admin: false,
                 email_verified: true,
                 time_ms: T,
+                signup_cap: None,
             },
             &[Event::new("account.create", T, Some(name), None, json!({}))],
         )
@@ -108,6 +109,7 @@ async fn usernames_are_unique_in_any_case() {
                 is_admin: false,
                 email_verified: false,
                 time_ms: T,
+                signup_cap: None,
             },
             &[],
         )
@@ -370,6 +372,7 @@ async fn a_verification_link_works_once_and_not_after_it_expires() {
                 is_admin: false,
                 email_verified: false,
                 time_ms: T,
+                signup_cap: None,
             },
             &[],
         )
