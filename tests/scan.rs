@@ -713,6 +713,33 @@ fn osv_api(venv: &Path) -> (Server, String) {
     (server, format!("http://127.0.0.1:{port}/v1/query"))
 }
 
+/// `(name, version, {id and aliases})` of every advisory in a list of packages, whose name and
+/// advisory list are under `name_key` and `list_key` (pip-audit's and picket's JSON differ there).
+fn advisories(
+    packages: &Value,
+    name_key: &str,
+    list_key: &str,
+) -> BTreeSet<(String, String, BTreeSet<String>)> {
+    let mut out = BTreeSet::new();
+    for p in packages.as_array().unwrap() {
+        for v in p[list_key].as_array().unwrap() {
+            let mut ids: BTreeSet<String> = v["aliases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            ids.insert(v["id"].as_str().unwrap().to_owned());
+            out.insert((
+                p[name_key].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+                ids,
+            ));
+        }
+    }
+    out
+}
+
 #[test]
 fn pip_audit_finds_the_same_vulnerabilities() {
     let Some(venv) = venv() else { return };
@@ -737,53 +764,9 @@ fn pip_audit_finds_the_same_vulnerabilities() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
     // pip-audit names an advisory by its CVE alias when there is one: compare id sets.
-    let theirs: BTreeSet<(String, String, BTreeSet<String>)> = audit["dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| {
-            d["vulns"].as_array().unwrap().iter().map(move |v| {
-                let mut ids: BTreeSet<String> = v["aliases"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_owned())
-                    .collect();
-                ids.insert(v["id"].as_str().unwrap().to_owned());
-                (
-                    d["name"].as_str().unwrap().to_owned(),
-                    d["version"].as_str().unwrap().to_owned(),
-                    ids,
-                )
-            })
-        })
-        .collect();
+    let theirs = advisories(&audit["dependencies"], "name", "vulns");
     let (doc, _) = scan_json(data.path(), &[&requirements]);
-    let ours: BTreeSet<(String, String, BTreeSet<String>)> = doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| {
-            p["vulnerabilities"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |v| {
-                    let mut ids: BTreeSet<String> = v["aliases"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|a| a.as_str().unwrap().to_owned())
-                        .collect();
-                    ids.insert(v["id"].as_str().unwrap().to_owned());
-                    (
-                        p["normalized"].as_str().unwrap().to_owned(),
-                        p["version"].as_str().unwrap().to_owned(),
-                        ids,
-                    )
-                })
-        })
-        .collect();
+    let ours = advisories(&doc["packages"], "normalized", "vulnerabilities");
     assert_eq!(ours.len(), 3);
     assert_eq!(ours, theirs);
 }
