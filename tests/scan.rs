@@ -188,6 +188,28 @@ fn every_lock_format_gives_the_same_findings() {
             .all(|f| f["findings"].as_array().unwrap().is_empty()),
         "a locked project is not `unlocked`"
     );
+
+    // pyproject.toml alone: its lock on disk makes it not `unlocked`, but since the lock is not
+    // part of this scan, the pins it declares are matched (nothing is silently skipped).
+    let (doc, _) = scan_json(data.path(), &[&deps_fixture("uv/pyproject.toml")]);
+    assert!(doc["files"][0]["findings"].as_array().unwrap().is_empty());
+    let pinned_findings: BTreeSet<String> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["findings"].as_array().unwrap().iter())
+        .map(|f| f["advisory"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        pinned_findings,
+        [
+            "GHSA-9wx4-h78v-vm56",
+            "GHSA-h5c8-rqwp-cp95",
+            "GHSA-v845-jxx5-vc9f"
+        ]
+        .map(str::to_owned)
+        .into()
+    );
 }
 
 /// A hand-written project with bait in it.

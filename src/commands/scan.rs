@@ -496,8 +496,8 @@ pub(crate) fn scan(
 /// `unlocked`: a `pyproject.toml` that declares dependencies with no lock file beside it (a
 /// requirements file that pins everything counts as one, as pip-tools users keep it).
 ///
-/// Returns the folders whose `pyproject.toml` is locked: there the lock file, not the ranges,
-/// says which releases install, so advisories are matched against the lock alone.
+/// Returns the folders whose `pyproject.toml` is locked by a file in this scan: there the lock
+/// file, not the ranges, says which releases install, so advisories are matched against it alone.
 fn unlocked_findings(
     files: &mut [FileReport],
     parsed: &[DependencyFile],
@@ -509,7 +509,9 @@ fn unlocked_findings(
             continue;
         }
         let dir = file.path.parent().unwrap_or(Path::new(""));
-        let locked = parsed.iter().any(|other| {
+        // A lock in this scan records what installs, so advisories are matched against it alone;
+        // one on disk that was not scanned only means the project is not `unlocked`.
+        let lock_scanned = parsed.iter().any(|other| {
             other.path.parent().unwrap_or(Path::new("")) == dir
                 && match other.format {
                     FileFormat::UvLock
@@ -522,11 +524,15 @@ fn unlocked_findings(
                     }
                     FileFormat::Pyproject => false,
                 }
-        }) || ["uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml"]
-            .iter()
-            .any(|name| dir.join(name).is_file());
-        if locked {
+        });
+        if lock_scanned {
             locked_dirs.insert(dir.to_owned());
+            continue;
+        }
+        if ["uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml"]
+            .iter()
+            .any(|name| dir.join(name).is_file())
+        {
             continue;
         }
         let f = finding(
