@@ -193,13 +193,13 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// The hint for names whose existence could not be judged.
+/// The hint for names whose existence could not be judged (`exists` of each report).
 pub(crate) fn hint_unknown_existence(
     loaded: &name_data::LoadedIndex,
     context: &Checker<'_>,
-    reports: &[PackageReport],
+    mut exists: impl Iterator<Item = Option<bool>>,
 ) {
-    if !loaded.complete && !context.online() && reports.iter().any(|r| r.exists.is_none()) {
+    if !loaded.complete && !context.online() && exists.any(|e| e.is_none()) {
         output::hint(
             "existence of unranked names can't be judged offline with the embedded list; `picket names import SNAPSHOT.tsv.gz` or --index URL can",
         );
@@ -220,7 +220,7 @@ fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
     let context = Checker::new(&config, &loaded, &detector, client);
 
     let mut reports = check_all(&context, &requests, args.jobs.max(1));
-    hint_unknown_existence(&loaded, &context, &reports);
+    hint_unknown_existence(&loaded, &context, reports.iter().map(|r| r.exists));
     // `[[check.ignore]]` entries naming a finding id leave it out until their date.
     let today = now_unix().div_euclid(86_400);
     for report in &mut reports {

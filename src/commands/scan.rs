@@ -176,11 +176,7 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let report = scan(parsed, &checker, &db, &policy, args.jobs.max(1));
     policy.warn_expired();
-    if !loaded.complete && !checker.online() && report.packages.iter().any(|p| p.exists.is_none()) {
-        output::hint(
-            "existence of unranked names can't be judged offline with the embedded list; `picket names import SNAPSHOT.tsv.gz` or --index URL can",
-        );
-    }
+    check::hint_unknown_existence(&loaded, &checker, report.packages.iter().map(|p| p.exists));
     let report = ScanReport {
         mode: if checker.online() {
             "online"
