@@ -611,15 +611,7 @@ fn sbom_documents_validate_with_the_reference_tools() {
             "{lock}"
         );
 
-        let check = Command::new(&python)
-            .arg("-c")
-            .arg(VALIDATE)
-            .arg(&cdx)
-            .arg(&spdx)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
+        let check = validate_sboms(&python, &cdx, &spdx);
         assert!(
             check.status.success(),
             "{lock}: {}{}",
@@ -651,13 +643,7 @@ fn sbom_documents_validate_with_the_reference_tools() {
     }
     let bom: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
     assert_eq!(bom["components"].as_array().unwrap().len(), 7);
-    let check = Command::new(&python)
-        .arg("-c")
-        .arg(VALIDATE)
-        .arg(&cdx)
-        .arg(&spdx)
-        .output()
-        .unwrap();
+    let check = validate_sboms(&python, &cdx, &spdx);
     assert!(check.status.success(), "{}", text(&check.stdout));
 
     // The validators do reject what is wrong: the same documents, broken.
@@ -669,13 +655,7 @@ fn sbom_documents_validate_with_the_reference_tools() {
     let mut doc: Value = serde_json::from_slice(&std::fs::read(&spdx).unwrap()).unwrap();
     doc["packages"][1]["SPDXID"] = "not-an-spdx-id".into();
     std::fs::write(&spdx, doc.to_string()).unwrap();
-    let check = Command::new(&python)
-        .arg("-c")
-        .arg(VALIDATE)
-        .arg(&cdx)
-        .arg(&spdx)
-        .output()
-        .unwrap();
+    let check = validate_sboms(&python, &cdx, &spdx);
     assert!(!check.status.success());
     let said = text(&check.stdout);
     assert!(said.contains("cyclonedx: invalid"), "{said}");
@@ -688,6 +668,17 @@ fn sbom_documents_validate_with_the_reference_tools() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("an SBOM describes locked dependencies"));
+}
+
+/// Runs [`VALIDATE`] with the test venv's `python` on the two documents.
+fn validate_sboms(python: &Path, cdx: &Path, spdx: &Path) -> std::process::Output {
+    Command::new(python)
+        .arg("-c")
+        .arg(VALIDATE)
+        .arg(cdx)
+        .arg(spdx)
+        .output()
+        .unwrap()
 }
 
 /// Validates a CycloneDX document with cyclonedx-python-lib's strict JSON validator and an SPDX
@@ -958,13 +949,7 @@ fn sbom_takes_licenses_from_the_index_json_api() {
         .find(|p| p["name"] == "demo-tool")
         .unwrap();
     assert_eq!(demo["licenseDeclared"], "MIT");
-    let check = Command::new(venv.join("bin/python"))
-        .arg("-c")
-        .arg(VALIDATE)
-        .arg(&cdx)
-        .arg(&spdx)
-        .output()
-        .unwrap();
+    let check = validate_sboms(&venv.join("bin/python"), &cdx, &spdx);
     assert!(
         check.status.success(),
         "{}{}",

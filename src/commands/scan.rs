@@ -92,6 +92,16 @@ pub(crate) struct IgnoredFinding {
     pub(crate) ignored: Ignored,
 }
 
+impl IgnoredFinding {
+    /// `ID` or `ID ADVISORY`: what was ignored, for people.
+    pub(crate) fn what(&self) -> String {
+        match &self.finding.advisory {
+            Some(a) => format!("{} {a}", self.finding.finding.id.as_str()),
+            None => self.finding.finding.id.as_str().to_owned(),
+        }
+    }
+}
+
 /// One dependency file.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct FileReport {
@@ -856,14 +866,9 @@ fn print_table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> 
             for i in &p.ignored {
                 writeln!(
                     out,
-                    "         {:<width$}  {DIM}ignored    {}{} until {}: {}{DIM:#}",
+                    "         {:<width$}  {DIM}ignored    {} until {}: {}{DIM:#}",
                     "",
-                    i.finding.finding.id.as_str(),
-                    i.finding
-                        .advisory
-                        .as_deref()
-                        .map(|a| format!(" {a}"))
-                        .unwrap_or_default(),
+                    i.what(),
                     i.ignored.until,
                     i.ignored.reason
                 )?;

@@ -330,14 +330,9 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
         for (p, i) in ignored {
             writeln!(
                 out,
-                "- `{}` {}{} until {}: {}",
+                "- `{}` {} until {}: {}",
                 cell(&label(p)),
-                i.finding.finding.id.as_str(),
-                i.finding
-                    .advisory
-                    .as_deref()
-                    .map(|a| format!(" {a}"))
-                    .unwrap_or_default(),
+                i.what(),
                 i.ignored.until,
                 cell(&i.ignored.reason)
             )?;
