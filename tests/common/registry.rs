@@ -145,23 +145,9 @@ impl Registry {
         );
         assert_eq!(status, 201, "{body}");
         let link = self.mailed_links().pop().expect("a verification mail");
-        let path = link.trim_start_matches(&self.base);
-        assert_eq!(self.get(path, &[]).0, 200, "verify {link}");
+        assert_eq!(self.verify(&link), 200, "verify {link}");
         let session = self.login(user, None);
-        let (status, body) = self.post_json(
-            "/api/v1/account/2fa/totp",
-            Some(&session),
-            &serde_json::json!({}),
-        );
-        assert_eq!(status, 200, "{body}");
-        let secret = body["secret"].as_str().unwrap().to_owned();
-        let code = totp_now(&secret);
-        let (status, body) = self.post_json(
-            "/api/v1/account/2fa/totp/confirm",
-            Some(&session),
-            &serde_json::json!({"code": code}),
-        );
-        assert_eq!(status, 200, "{body}");
+        let secret = self.enrol_totp(&session);
         let (status, body) = self.post_json(
             "/api/v1/tokens",
             Some(&session),
@@ -169,6 +155,46 @@ impl Registry {
         );
         assert_eq!(status, 201, "{body}");
         (body["token"].as_str().unwrap().to_owned(), secret)
+    }
+
+    /// Enrols TOTP for the session's account; returns the secret. Confirms with the previous
+    /// step's code (one step of drift is accepted): the enrolment uses that step up, and the
+    /// current code stays good for the caller's next login.
+    pub fn enrol_totp(&self, session: &str) -> String {
+        let (status, body) = self.post_json(
+            "/api/v1/account/2fa/totp",
+            Some(session),
+            &serde_json::json!({}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let secret = body["secret"].as_str().unwrap().to_owned();
+        let (status, body) = self.post_json(
+            "/api/v1/account/2fa/totp/confirm",
+            Some(session),
+            &serde_json::json!({"code": totp_at(&secret, -30)}),
+        );
+        assert_eq!(status, 200, "{body}");
+        secret
+    }
+
+    /// Follows a mailed verification link as a person does: opens the page (which verifies
+    /// nothing by itself) and presses its button. Returns the status of the confirmation.
+    pub fn verify(&self, link: &str) -> u16 {
+        let (status, _, page) = self.get(link.trim_start_matches(&self.base), &[]);
+        assert_eq!(status, 200, "{link}");
+        assert!(
+            super::text(&page).contains("method=\"post\""),
+            "{}",
+            super::text(&page)
+        );
+        let token = link.split_once("token=").expect("a token in the link").1;
+        let mut resp = Self::agent()
+            .post(&format!("{}/account/verify-email", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(format!("token={token}").as_bytes())
+            .unwrap();
+        let _ = resp.body_mut().read_to_string();
+        resp.status().as_u16()
     }
 
     /// Logs in; returns the session.
@@ -185,11 +211,16 @@ impl Registry {
 
 /// The current TOTP code for `secret`.
 pub fn totp_now(secret: &str) -> String {
+    totp_at(secret, 0)
+}
+
+/// The TOTP code for `secret` `offset` seconds from now.
+pub fn totp_at(secret: &str, offset: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    picket_server::auth::totp_code(secret, now).unwrap()
+    picket_server::auth::totp_code(secret, now.saturating_add_signed(offset)).unwrap()
 }
 
 /// `twine upload` of `files` with `token`; returns the output (not asserted).

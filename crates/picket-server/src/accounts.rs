@@ -75,6 +75,22 @@ pub fn validate_email(email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An address as every domain rule sees it: the domain mapped by UTS-46 (IDNA) to its ASCII form,
+/// so full-width or otherwise compatible spellings (`ｍailinator.com`) are the domain they
+/// display as, and an internationalised domain is one punycode name with one velocity count.
+/// Then [`validate_email`]. The local part is kept as written.
+pub fn normalize_email(email: &str) -> Result<String, String> {
+    let bad = || format!("The email address `{email}` isn't valid. Try again.");
+    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
+    if domain.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let ascii = idna::domain_to_ascii(domain).map_err(|_| bad())?;
+    let normalized = format!("{local}@{ascii}");
+    validate_email(&normalized).map_err(|_| bad())?;
+    Ok(normalized)
+}
+
 fn validate_password(password: &str) -> Result<(), String> {
     if password.chars().count() < 8 {
         return Err("Your password is too short: use at least 8 characters.".into());
@@ -98,12 +114,11 @@ async fn register_user(
         ));
     }
     validate_username(&form.username).map_err(ApiError::bad_request)?;
-    validate_email(&form.email).map_err(ApiError::bad_request)?;
+    let email = normalize_email(&form.email).map_err(ApiError::bad_request)?;
     validate_password(&form.password).map_err(ApiError::bad_request)?;
     crate::limits::check(state, crate::limits::Action::RegisterIp, ip).await?;
-    crate::policy::check_email_domain(state, &form.email, &form.username, ip, "account.create")
-        .await?;
-    let domain = crate::policy::registrable_domain(&form.email);
+    crate::policy::check_email_domain(state, &email, &form.username, ip, "account.create").await?;
+    let domain = crate::policy::registrable_domain(&email);
     let velocity = match &domain {
         Some(domain) => {
             crate::limits::check_domain_velocity(state, domain, &form.username, ip).await?
@@ -117,7 +132,7 @@ async fn register_user(
         .create_user(
             &NewUser {
                 username: &form.username,
-                email: &form.email,
+                email: &email,
                 password_hash: &hash,
                 is_admin: false,
                 email_verified: false,
@@ -130,7 +145,7 @@ async fn register_user(
                 now,
                 Some(&form.username),
                 ip,
-                json!({ "email": form.email }),
+                json!({ "email": email }),
             )],
         )
         .await
@@ -279,11 +294,33 @@ pub struct VerifyQuery {
     token: String,
 }
 
-/// `GET /account/verify-email?token=…`.
+/// `GET /account/verify-email?token=…`: the page the mailed link opens, with one button that
+/// confirms. Opening the link verifies nothing, so a mail scanner that fetches every link in a
+/// message can't verify an address for whoever registered it.
+pub async fn verify_email_page(Query(query): Query<VerifyQuery>) -> Response {
+    let form = format!(
+        "<form method=\"post\" action=\"/account/verify-email\">\n<input type=\"hidden\" name=\"token\" value=\"{}\">\n<p><button type=\"submit\">Confirm my address</button></p>\n</form>",
+        escape(&query.token)
+    );
+    let mut page = page("Confirm your e-mail address", &form).into_response();
+    // The token is in the URL: keep it out of Referer headers and caches.
+    let headers = page.headers_mut();
+    headers.insert(
+        axum::http::header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    page
+}
+
+/// `POST /account/verify-email` (form-encoded `token`): verifies the address.
 pub async fn verify_email(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Query(query): Query<VerifyQuery>,
+    Form(query): Form<VerifyQuery>,
 ) -> Result<Response, ApiError> {
     let now = now_ms();
     let verified = state
@@ -346,13 +383,16 @@ pub async fn login(
     crate::limits::check(&state, crate::limits::Action::LoginIp, ip.as_deref())
         .await
         .map_err(ApiError::json)?;
-    crate::limits::check(
+    // The per-account limit can be filled by anyone who knows the username, so it does not lock
+    // the owner out: over it, only the right password together with a valid two-factor code
+    // gets through (as on PyPI); everything else gets the 429.
+    let account_limited = crate::limits::check(
         &state,
         crate::limits::Action::LoginUser,
         Some(&form.username),
     )
     .await
-    .map_err(ApiError::json)?;
+    .err();
     let user = state.store.user(&form.username).await?;
     // Hash even for unknown users, so timing does not tell which names exist.
     let phc = user.as_ref().map_or_else(
@@ -361,28 +401,34 @@ pub async fn login(
     );
     let password_ok = auth::verify_password(form.password.clone(), phc).await;
     let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
-        return Err(refused());
+        return Err(account_limited.map_or_else(refused, ApiError::json));
     };
+    let mfa = user.totp_secret.is_some();
+    // Over the account's limit every failure is the same 429, so guesses learn nothing.
+    let fail = |specific: ApiError| account_limited.clone().unwrap_or(specific).json();
+    if account_limited.is_some() && !mfa {
+        return Err(fail(refused()));
+    }
     if let Some(secret) = &user.totp_secret {
         let Some(code) = form.totp.as_deref() else {
-            return Err(ApiError::unauthorized(
+            return Err(fail(ApiError::unauthorized(
                 "Two-factor authentication is on for this account: send the current code as \"totp\".",
-            )
-            .json());
+            )));
         };
         let Some(step) = auth::totp_step(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0))
         else {
-            return Err(ApiError::unauthorized("The two-factor code is invalid.").json());
+            return Err(fail(ApiError::unauthorized(
+                "The two-factor code is invalid.",
+            )));
         };
         if !state
             .store
             .claim_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
             .await?
         {
-            return Err(ApiError::unauthorized(
+            return Err(fail(ApiError::unauthorized(
                 "This two-factor code was already used; wait for the next one.",
-            )
-            .json());
+            )));
         }
     }
     let now = now_ms();
@@ -390,7 +436,7 @@ pub async fn login(
     let expires = now + i64::try_from(state.config.session_hours).unwrap_or(12) * 3_600_000;
     state
         .store
-        .create_session(user.id, &auth::secret_hash(&session), now, expires)
+        .create_session(user.id, &auth::secret_hash(&session), now, expires, mfa)
         .await?;
     state
         .store
@@ -462,13 +508,24 @@ pub async fn totp_confirm(
         )
         .json());
     };
-    if !auth::totp_accepts(
+    let Some(step) = auth::totp_step(
         secret,
         &form.code,
         u64::try_from(now_ms() / 1000).unwrap_or(0),
-    ) {
+    ) else {
         return Err(ApiError::bad_request(
             "The code does not match; check the app's clock and try again.",
+        )
+        .json());
+    };
+    // The enrolment code is used up like a login code, so it can't open a session afterwards.
+    if !state
+        .store
+        .claim_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
+        .await?
+    {
+        return Err(ApiError::bad_request(
+            "This two-factor code was already used; wait for the next one.",
         )
         .json());
     }
@@ -506,7 +563,7 @@ pub async fn add_email(
     let user = session_actor(&state, &headers).await?;
     let form: NewEmail = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Expected {{\"email\"}}: {e}")).json())?;
-    validate_email(&form.email).map_err(|e| ApiError::bad_request(e).json())?;
+    let email = normalize_email(&form.email).map_err(|e| ApiError::bad_request(e).json())?;
     crate::limits::check(
         &state,
         crate::limits::Action::EmailAddUser,
@@ -516,7 +573,7 @@ pub async fn add_email(
     .map_err(ApiError::json)?;
     crate::policy::check_email_domain(
         &state,
-        &form.email,
+        &email,
         &user.username,
         ip.as_deref(),
         "account.email.add",
@@ -528,13 +585,13 @@ pub async fn add_email(
         .store
         .add_email(
             user.id,
-            &form.email,
+            &email,
             &[Event::new(
                 "account.email.add",
                 now,
                 Some(&user.username),
                 ip.as_deref(),
-                json!({ "email": form.email }),
+                json!({ "email": email }),
             )],
         )
         .await?;
@@ -545,10 +602,10 @@ pub async fn add_email(
         )
         .json());
     }
-    send_verification(&state, &user, &form.email, now).await?;
+    send_verification(&state, &user, &email, now).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "email": form.email, "verified": false,
+        Json(json!({ "email": email, "verified": false,
                      "message": "A verification link was sent to this address." })),
     )
         .into_response())
@@ -740,6 +797,21 @@ mod tests {
             "a@example.org\n",
         ] {
             assert!(validate_email(bad).is_err(), "{bad:?}");
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn e_mail_domains_are_mapped_to_the_ascii_they_display_as() {
+        for (given, want) in [
+            ("x@\u{ff4d}ailinator.com", "x@mailinator.com"),
+            ("x@MAILINATOR.com", "x@mailinator.com"),
+            ("x@m\u{0430}ilinator.com", "x@xn--milinator-0yh.com"),
+            ("Ünïcode@bücher.example", "Ünïcode@xn--bcher-kva.example"),
+            ("x@example.org", "x@example.org"),
+        ] {
+            assert_eq!(normalize_email(given).as_deref(), Ok(want), "{given}");
+        }
+        assert!(normalize_email("x@exa\u{3000}mple.org").is_err());
     }
 }

@@ -12,7 +12,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use picket_store::{AdminAction, AdminContext, Event};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -51,11 +51,26 @@ fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(message).json()
 }
 
+/// Admin routes take only an administrator's login session opened with two-factor
+/// authentication: never an API token, whatever its scope.
 async fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let actor = actor(state, headers).await.map_err(ApiError::json)?;
     if !actor.user.is_admin {
         return Err(ApiError::forbidden(format!(
             "`{}` is not an administrator of this index.",
+            actor.user.username
+        ))
+        .json());
+    }
+    if actor.token.is_some() {
+        return Err(ApiError::forbidden(
+            "Admin actions take a login session, not an API token: POST /api/v1/login with your password and two-factor code, and send the session (Bearer pks-…).",
+        )
+        .json());
+    }
+    if !actor.mfa_session {
+        return Err(ApiError::forbidden(format!(
+            "Admin actions need a session opened with two-factor authentication; `{}` logged in without a code. Enrol TOTP (POST /api/v1/account/2fa/totp) and log in again with it.",
             actor.user.username
         ))
         .json());
@@ -254,17 +269,7 @@ pub async fn project_status(
     headers: HeaderMap,
     Path(project): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = actor(&state, &headers).await.map_err(ApiError::json)?;
-    let Some(p) = state.store.project(&project).await? else {
-        return Err(ApiError::not_found(format!("No project named `{project}`.")).json());
-    };
-    if !actor.user.is_admin && !state.store.is_owner(&p.normalized, actor.user.id).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("`{}` isn't an owner of `{}`.", actor.user.username, p.name),
-        )
-        .json());
-    }
+    let (_, p) = crate::manage::authorize_project(&state, &headers, &project).await?;
     let releases = state.store.all_releases(&p.normalized).await?;
     Ok(Json(json!({
         "project": p.name,

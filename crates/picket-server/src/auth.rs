@@ -174,6 +174,25 @@ pub struct Actor {
     pub user: User,
     /// The token, when authenticated by one.
     pub token: Option<TokenInfo>,
+    /// Authenticated by a login session that passed a second factor.
+    pub mfa_session: bool,
+}
+
+impl Actor {
+    /// Whether the request carries the site administrator's powers: an administrator's login
+    /// session opened with two-factor authentication. An administrator's API token (of any
+    /// scope) is only the account's own credential, so a leaked CI token never administers the
+    /// index.
+    pub fn is_site_admin(&self) -> bool {
+        self.user.is_admin && self.token.is_none() && self.mfa_session
+    }
+
+    /// Whether the credential is an API token limited to some projects.
+    pub fn is_project_scoped(&self) -> bool {
+        self.token
+            .as_ref()
+            .is_some_and(|t| !matches!(t.scope, picket_store::TokenScope::User))
+    }
 }
 
 /// Authenticates a request by token or session; 401/403 otherwise.
@@ -192,6 +211,7 @@ pub async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiEr
                 Some((user, token)) => Ok(Actor {
                     user,
                     token: Some(token),
+                    mfa_session: false,
                 }),
                 None => Err(ApiError::forbidden(
                     "Invalid or non-existent authentication information. See /help/#invalid-auth for more information.",
@@ -204,7 +224,11 @@ pub async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiEr
                 .session_user(&secret_hash(&session), now)
                 .await?
             {
-                Some(user) => Ok(Actor { user, token: None }),
+                Some((user, mfa_session)) => Ok(Actor {
+                    user,
+                    token: None,
+                    mfa_session,
+                }),
                 None => Err(ApiError::forbidden(
                     "The session is invalid or expired; log in again.",
                 )),

@@ -84,6 +84,14 @@ pub struct ServeConfig {
     pub gate_stdlib: GateAction,
     /// Upload gate: a new project whose name is prohibited.
     pub gate_prohibited_name: GateAction,
+    /// Upload gate: a new project that takes the exact name of a popular project (one of the
+    /// `gate-popular-name-rank` most downloaded) no project here holds yet. On an index used
+    /// beside an upstream one this is dependency confusion; the owner of such a name counts as
+    /// its owner (exempting look-alikes and commands of that name) only once an admin has
+    /// released the project.
+    pub gate_popular_name: GateAction,
+    /// See `gate-popular-name`: how far down the popularity ranks a name counts as popular.
+    pub gate_popular_name_rank: u32,
     /// Upload gate: a new project whose confusable skeleton matches an existing project's.
     pub gate_similar_name: GateAction,
     /// Upload gate: a new project named like a typosquat of a popular project.
@@ -100,6 +108,19 @@ pub struct ServeConfig {
     pub gate_new_account_days: u32,
     /// Registrable e-mail domains whose accounts get the stricter gate.
     pub watch_domains: Vec<String>,
+
+    /// Reverse proxies in front of picket, as addresses or CIDR blocks (`["127.0.0.1",
+    /// "10.0.0.0/8"]`). A request from one of them is taken to come from the last address of its
+    /// `X-Forwarded-For` that is not itself a trusted proxy; from anyone else the header is
+    /// ignored. Empty (the default): every request comes from its TCP peer.
+    pub trusted_proxies: Vec<String>,
+    /// Most seconds a client may take to send a request's header, and to send the next piece of
+    /// its body; slower connections are closed (slowloris). Idle keep-alive connections are
+    /// closed after the same time.
+    pub read_timeout_secs: u64,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`; unset, it
+    /// is open to anyone who can reach the server (it holds counts, no names or addresses).
+    pub metrics_token: Option<String>,
 
     /// Run the live campaign detector over the journal.
     pub campaign_detection: bool,
@@ -241,6 +262,8 @@ impl Default for ServeConfig {
             dns_resolver: None,
             gate_stdlib: GateAction::Reject,
             gate_prohibited_name: GateAction::Reject,
+            gate_popular_name: GateAction::Quarantine,
+            gate_popular_name_rank: 5_000,
             gate_similar_name: GateAction::Reject,
             gate_typosquat: GateAction::Quarantine,
             gate_typosquat_min_confidence: 0.7,
@@ -248,6 +271,9 @@ impl Default for ServeConfig {
             gate_empty: GateAction::Quarantine,
             gate_new_account_days: 7,
             watch_domains: Vec::new(),
+            trusted_proxies: Vec::new(),
+            read_timeout_secs: 30,
+            metrics_token: None,
             campaign_detection: true,
             campaign_warmup_hours: 6,
             campaign_throttle_hours: 24,

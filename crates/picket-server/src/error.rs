@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use picket_store::StoreError;
 
 /// An error answer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     /// The status.
     pub status: StatusCode,
@@ -122,7 +122,9 @@ impl From<StoreError> for ApiError {
             | StoreError::NoUser(_)
             | StoreError::NoCampaign(_) => StatusCode::NOT_FOUND,
             StoreError::NotOwner { .. } => StatusCode::FORBIDDEN,
-            StoreError::ProjectExists { .. } | StoreError::UserExists(_) => StatusCode::CONFLICT,
+            StoreError::ProjectExists { .. }
+            | StoreError::UserExists(_)
+            | StoreError::SimilarNameCreated { .. } => StatusCode::CONFLICT,
             StoreError::SignupCap { .. } => StatusCode::TOO_MANY_REQUESTS,
             StoreError::FileExists { .. }
             | StoreError::FilenameReused(_)

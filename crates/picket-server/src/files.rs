@@ -97,7 +97,8 @@ async fn remote(
     };
     let total = blob.total;
     let range = wanted.and_then(|(start, end)| match (start, end) {
-        (Some(s), Some(e)) if s <= e && s < total => Some(s..(e + 1).min(total)),
+        // `e` may be u64::MAX ("to the end", written out): no `e + 1` overflow.
+        (Some(s), Some(e)) if s <= e && s < total => Some(s..e.saturating_add(1).min(total)),
         (Some(s), None) if s < total => Some(s..total),
         (None, Some(n)) if n > 0 => Some(total.saturating_sub(n)..total),
         _ => None,

@@ -1,6 +1,7 @@
 //! The upload gate: rules every new project and new release passes before it is stored.
 //!
-//! Name rules (new projects only): PEP 508 validity (the upload parser's), standard-library
+//! Name rules (new projects only): the exact name of a popular project not held here yet
+//! (dependency confusion), PEP 508 validity (the upload parser's), standard-library
 //! module names, prohibited names, an existing project under another spelling (409), a
 //! confusable-skeleton collision with an existing project (400 "too similar"), and typosquats of
 //! popular projects (picket-names' detector over the imported snapshot or the embedded list).
@@ -67,6 +68,24 @@ impl Knowledge {
         self.detector.clone()
     }
 
+    /// The popularity rank of a normalized name (1 the most downloaded), if it is popular.
+    pub fn popular_rank(&self, normalized: &str) -> Option<u32> {
+        self.detector.popular_rank(normalized)
+    }
+
+    /// Of the projects an account owns (`(normalized, reviewed)`), those that count as its own
+    /// for the look-alike and command rules: a popular name (within `rank_limit`) only once an
+    /// administrator has reviewed it, so claiming `requests` here does not license `reqests`.
+    pub fn trusted_owned(&self, owned: Vec<(String, bool)>, rank_limit: u32) -> Vec<String> {
+        owned
+            .into_iter()
+            .filter(|(name, reviewed)| {
+                *reviewed || self.popular_rank(name).is_none_or(|r| r > rank_limit)
+            })
+            .map(|(name, _)| name)
+            .collect()
+    }
+
     /// Records commands of a stored (not quarantined) wheel.
     pub fn learn(&self, commands: &[String], project: &str) {
         let mut map = self
@@ -82,8 +101,8 @@ impl Knowledge {
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
-    /// The rule: `stdlib`, `prohibited-name`, `existing-name`, `similar-name`, `typosquat`,
-    /// `entry-point`, `empty`, `restricted-account`.
+    /// The rule: `popular-name`, `stdlib`, `prohibited-name`, `existing-name`, `similar-name`,
+    /// `typosquat`, `entry-point`, `empty`, `restricted-account`.
     pub rule: &'static str,
     /// What is done.
     pub action: GateAction,
@@ -115,7 +134,8 @@ pub struct Candidate<'a> {
     pub skeleton_twins: &'a [(String, String)],
     /// The prohibition of the name, if any (its reason).
     pub prohibited: Option<String>,
-    /// Normalized names of the projects the uploader owns.
+    /// Normalized names of the projects that count as the uploader's own
+    /// ([`Knowledge::trusted_owned`]).
     pub owned: &'a [String],
 }
 
@@ -172,6 +192,22 @@ pub fn evaluate(
         };
 
     if c.new_project {
+        if let Some(rank) = knowledge
+            .popular_rank(&normalized)
+            .filter(|&r| r <= config.gate_popular_name_rank)
+        {
+            push(
+                "popular-name",
+                config.gate_popular_name,
+                400,
+                format!(
+                    "The name '{}' is the popular project '{normalized}' (rank {rank}), which this index does not hold yet; a new project of that name is held for review.",
+                    c.name
+                ),
+                json!({ "target": normalized, "target_rank": rank,
+                        "popular_names": knowledge.origin }),
+            );
+        }
         if knowledge.stdlib.contains(&normalized) {
             push(
                 "stdlib",

@@ -28,7 +28,7 @@ pub mod policy;
 pub mod simple;
 pub mod upload;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -71,6 +71,8 @@ pub struct AppState {
     pub knowledge: Arc<gate::Knowledge>,
     /// Disposable-mail list and the MX resolver.
     pub email_policy: Arc<policy::EmailPolicy>,
+    /// `trusted-proxies`, parsed.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     base_url: Arc<OnceLock<String>>,
 }
 
@@ -90,7 +92,13 @@ impl AppState {
         );
         let email_policy =
             policy::EmailPolicy::new(&config.disposable_domains, config.dns_resolver.as_deref())?;
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|p| parse_proxy(p))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            trusted_proxies: Arc::new(trusted_proxies),
             store,
             pages: Arc::new(PageCache::default()),
             metrics: Arc::new(Metrics::default()),
@@ -129,21 +137,63 @@ impl AppState {
     }
 }
 
-/// The client's address, when the server knows it.
+/// One `trusted-proxies` entry: an address or a CIDR block.
+fn parse_proxy(entry: &str) -> Result<ipnet::IpNet, String> {
+    let entry = entry.trim();
+    entry
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            format!(
+                "trusted-proxies: `{entry}` is not an address or a CIDR block (like 10.0.0.0/8)"
+            )
+        })
+}
+
+/// The client's address, when the server knows it: the TCP peer, or behind a trusted proxy the
+/// last `X-Forwarded-For` hop that is not a trusted proxy.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(Self(None));
+        };
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        Ok(Self(Some(
+            client_ip(peer.0.ip(), &forwarded, &state.trusted_proxies).to_string(),
+        )))
     }
+}
+
+/// Walks `X-Forwarded-For` (`hops`, in header order) from the nearest hop back while each hop is
+/// a trusted proxy; the first address that is not is the client. A hop that is not an address
+/// stops the walk (what lies before it can't be believed).
+pub fn client_ip(peer: IpAddr, hops: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+    let trusts = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer.to_canonical();
+    for hop in hops.iter().rev() {
+        if !trusts(&client) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => client = ip.to_canonical(),
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// The whole application.
@@ -175,7 +225,10 @@ pub fn router(state: AppState) -> Router {
             "/account/register",
             get(accounts::register_form).post(accounts::register_html),
         )
-        .route("/account/verify-email", get(accounts::verify_email))
+        .route(
+            "/account/verify-email",
+            get(accounts::verify_email_page).post(accounts::verify_email),
+        )
         .route("/api/v1/login", post(accounts::login))
         .route("/api/v1/account/2fa/totp", post(accounts::totp_begin))
         .route(
@@ -220,6 +273,7 @@ pub fn router(state: AppState) -> Router {
             delete(manage::remove_owner),
         )
         .layer(small_body);
+    let read_timeout = std::time::Duration::from_secs(state.config.read_timeout_secs.max(1));
     Router::new()
         .merge(pages)
         .merge(upload)
@@ -234,6 +288,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        // A body that stops arriving for this long fails the request (a slow upload that keeps
+        // sending is fine).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            read_timeout,
         ))
         .with_state(state)
 }
@@ -295,13 +354,65 @@ pub async fn serve(
         tokio::spawn(live::run(state.clone()));
     }
     on_bound(bound);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| e.to_string())?;
+    let read_timeout = std::time::Duration::from_secs(state.config.read_timeout_secs.max(1));
+    accept_loop(listener, router(state), read_timeout, shutdown).await;
     store.close().await;
     Ok(())
+}
+
+/// Serves connections until `shutdown`, then lets those in flight finish. hyper closes a
+/// connection that takes longer than `read_timeout` to send a request's header, or that stays
+/// idle that long between requests, so half-open requests can't pile up and exhaust file
+/// descriptors (slowloris); the body is held to the same time between pieces by the router.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    read_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(read_timeout))
+        .keep_alive_timeout(read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // wait a little instead of spinning, and keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(
+            app.clone().layer(axum::Extension(ConnectInfo(peer))),
+        );
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Every change is journaled, so a journal that grew means pages may be stale: drop them all.
@@ -322,5 +433,45 @@ async fn watch_journal(state: AppState) {
             let _ = state.store.prune_rate_limits(now_ms()).await;
         }
         tick_count += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = ["127.0.0.1", "10.0.0.0/8"]
+            .iter()
+            .map(|p| parse_proxy(p).unwrap())
+            .collect();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_ip(ip("192.0.2.7"), &["203.0.113.1"], &trusted),
+            ip("192.0.2.7")
+        );
+        // Behind the proxy: the last hop that is not a proxy, whatever the client prepended.
+        assert_eq!(
+            client_ip(
+                ip("127.0.0.1"),
+                &["6.6.6.6", "203.0.113.9", " 10.1.2.3"],
+                &trusted
+            ),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), &["203.0.113.9"], &trusted),
+            ip("203.0.113.9")
+        );
+        // No header, or garbage: the proxy itself.
+        assert_eq!(client_ip(ip("127.0.0.1"), &[], &trusted), ip("127.0.0.1"));
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &["6.6.6.6", "junk"], &trusted),
+            ip("127.0.0.1")
+        );
+        assert!(parse_proxy("10.0.0.0/33").is_err());
+        assert!(parse_proxy("proxy.internal").is_err());
     }
 }

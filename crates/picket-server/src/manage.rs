@@ -1,6 +1,8 @@
 //! Project management over the authenticated JSON API: yank/unyank, remove a file, release or
 //! project, add/remove owners. Owners (with a session or a token scoped to the project) and site
-//! admins may act; every action is journaled.
+//! admins (a session opened with 2FA) may act; every action is journaled. Changing who owns a
+//! project takes a session or an account-wide token: a project-scoped token (a CI credential)
+//! can't add owners, so a leaked one can't be turned into lasting access.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,11 +15,29 @@ use crate::auth::{Actor, actor};
 use crate::error::ApiError;
 use crate::{AppState, ClientIp, now_ms};
 
-async fn authorize(
+/// Like [`authorize`], for owner changes: refuses project-scoped tokens.
+async fn authorize_owner_change(
     state: &AppState,
     headers: &HeaderMap,
     project: &str,
 ) -> Result<Actor, ApiError> {
+    let actor = authorize(state, headers, project).await?;
+    if actor.is_project_scoped() {
+        return Err(ApiError::forbidden(
+            "A project-scoped token can't change a project's owners; use a login session or an account-wide token.",
+        )
+        .json());
+    }
+    Ok(actor)
+}
+
+/// The actor, when it may manage `project`: an owner (a token must be valid for the project)
+/// or a site admin. Also answers with the project.
+pub(crate) async fn authorize_project(
+    state: &AppState,
+    headers: &HeaderMap,
+    project: &str,
+) -> Result<(Actor, picket_store::Project), ApiError> {
     let actor = actor(state, headers).await.map_err(ApiError::json)?;
     let Some(p) = state.store.project(project).await? else {
         return Err(ApiError::not_found(format!("No project named `{project}`.")).json());
@@ -31,18 +51,26 @@ async fn authorize(
         ))
         .json());
     }
-    if !actor.user.is_admin && !state.store.is_owner(&p.normalized, actor.user.id).await? {
+    if !actor.is_site_admin() && !state.store.is_owner(&p.normalized, actor.user.id).await? {
         return Err(ApiError::forbidden(format!(
             "`{}` isn't an owner of `{}`.",
             actor.user.username, p.name
         ))
         .json());
     }
-    Ok(actor)
+    Ok((actor, p))
+}
+
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    project: &str,
+) -> Result<Actor, ApiError> {
+    Ok(authorize_project(state, headers, project).await?.0)
 }
 
 fn event(kind: &str, actor: &Actor, ip: Option<&str>, mut data: Value) -> Event {
-    if actor.user.is_admin {
+    if actor.is_site_admin() {
         data["actor"] = actor.user.username.clone().into();
     }
     Event::new(kind, now_ms(), Some(&actor.user.username), ip, data)
@@ -213,7 +241,7 @@ pub async fn add_owner(
     Path(project): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = authorize(&state, &headers, &project).await?;
+    let actor = authorize_owner_change(&state, &headers, &project).await?;
     let owner: Owner = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("Expected {{\"username\": \"…\"}}: {e}")).json()
     })?;
@@ -240,7 +268,7 @@ pub async fn remove_owner(
     headers: HeaderMap,
     Path((project, username)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = authorize(&state, &headers, &project).await?;
+    let actor = authorize_owner_change(&state, &headers, &project).await?;
     let e = event(
         "project.owner.remove",
         &actor,

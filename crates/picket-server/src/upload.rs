@@ -89,16 +89,25 @@ async fn read_form(mut multipart: Multipart, max_file: u64) -> Result<Form, ApiE
             }
             form.file = Some((filename, bytes));
         } else {
-            let value = field
-                .text()
+            // Read piece by piece against what is left of the text allowance, so one huge field
+            // is refused at the cap instead of being buffered up to the body limit first.
+            let mut value = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
                 .await
-                .map_err(|e| ApiError::bad_request(format!("Form field `{name}`: {e}")))?;
-            text_bytes += value.len();
-            if text_bytes > MAX_TEXT_BYTES {
-                return Err(ApiError::bad_request(format!(
-                    "Form fields hold more than {MAX_TEXT_BYTES} bytes of text"
-                )));
+                .map_err(|e| ApiError::bad_request(format!("Form field `{name}`: {e}")))?
+            {
+                text_bytes += chunk.len();
+                if text_bytes > MAX_TEXT_BYTES {
+                    return Err(ApiError::bad_request(format!(
+                        "Form fields hold more than {MAX_TEXT_BYTES} bytes of text"
+                    )));
+                }
+                value.extend_from_slice(&chunk);
             }
+            let value = String::from_utf8(value).map_err(|_| {
+                ApiError::bad_request(format!("Form field `{name}` is not UTF-8 text"))
+            })?;
             form.fields.entry(name).or_default().push(value);
         }
     }
@@ -184,6 +193,13 @@ async fn upload_inner(
     multipart: Multipart,
 ) -> Result<&'static str, ApiError> {
     let actor = actor(state, headers).await?;
+    if actor.token.is_none() {
+        // A login session skips what tokens demand (2FA before tokens) and the detector's view
+        // of who set up publishing; uploads take API tokens only, as on PyPI.
+        return Err(ApiError::forbidden(
+            "Uploads take an API token (username __token__, the token as password); a login session can't upload.",
+        ));
+    }
     let user = &actor.user;
     if state.config.require_verified_email && !user.email_verified {
         return Err(ApiError::bad_request(format!(
@@ -358,7 +374,10 @@ async fn upload_inner(
         .await?;
         crate::limits::check(state, crate::limits::Action::ProjectCreateIp, ip.as_deref()).await?;
     }
-    let owned = state.store.owned_projects(user.id).await?;
+    let owned = state.knowledge.trusted_owned(
+        state.store.owned_projects(user.id).await?,
+        state.config.gate_popular_name_rank,
+    );
     let (twins, prohibited) = if new_project {
         (
             state
@@ -492,6 +511,8 @@ async fn upload_inner(
             quarantine: quarantine.as_ref(),
             commands: &commands,
             journal: &decision_events,
+            skeleton_twins_seen: (new_project && state.config.gate_similar_name != crate::config::GateAction::Off)
+                .then_some(twins.as_slice()),
         })
         .await
         .map_err(|e| match e {
@@ -501,6 +522,12 @@ async fn upload_inner(
             picket_store::StoreError::FileExists { filename, .. } => ApiError::bad_request(format!(
                 "File already exists ('{filename}', with a different sha256 digest). See /help/#file-name-reuse for more information."
             )),
+            picket_store::StoreError::SimilarNameCreated { name, existing } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "The name '{name}' is too similar to the project '{existing}', created while this upload was checked; upload again to have it judged. See /help/#project-name for more information."
+                ),
+            ),
             picket_store::StoreError::NoProject(p) => ApiError::forbidden(format!(
                 "Invalid API Token: this token can't create the new project '{p}'"
             )),

@@ -375,34 +375,39 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Starts a session (its sha256) for `user_id` until `expires_ms`.
+    /// Starts a session (its sha256) for `user_id` until `expires_ms`; `mfa` records that the
+    /// login passed a second factor.
     pub async fn create_session(
         &self,
         user_id: i64,
         token_hash: &str,
         now_ms: i64,
         expires_ms: i64,
+        mfa: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, mfa) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(token_hash)
         .bind(user_id)
         .bind(now_ms)
         .bind(expires_ms)
+        .bind(i64::from(mfa))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// The enabled account a live session belongs to.
+    /// The enabled account a live session belongs to, and whether the session's login passed a
+    /// second factor.
     pub async fn session_user(
         &self,
         token_hash: &str,
         now_ms: i64,
-    ) -> Result<Option<User>, StoreError> {
+    ) -> Result<Option<(User, bool)>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM users u JOIN sessions s ON s.user_id = u.id \
+            "SELECT {}, s.mfa AS session_mfa FROM users u JOIN sessions s ON s.user_id = u.id \
              WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
             prefixed("u", USER_COLUMNS)
         ))
@@ -410,7 +415,9 @@ impl Store {
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(User::from_row))
+        Ok(row
+            .as_ref()
+            .map(|r| (User::from_row(r), r.get::<i64, _>("session_mfa") != 0)))
     }
 
     /// Stores an API token (its sha256) and journals its creation.
@@ -518,27 +525,61 @@ impl Store {
         Ok(true)
     }
 
-    /// Disables or enables an account (a disabled account's sessions and tokens stop working).
+    /// Disables or enables an account. Disabling ends its sessions and revokes its tokens for
+    /// good, so enabling it again brings none of them back.
     pub async fn set_disabled(
         &self,
         username: &str,
         disabled: bool,
         journal: &[Event],
     ) -> Result<(), StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
         let mut tx = self.write_tx().await?;
-        let changed = sqlx::query("UPDATE users SET disabled = ? WHERE lower(username) = lower(?)")
-            .bind(i64::from(disabled))
+        let id: i64 = sqlx::query("SELECT id FROM users WHERE lower(username) = lower(?)")
             .bind(username)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
-            .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NoUser(username.to_owned()));
+            .ok_or_else(|| StoreError::NoUser(username.to_owned()))?
+            .get("id");
+        sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+            .bind(i64::from(disabled))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            end_access(&mut tx, id, true, now).await?;
         }
         append(&mut tx, journal).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// What an account loses when it is disabled or restricted: its login sessions always, its API
+/// tokens when `revoke_tokens` (revoked, not deleted, so the list still shows them). Returns
+/// `(sessions ended, tokens revoked)`.
+pub(crate) async fn end_access(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    user_id: i64,
+    revoke_tokens: bool,
+    now_ms: i64,
+) -> Result<(u64, u64), StoreError> {
+    let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    let tokens = if revoke_tokens {
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+    } else {
+        0
+    };
+    Ok((sessions, tokens))
 }
 
 fn prefixed(table: &str, columns: &str) -> String {

@@ -155,6 +155,9 @@ impl RemoteBlobs {
     }
 }
 
+/// Numbers the temporary files of this process's writes.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A content-addressed folder of blobs: `ROOT/ab/cd/abcd…` for sha256 `abcd…`.
 #[derive(Debug, Clone)]
 pub struct LocalBlobs {
@@ -202,7 +205,13 @@ impl LocalBlobs {
         }
         let dir = path.parent().expect("blob paths have a folder");
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, &e))?;
-        let temp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
+        // Unique per write: two uploads of the same bytes at once must not share (and truncate)
+        // one temporary file before either renames it.
+        let temp = dir.join(format!(
+            ".{sha256}.{}.{}.tmp",
+            std::process::id(),
+            WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let result = (|| {
             let mut file = std::fs::File::create(&temp)?;
             file.write_all(bytes)?;
@@ -235,6 +244,27 @@ impl LocalBlobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_bytes_written_at_once_are_stored_whole() {
+        // Two uploads of one file race here; with one shared temporary name a writer truncated
+        // the other's file or lost it before the rename.
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = std::sync::Arc::new(LocalBlobs::open(dir.path()).unwrap());
+        let bytes: std::sync::Arc<Vec<u8>> =
+            std::sync::Arc::new((0..4u32 << 20).map(|i| (i % 251) as u8).collect());
+        let writers: Vec<_> = (0..8)
+            .map(|_| {
+                let (blobs, bytes) = (blobs.clone(), bytes.clone());
+                std::thread::spawn(move || blobs.put(&bytes))
+            })
+            .collect();
+        for w in writers {
+            assert_eq!(w.join().unwrap().unwrap(), sha256_hex(&bytes));
+        }
+        let stored = blobs.get(&sha256_hex(&bytes)).unwrap().unwrap();
+        assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+    }
 
     #[test]
     fn stores_by_content_and_leaves_no_temporary_files() {

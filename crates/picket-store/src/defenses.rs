@@ -264,16 +264,20 @@ impl Store {
             .collect())
     }
 
-    /// The normalized names of the projects an account owns.
-    pub async fn owned_projects(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+    /// The normalized names of the projects an account owns, each with whether an administrator
+    /// has reviewed it (released it from quarantine).
+    pub async fn owned_projects(&self, user_id: i64) -> Result<Vec<(String, bool)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT p.normalized FROM projects p JOIN project_owners o ON o.project_id = p.id \
-             WHERE o.user_id = ? ORDER BY p.normalized",
+            "SELECT p.normalized, p.reviewed_at IS NOT NULL AS reviewed FROM projects p \
+             JOIN project_owners o ON o.project_id = p.id WHERE o.user_id = ? ORDER BY p.normalized",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| r.get("normalized")).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("normalized"), r.get::<i64, _>("reviewed") != 0))
+            .collect())
     }
 
     /// Adds an (unverified) address to an account; false when it was already there.
@@ -514,7 +518,7 @@ async fn set_user_flag(
     changes: &mut Vec<Event>,
 ) -> Result<(), StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT username, {column} AS flag FROM users WHERE lower(username) = lower(?)"
+        "SELECT id, username, {column} AS flag FROM users WHERE lower(username) = lower(?)"
     ))
     .bind(user)
     .fetch_optional(&mut **tx)
@@ -535,7 +539,18 @@ async fn set_user_flag(
         (_, true) => "account.restrict",
         (_, false) => "account.unrestrict",
     };
-    changes.push(admin_event(kind, Some(&username), cx, json!({})));
+    // Disabling or restricting ends the account's sessions, so a later enable or unrestrict
+    // brings none back; disabling also revokes its tokens for good (a restricted account's
+    // tokens keep working, and its uploads are quarantined).
+    let data = if on {
+        let (sessions, tokens) =
+            crate::accounts::end_access(tx, row.get("id"), column == "disabled", cx.time_ms)
+                .await?;
+        json!({ "sessions_ended": sessions, "tokens_revoked": tokens })
+    } else {
+        json!({})
+    };
+    changes.push(admin_event(kind, Some(&username), cx, data));
     Ok(())
 }
 
@@ -590,11 +605,17 @@ async fn release_in(
     }
     for sql in [
         "UPDATE projects SET quarantined_at = NULL, quarantine_reason = NULL, \
-         quarantine_evidence = NULL WHERE id = ?",
+         quarantine_evidence = NULL, reviewed_at = ? WHERE id = ?",
         "UPDATE releases SET quarantined_at = NULL, quarantine_reason = NULL, \
          quarantine_evidence = NULL WHERE project_id = ?",
     ] {
-        sqlx::query(sql).bind(p.id).execute(&mut **tx).await?;
+        let query = sqlx::query(sql);
+        let query = if sql.starts_with("UPDATE projects") {
+            query.bind(cx.time_ms)
+        } else {
+            query
+        };
+        query.bind(p.id).execute(&mut **tx).await?;
     }
     changes.push(admin_event(
         "project.release",

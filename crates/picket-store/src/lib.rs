@@ -108,6 +108,15 @@ pub enum StoreError {
         /// The project.
         project: String,
     },
+    /// A project with the same confusable skeleton was created while the upload gate judged
+    /// this one (the gate's look-alike check saw an older state).
+    #[error("the name `{name}` is too similar to `{existing}`, created meanwhile")]
+    SimilarNameCreated {
+        /// The name uploaded.
+        name: String,
+        /// The project created in the meantime.
+        existing: String,
+    },
     /// A username is taken (in any case).
     #[error("the username `{0}` is taken")]
     UserExists(String),

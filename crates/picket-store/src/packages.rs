@@ -167,6 +167,11 @@ pub struct Upload<'a> {
     pub commands: &'a [String],
     /// More events to journal with the upload (the gate's decisions).
     pub journal: &'a [Event],
+    /// When the gate judged look-alike names for a new project: the projects sharing its
+    /// skeleton that it saw. Any other such project found inside the transaction fails the
+    /// upload ([`StoreError::SimilarNameCreated`]), so two look-alikes uploaded at once can't
+    /// both pass.
+    pub skeleton_twins_seen: Option<&'a [(String, String)]>,
 }
 
 /// What an upload did.
@@ -303,6 +308,24 @@ impl Store {
                 (project, false)
             }
             None if up.may_create => {
+                if let Some(seen) = up.skeleton_twins_seen {
+                    let twin = sqlx::query(
+                        "SELECT name, normalized FROM projects WHERE skeleton = ? AND normalized != ?",
+                    )
+                    .bind(picket_formats::skeleton(up.project))
+                    .bind(&normalized)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| (r.get::<String, _>("name"), r.get::<String, _>("normalized")))
+                    .find(|twin| !seen.contains(twin));
+                    if let Some((existing, _)) = twin {
+                        return Err(StoreError::SimilarNameCreated {
+                            name: up.project.to_owned(),
+                            existing,
+                        });
+                    }
+                }
                 let id = insert_project(&mut tx, up.project, up.time_ms).await?;
                 sqlx::query("INSERT INTO project_owners (project_id, user_id) VALUES (?, ?)")
                     .bind(id)

@@ -65,6 +65,7 @@ fn upload<'a>(
         quarantine: None,
         commands: &[],
         journal: &[],
+        skeleton_twins_seen: None,
     }
 }
 
@@ -92,6 +93,44 @@ async fn a_normalized_name_is_registered_once() {
         matches!(err, StoreError::ProjectExists { ref existing } if existing == "demo-pkg"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_look_alike_created_while_the_gate_judged_fails_the_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let sha = "a".repeat(64);
+    store
+        .record_upload(&upload(
+            "racetwin",
+            "1.0",
+            "racetwin-1.0.tar.gz",
+            &sha,
+            (alice, "alice"),
+        ))
+        .await
+        .unwrap();
+    // The gate saw no twin of `racetw1n`; one exists now.
+    let sha2 = "b".repeat(64);
+    let mut up = upload(
+        "racetw1n",
+        "1.0",
+        "racetw1n-1.0.tar.gz",
+        &sha2,
+        (alice, "alice"),
+    );
+    up.skeleton_twins_seen = Some(&[]);
+    let err = store.record_upload(&up).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::SimilarNameCreated { ref existing, .. } if existing == "racetwin"),
+        "{err}"
+    );
+    assert!(store.project("racetw1n").await.unwrap().is_none());
+    // A twin the gate saw (and let through) does not fail it.
+    let seen = [("racetwin".to_owned(), "racetwin".to_owned())];
+    up.skeleton_twins_seen = Some(&seen);
+    store.record_upload(&up).await.unwrap();
 }
 
 #[tokio::test]
@@ -347,11 +386,27 @@ async fn tokens_work_until_revoked_or_the_account_is_disabled() {
             .is_none()
     );
     store.set_disabled("alice", false, &[]).await.unwrap();
-    assert!(store.revoke_token(alice, id, &[]).await.unwrap());
-    assert!(!store.revoke_token(alice, id, &[]).await.unwrap(), "once");
     assert!(
         store
             .authenticate_token("hash-1", T)
+            .await
+            .unwrap()
+            .is_none(),
+        "enabling the account again does not bring its tokens back"
+    );
+    assert!(
+        store.tokens(alice).await.unwrap()[0].revoked_at.is_some(),
+        "the token is listed as revoked"
+    );
+    assert!(!store.revoke_token(alice, id, &[]).await.unwrap(), "once");
+    store
+        .create_token(alice, "ci-2", &scope, "hash-3", "pkt-def", &[])
+        .await
+        .unwrap();
+    assert!(store.revoke_token(alice, id + 1, &[]).await.unwrap());
+    assert!(
+        store
+            .authenticate_token("hash-3", T)
             .await
             .unwrap()
             .is_none()
