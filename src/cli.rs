@@ -513,6 +513,10 @@ pub struct ScanArgs {
     /// Write the report here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// In the table, every id, fixed version and the advisory's full text under each
+    /// vulnerability (by default one line each, its title cut to the terminal's width).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `picket sbom`.

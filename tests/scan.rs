@@ -288,7 +288,8 @@ fn bait_pins_hashes_and_unlocked_projects_are_found() {
         "{table}"
     );
     assert!(
-        lines[1].contains("BLOCK  reqeusts==2.31.0") && lines[1].contains("line 2"),
+        lines[1].contains("BLOCK  reqeusts 2.31.0: malicious; remove it")
+            && lines[1].contains("line 2"),
         "{table}"
     );
     assert!(
@@ -710,12 +711,13 @@ else:
 sys.exit(1 if bad else 0)
 "#;
 
-/// The OSV stand-in (`tests/support/osv_api.py`) on loopback, serving the fixture records.
-fn osv_api(venv: &Path) -> (Server, String) {
+/// The OSV stand-in (`tests/support/osv_api.py`) on loopback, serving `records` (a directory or
+/// an `all.zip`).
+fn osv_api(venv: &Path, records: &Path) -> (Server, String) {
     let port = free_port();
     let child = Command::new(venv.join("bin/python"))
         .arg(root().join("tests/support/osv_api.py"))
-        .arg(osv_fixtures())
+        .arg(records)
         .arg(port.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -753,29 +755,35 @@ fn advisories(
     out
 }
 
-#[test]
-fn pip_audit_finds_the_same_vulnerabilities() {
-    let Some(venv) = venv() else { return };
-    let data = data_with_advisories();
-    let (_server, url) = osv_api(&venv);
-    let requirements = deps_fixture("uv/requirements.txt");
+/// pip-audit's JSON report on `requirements`, asking the OSV stand-in at `url`.
+fn pip_audit(venv: &Path, url: &str, requirements: &str, work: &Path, extra: &[&str]) -> Value {
     let out = Command::new(venv.join("bin/pip-audit"))
         .args([
             "-r",
-            &requirements,
+            requirements,
             "--disable-pip",
             "-s",
             "osv",
             "--osv-url",
-            &url,
+            url,
         ])
+        .args(extra)
         .args(["-f", "json", "--progress-spinner", "off", "--cache-dir"])
-        .arg(data.path().join("pip-audit-cache"))
+        .arg(work.join("pip-audit-cache"))
         .output()
         .unwrap();
     // pip-audit exits 1 when it finds vulnerabilities.
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn pip_audit_finds_the_same_vulnerabilities() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let (_server, url) = osv_api(&venv, &osv_fixtures());
+    let requirements = deps_fixture("uv/requirements.txt");
+    let audit = pip_audit(&venv, &url, &requirements, data.path(), &[]);
     // pip-audit names an advisory by its CVE alias when there is one: compare id sets.
     let theirs = advisories(&audit["dependencies"], "name", "vulns");
     let (doc, _) = scan_json(data.path(), &[&requirements]);
@@ -964,5 +972,305 @@ fn sbom_takes_licenses_from_the_index_json_api() {
         text(&out.stderr).contains("the JSON API is found beside `/simple/`"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// The real PyPI advisory records (`../shared/data`, beside the checkout; CI keeps a copy beside
+/// its clone), or `None` with a note when they are absent.
+fn real_advisories() -> Option<PathBuf> {
+    let zip = root().join("../shared/data/osv-pypi-sample.zip");
+    if zip.is_file() {
+        Some(zip)
+    } else {
+        eprintln!(
+            "skipped: {} is absent (the shared data folder beside the checkout)",
+            zip.display()
+        );
+        None
+    }
+}
+
+/// The 19 pins of 2020 (`tests/fixtures/scan/requirements-2020.txt`, see its README).
+fn pins_2020() -> PathBuf {
+    root().join("tests/fixtures/scan/requirements-2020.txt")
+}
+
+/// A data directory with the real records imported, and the 2020 pins in it as
+/// `requirements.txt`.
+fn real_project(zip: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = picket(tmp.path(), &["db", "import-osv", zip.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::copy(pins_2020(), tmp.path().join("requirements.txt")).unwrap();
+    tmp
+}
+
+/// Compares `actual` with the checked-in `expected` file; `PICKET_BLESS=1` rewrites it (review
+/// the difference before committing it).
+fn snapshot(expected: &Path, actual: &str) {
+    if std::env::var_os("PICKET_BLESS").is_some() {
+        std::fs::write(expected, actual).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(expected).unwrap_or_default();
+    assert!(
+        want == actual,
+        "{} differs (PICKET_BLESS=1 rewrites it); got:\n{actual}",
+        expected.display()
+    );
+}
+
+#[test]
+fn issue_21_real_advisories_read_as_one_line_per_vulnerability() {
+    let Some(zip) = real_advisories() else { return };
+    let data = real_project(&zip);
+
+    let out = picket(data.path(), &["scan", "--offline", "requirements.txt"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    snapshot(
+        &root().join("tests/fixtures/scan/requirements-2020.table"),
+        &table,
+    );
+    for line in table.lines() {
+        assert!(line.chars().count() <= 100, "wider than 100: {line}");
+        assert!(
+            !line
+                .split(|c: char| !c.is_ascii_hexdigit())
+                .any(|w| w.len() == 40),
+            "a commit id: {line}"
+        );
+    }
+    assert!(
+        text(&out.stderr).contains("hint: `--verbose` prints every id"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let (doc, _) = scan_json(data.path(), &["requirements.txt"]);
+    let mut vulnerabilities = 0;
+    for p in doc["packages"].as_array().unwrap() {
+        let list = p["vulnerabilities"].as_array().unwrap();
+        vulnerabilities += list.len();
+        // One line per vulnerability, under its package's line.
+        let rows = table
+            .lines()
+            .filter(|l| {
+                list.iter()
+                    .any(|v| l.split_whitespace().any(|w| w == v["id"].as_str().unwrap()))
+            })
+            .count();
+        assert_eq!(rows, list.len(), "{}", p["name"]);
+        // Aliases grouped: no id is in two vulnerabilities of one package.
+        let mut seen = BTreeSet::new();
+        for v in list {
+            for id in std::iter::once(&v["id"]).chain(v["aliases"].as_array().unwrap()) {
+                assert!(seen.insert(id.as_str().unwrap()), "{id} twice in {p}");
+            }
+            for fixed in v["fixed"].as_array().unwrap() {
+                let fixed = fixed.as_str().unwrap();
+                assert!(
+                    fixed.len() < 40 && fixed.starts_with(|c: char| c.is_ascii_digit()),
+                    "{fixed}"
+                );
+            }
+            assert!(!v["summary"].as_str().unwrap().contains('\n'));
+        }
+        if !list.is_empty() {
+            assert!(p["upgrade"]["to"].is_string(), "a target for {p}");
+        }
+    }
+    assert_eq!(vulnerabilities, 27);
+    let aiohttp = package(&doc, "aiohttp");
+    assert_eq!(aiohttp["upgrade"]["to"], "3.9.2");
+    let traversal = aiohttp["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "PYSEC-2024-24")
+        .unwrap();
+    assert_eq!(
+        traversal["aliases"],
+        serde_json::json!(["CVE-2024-23334", "GHSA-5h86-8mv2-jq9f"])
+    );
+    assert_eq!(
+        traversal["summary"],
+        "aiohttp is vulnerable to directory traversal"
+    );
+    assert!(
+        traversal["details"]
+            .as_str()
+            .unwrap()
+            .contains("follow_symlinks"),
+        "the full text stays in JSON"
+    );
+    // PYSEC-2024-60 and GHSA-jjg7-2v4v-x38h only share their CVE id.
+    let idna = &package(&doc, "idna")["vulnerabilities"][0];
+    assert_eq!(idna["id"], "PYSEC-2024-60");
+    assert_eq!(
+        idna["aliases"],
+        serde_json::json!(["CVE-2024-3651", "GHSA-jjg7-2v4v-x38h"])
+    );
+    assert_eq!(
+        package(&doc, "urllib3")["upgrade"],
+        serde_json::json!({"to": "1.26.18", "unfixed": []})
+    );
+
+    // --verbose: every id, every fixed version and the text under each vulnerability.
+    let out = picket(
+        data.path(),
+        &["scan", "--offline", "--verbose", "requirements.txt"],
+    );
+    let verbose = text(&out.stdout);
+    assert!(
+        verbose.contains("ids: PYSEC-2024-24, CVE-2024-23334, GHSA-5h86-8mv2-jq9f"),
+        "{verbose}"
+    );
+    assert!(verbose.contains("fixed in 1.26.17, 2.0.6"), "{verbose}");
+    assert!(verbose.contains("follow_symlinks"), "{verbose}");
+
+    // SARIF: one result per vulnerability; Markdown: the texts collapsed.
+    let (sarif, _) = {
+        let out = picket(
+            data.path(),
+            &["--format", "sarif", "scan", "--offline", "requirements.txt"],
+        );
+        (serde_json::from_slice::<Value>(&out.stdout).unwrap(), out)
+    };
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), vulnerabilities);
+    let out = picket(
+        data.path(),
+        &[
+            "--format",
+            "markdown",
+            "scan",
+            "--offline",
+            "requirements.txt",
+        ],
+    );
+    let md = text(&out.stdout);
+    assert!(
+        md.contains("<details><summary>Advisory texts (27)</summary>"),
+        "{md}"
+    );
+    assert!(md.contains("| `aiohttp==3.6.2` → 3.9.2 |"), "{md}");
+}
+
+#[test]
+fn issue_21_grouped_vulnerabilities_equal_pip_audits_on_real_records() {
+    let Some(zip) = real_advisories() else { return };
+    let Some(venv) = venv() else { return };
+    let data = real_project(&zip);
+    let (_server, url) = osv_api(&venv, &zip);
+    let requirements = pins_2020();
+    let audit = pip_audit(
+        &venv,
+        &url,
+        requirements.to_str().unwrap(),
+        data.path(),
+        &["--no-deps"],
+    );
+    let theirs = advisories(&audit["dependencies"], "name", "vulns");
+    let (doc, _) = scan_json(data.path(), &["requirements.txt"]);
+    let ours = advisories(&doc["packages"], "normalized", "vulnerabilities");
+    assert_eq!(ours.len(), 27);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn issue_21_the_target_is_a_release_the_index_offers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two advisories: A fixed in 1.2.0; B introduced in 1.3.0 and fixed in 1.3.1.
+    let records = tmp.path().join("records");
+    std::fs::create_dir_all(&records).unwrap();
+    for (id, events) in [
+        (
+            "PYSEC-0000-1",
+            r#"[{"introduced": "0"}, {"fixed": "1.2.0"}]"#,
+        ),
+        (
+            "PYSEC-0000-2",
+            r#"[{"introduced": "1.3.0"}, {"fixed": "1.3.1"}]"#,
+        ),
+    ] {
+        std::fs::write(
+            records.join(format!("{id}.json")),
+            format!(
+                r#"{{"id": "{id}", "modified": "2024-01-01T00:00:00Z", "details": "A flaw.",
+                    "affected": [{{"package": {{"ecosystem": "PyPI", "name": "demo-tool"}},
+                                  "ranges": [{{"type": "ECOSYSTEM", "events": {events}}}]}}]}}"#
+            ),
+        )
+        .unwrap();
+    }
+    let out = picket(tmp.path(), &["db", "import-osv", records.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(tmp.path().join("requirements.txt"), "demo-tool==1.0.0\n").unwrap();
+
+    // Offline, the candidates are the fixed versions: 1.2.0 clears A, and B is not in 1.2.0.
+    let (doc, _) = scan_json(tmp.path(), &["requirements.txt"]);
+    assert_eq!(
+        package(&doc, "demo-tool")["upgrade"],
+        serde_json::json!({"to": "1.2.0", "unfixed": []})
+    );
+
+    // The index yanked 1.2.0, and 1.3.0 carries B: the target is 1.3.1 (not the 2.0.0rc1).
+    let wheel = std::fs::read(root().join("tests/fixtures/dists/demo_tool-1.0.0-py3-none-any.whl"))
+        .unwrap();
+    let sha = data_encoding::HEXLOWER.encode(&<sha2::Sha256 as sha2::Digest>::digest(&wheel));
+    let file = |version: &str, yanked: Value| {
+        serde_json::json!({
+            "filename": format!("demo_tool-{version}-py3-none-any.whl"),
+            "url": format!("/files/demo_tool-{version}-py3-none-any.whl"),
+            "hashes": {"sha256": sha}, "size": wheel.len(),
+            "upload-time": "2020-01-01T00:00:00Z", "yanked": yanked,
+        })
+    };
+    let page = serde_json::json!({
+        "meta": {"api-version": "1.1"}, "name": "demo-tool",
+        "versions": ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.3.1", "2.0.0rc1"],
+        "files": [
+            file("1.0.0", false.into()), file("1.1.0", false.into()),
+            file("1.2.0", "broken build".into()), file("1.3.0", false.into()),
+            file("1.3.1", false.into()), file("2.0.0rc1", false.into()),
+        ]
+    });
+    let index = common::canned_server(vec![
+        (
+            "/simple/demo-tool/".into(),
+            common::Canned {
+                status: 200,
+                content_type: "application/vnd.pypi.simple.v1+json",
+                body: page.to_string().into_bytes(),
+            },
+        ),
+        (
+            "/files/demo_tool-1.0.0-py3-none-any.whl".into(),
+            common::Canned {
+                status: 200,
+                content_type: "application/octet-stream",
+                body: wheel.clone(),
+            },
+        ),
+    ]);
+    let out = picket(
+        tmp.path(),
+        &[
+            "--format",
+            "json",
+            "scan",
+            "--index",
+            &index,
+            "requirements.txt",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    let demo = package(&doc, "demo-tool");
+    assert!(demo["error"].is_null(), "{demo}");
+    assert_eq!(
+        demo["upgrade"],
+        serde_json::json!({"to": "1.3.1", "unfixed": []})
     );
 }

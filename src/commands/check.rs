@@ -62,6 +62,10 @@ pub(crate) struct PackageReport {
     pub(crate) findings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// The releases the index offers with a file that is not yanked (online only), ascending:
+    /// where `scan` looks for a release to upgrade to.
+    #[serde(skip)]
+    pub(crate) releases: Option<Vec<Version>>,
 }
 
 #[derive(Serialize)]
@@ -299,6 +303,7 @@ fn check_one(context: &Checker<'_>, request: &Request) -> PackageReport {
         verdict: Verdict::Allow,
         findings: Vec::new(),
         error: None,
+        releases: None,
     };
     if context.allow.contains(&normalized) {
         report.exists = context.index.get(&normalized).map(|_| true);
@@ -325,6 +330,18 @@ fn check_one(context: &Checker<'_>, request: &Request) -> PackageReport {
     report.exists = assessment.exists;
     report.findings = assessment.findings;
     if let (Some(client), Some(Some((page_url, page)))) = (&context.client, page) {
+        let mut releases: Vec<Version> = page
+            .files
+            .iter()
+            .filter(|f| f.yanked == Yanked::No)
+            .filter_map(|f| {
+                let parsed = f.filename.parse::<DistFilename>().ok()?;
+                (parsed.name().normalized() == normalized).then(|| parsed.version().clone())
+            })
+            .collect();
+        releases.sort();
+        releases.dedup();
+        report.releases = Some(releases);
         match online_findings(context, client, request, &normalized, &page_url, &page) {
             Ok((version, findings)) => {
                 report.version = Some(version);

@@ -10,4 +10,5 @@ pub mod names;
 pub mod sbom;
 pub mod scan;
 pub mod scan_formats;
+pub mod scan_table;
 pub mod serve;

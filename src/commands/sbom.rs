@@ -636,7 +636,11 @@ fn vulnerability_json(record: &picket_osv::Record, normalized: &str) -> Value {
     if !record.details.is_empty() {
         value["detail"] = json!(record.details);
     }
-    let fixed = record.fixed_versions(normalized);
+    let fixed: Vec<String> = record
+        .fixed_versions(normalized)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     value["recommendation"] = json!(if record.is_malicious() {
         "Malicious package: remove it and treat machines that installed it as compromised."
             .to_owned()

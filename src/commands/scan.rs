@@ -23,7 +23,7 @@ use crate::cli::{Format, ScanArgs};
 use crate::config::{Config, Ignore, data_dir};
 use crate::name_data;
 use crate::online::Client;
-use crate::output::{self, BAD, BOLD, DIM, Exit, GOOD};
+use crate::output::{self, Exit};
 
 /// The largest dependency file read: real ones are kilobytes; this bounds hostile ones.
 pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -52,17 +52,62 @@ pub(crate) struct Ignored {
     pub(crate) reason: String,
 }
 
-/// One advisory affecting a dependency.
+/// One vulnerability affecting a dependency: the advisories that alias each other, as one.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct VulnerabilityReport {
     pub(crate) id: String,
+    /// Every other id: the other advisories' ids and their aliases.
     pub(crate) aliases: Vec<String>,
+    /// One line: the advisory's summary, else the first sentence of its details.
     pub(crate) summary: String,
+    /// The full text.
+    pub(crate) details: String,
     pub(crate) malicious: bool,
     pub(crate) severity: Option<picket_osv::Score>,
+    /// PEP 440 versions that fix it, ascending.
     pub(crate) fixed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ignored: Option<Ignored>,
+}
+
+impl VulnerabilityReport {
+    /// The smallest fixed version above `current`: this vulnerability's own fix.
+    pub(crate) fn fix_above(&self, current: Option<&str>) -> Option<&str> {
+        let current: Version = current?.parse().ok()?;
+        self.fixed
+            .iter()
+            .find(|f| f.parse::<Version>().is_ok_and(|f| f > current))
+            .map(String::as_str)
+    }
+
+    /// `high 7.5`, `medium`, or `severity unknown`.
+    pub(crate) fn rating(&self) -> String {
+        self.severity.as_ref().map_or_else(
+            || "severity unknown".to_owned(),
+            |s| match s.score {
+                Some(n) => format!("{} {n:.1}", s.rating),
+                None => s.rating.to_owned(),
+            },
+        )
+    }
+
+    /// The first CVE id among the aliases: the id people search for.
+    pub(crate) fn cve(&self) -> Option<&str> {
+        self.aliases
+            .iter()
+            .find(|a| a.starts_with("CVE-"))
+            .map(String::as_str)
+    }
+}
+
+/// The release a vulnerable dependency should move to: the smallest that clears every
+/// vulnerability with a fix (checked against the index's releases when online).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct UpgradeReport {
+    /// `None` when no release clears any of them.
+    pub(crate) to: Option<String>,
+    /// The ids of the vulnerabilities no release clears.
+    pub(crate) unfixed: Vec<String>,
 }
 
 /// One dependency where it is declared: `check`'s package entry plus `source` and
@@ -77,6 +122,8 @@ pub(crate) struct ScanPackage {
     pub(crate) findings: Vec<ScanFinding>,
     pub(crate) source: Source,
     pub(crate) vulnerabilities: Vec<VulnerabilityReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) upgrade: Option<UpgradeReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ignored: Vec<IgnoredFinding>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -200,7 +247,22 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         },
         ..report
     };
-    write_report(&report, format, args.out.as_deref())?;
+    let layout = super::scan_table::Layout {
+        width: super::scan_table::width(),
+        verbose: args.verbose,
+    };
+    write_report(&report, format, args.out.as_deref(), &layout)?;
+    if format == Format::Table
+        && !args.verbose
+        && report
+            .packages
+            .iter()
+            .any(|p| !p.vulnerabilities.is_empty())
+    {
+        output::hint(
+            "`--verbose` prints every id, fixed version and advisory text (`--format json` has them too)",
+        );
+    }
     let fail_on = args.fail_on.unwrap_or(config.check.fail_on);
     Ok(
         if report.files.iter().any(|f| f.error.is_some())
@@ -216,7 +278,12 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
 }
 
 /// Writes the report in `format` to `out` or stdout.
-fn write_report(report: &ScanReport, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+fn write_report(
+    report: &ScanReport,
+    format: Format,
+    out: Option<&Path>,
+    layout: &super::scan_table::Layout,
+) -> anyhow::Result<()> {
     let mut buffer = Vec::new();
     match format {
         Format::Json => {
@@ -228,7 +295,7 @@ fn write_report(report: &ScanReport, format: Format, out: Option<&Path>) -> anyh
             buffer.push(b'\n');
         }
         Format::Markdown => super::scan_formats::markdown(&mut buffer, report)?,
-        _ => print_table(&mut buffer, report)?,
+        _ => super::scan_table::print_table(&mut buffer, report, layout)?,
     }
     match out {
         Some(path) => {
@@ -562,7 +629,8 @@ fn unlocked_findings(
     locked_dirs
 }
 
-fn rating_severity(rating: Option<&str>) -> Severity {
+/// The finding severity of an advisory rating (medium when unknown).
+pub(crate) fn rating_severity(rating: Option<&str>) -> Severity {
     match rating {
         Some("critical") => Severity::Critical,
         Some("high") => Severity::High,
@@ -571,18 +639,15 @@ fn rating_severity(rating: Option<&str>) -> Severity {
     }
 }
 
-fn vulnerability(record: &Record, normalized: &str) -> VulnerabilityReport {
+fn vulnerability(v: &picket_osv::Vulnerability<'_>) -> VulnerabilityReport {
     VulnerabilityReport {
-        id: record.id.clone(),
-        aliases: record.aliases.clone(),
-        summary: if record.summary.is_empty() {
-            record.details.lines().next().unwrap_or_default().to_owned()
-        } else {
-            record.summary.clone()
-        },
-        malicious: record.is_malicious(),
-        severity: record.score(),
-        fixed: record.fixed_versions(normalized),
+        id: v.id.clone(),
+        aliases: v.aliases.clone(),
+        summary: v.title.clone(),
+        details: v.details.clone(),
+        malicious: v.malicious,
+        severity: v.severity.clone(),
+        fixed: v.fixed.iter().map(ToString::to_string).collect(),
         ignored: None,
     }
 }
@@ -618,9 +683,25 @@ fn package_report(
         (Some(db), Some(v)) => db.affecting(&normalized, v),
         (Some(db), None) => db.malicious(&normalized),
     };
-    let mut vulnerabilities: Vec<VulnerabilityReport> = Vec::new();
-    for record in records {
-        let v = vulnerability(record, &normalized);
+    let grouped = picket_osv::group(&records, &normalized);
+    let upgrade = match (db, &version) {
+        (Some(db), Some(v)) if !grouped.is_empty() => {
+            let upgrade = picket_osv::upgrade(
+                &normalized,
+                v,
+                &grouped,
+                &db.naming(&normalized),
+                checked.and_then(|c| c.releases.as_deref()),
+            );
+            Some(UpgradeReport {
+                to: upgrade.to.map(|t| t.to_string()),
+                unfixed: upgrade.unfixed,
+            })
+        }
+        _ => None,
+    };
+    let mut vulnerabilities: Vec<VulnerabilityReport> = grouped.iter().map(vulnerability).collect();
+    for v in &vulnerabilities {
         let f = if v.malicious {
             let scope = match &dep.pinned {
                 Some(pinned) => format!("{name} {pinned}"),
@@ -643,34 +724,29 @@ fn package_report(
                 )
             }
         } else {
-            let score = v.severity.as_ref().map_or_else(
-                || "severity unknown".to_owned(),
-                |s| match s.score {
-                    Some(n) => format!("{} {n:.1}", s.rating),
-                    None => s.rating.to_owned(),
-                },
-            );
-            let aliases = if v.aliases.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", v.aliases.join(", "))
-            };
-            let fix = if v.fixed.is_empty() {
-                "no fixed release yet".to_owned()
-            } else {
-                format!("fixed in {}; upgrade", v.fixed.join(", "))
+            let aliases: String = v.aliases.iter().flat_map(|a| [", ", a.as_str()]).collect();
+            let fix = match (
+                v.fixed.is_empty(),
+                upgrade.as_ref().and_then(|u| u.to.as_ref()),
+            ) {
+                (true, _) => "no fixed release yet".to_owned(),
+                (false, Some(to))
+                    if !upgrade.as_ref().is_some_and(|u| u.unfixed.contains(&v.id)) =>
+                {
+                    format!("fixed in {}; upgrade to {to}", v.fixed.join(", "))
+                }
+                (false, _) => format!("fixed in {}", v.fixed.join(", ")),
             };
             ScanFinding {
                 advisory: Some(v.id.clone()),
                 ..finding(
                     FindingId::Vulnerable,
                     rating_severity(v.severity.as_ref().map(|s| s.rating)),
-                    format!("{} ({score}{aliases}): {} — {fix}", v.id, v.summary),
+                    format!("{} ({}{aliases}): {} — {fix}", v.id, v.rating(), v.summary),
                 )
             }
         };
         findings.push(f);
-        vulnerabilities.push(v);
     }
 
     // Pins and hashes.
@@ -757,17 +833,9 @@ fn package_report(
             line: dep.source.line,
         },
         vulnerabilities,
+        upgrade,
         ignored,
         error: checked.and_then(|c| c.error.clone()),
-    }
-}
-
-fn verdict_word(v: Verdict, error: bool) -> (anstyle::Style, &'static str) {
-    match (error, v) {
-        (true, _) => (BAD, "ERROR"),
-        (false, Verdict::Block) => (BAD, "BLOCK"),
-        (false, Verdict::Warn) => (BOLD, "WARN "),
-        (false, Verdict::Allow) => (GOOD, "ALLOW"),
     }
 }
 
@@ -804,93 +872,6 @@ pub(crate) fn grouped(report: &ScanReport) -> Vec<(String, Vec<&ScanPackage>)> {
 
 fn top_severity(p: &ScanPackage) -> Option<Severity> {
     p.findings.iter().map(|f| f.finding.severity).max()
-}
-
-fn print_table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
-    for file in &report.files {
-        if let Some(e) = &file.error {
-            writeln!(out, "{BAD}ERROR{BAD:#}  {e}")?;
-        }
-        for f in &file.findings {
-            writeln!(
-                out,
-                "{BOLD}WARN {BOLD:#}  {}:{}  {}: {}",
-                file.path,
-                file.line,
-                f.finding.id.as_str(),
-                f.finding.message
-            )?;
-        }
-    }
-    let groups = grouped(report);
-    for (file, packages) in &groups {
-        let flagged: Vec<&&ScanPackage> = packages
-            .iter()
-            .filter(|p| !p.findings.is_empty() || p.error.is_some())
-            .collect();
-        writeln!(
-            out,
-            "{BOLD}{file}{BOLD:#} {DIM}({} dependencies, {} with findings){DIM:#}",
-            packages.len(),
-            flagged.len()
-        )?;
-        let width = flagged
-            .iter()
-            .map(|p| label(p).len())
-            .max()
-            .unwrap_or(0)
-            .min(40);
-        for p in flagged {
-            let (style, word) = verdict_word(p.verdict, p.error.is_some());
-            let head = match (&p.error, p.findings.first()) {
-                (Some(e), _) => e.clone(),
-                (None, Some(f)) => format!("{}: {}", f.finding.id.as_str(), f.finding.message),
-                (None, None) => String::new(),
-            };
-            writeln!(
-                out,
-                "  {style}{word}{style:#}  {:<width$}  {DIM}line {:<5}{DIM:#} {head}",
-                label(p),
-                p.source.line
-            )?;
-            for f in p.findings.iter().skip(usize::from(p.error.is_none())) {
-                writeln!(
-                    out,
-                    "         {:<width$}  {DIM}{:<10}{DIM:#} {}: {}",
-                    "",
-                    f.finding.severity.as_str(),
-                    f.finding.id.as_str(),
-                    f.finding.message
-                )?;
-            }
-            for i in &p.ignored {
-                writeln!(
-                    out,
-                    "         {:<width$}  {DIM}ignored    {} until {}: {}{DIM:#}",
-                    "",
-                    i.what(),
-                    i.ignored.until,
-                    i.ignored.reason
-                )?;
-            }
-        }
-    }
-    let count = |v: Verdict| report.packages.iter().filter(|p| p.verdict == v).count();
-    writeln!(
-        out,
-        "{} dependencies in {} files: {} block, {} warn, {} allow; {} advisories checked{}",
-        report.packages.len(),
-        report.files.len(),
-        count(Verdict::Block),
-        count(Verdict::Warn),
-        count(Verdict::Allow),
-        report.advisories.records,
-        if report.mode == "offline" {
-            " (offline)"
-        } else {
-            ""
-        }
-    )
 }
 
 /// `name==version` or `name SPEC`.

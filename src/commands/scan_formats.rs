@@ -9,7 +9,7 @@ use picket_names::{FindingId, Severity};
 use serde_json::{Value, json};
 
 use super::check::Verdict;
-use super::scan::{ScanFinding, ScanReport, grouped, label};
+use super::scan::{ScanFinding, ScanPackage, ScanReport, VulnerabilityReport, grouped, label};
 
 /// What each rule is about, for the SARIF rule list.
 fn rule_text(id: FindingId) -> (&'static str, &'static str) {
@@ -199,6 +199,25 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
             if let Some(advisory) = &f.advisory {
                 fingerprint = format!("{fingerprint}:{advisory}");
                 properties.insert("advisory".into(), json!(advisory));
+                // One result per vulnerability: its other ids, full text and fix go with it.
+                let found = package.and_then(|(name, version)| {
+                    report
+                        .packages
+                        .iter()
+                        .filter(|p| p.normalized == name && p.version.as_deref() == version)
+                        .find_map(|p| {
+                            let v = p.vulnerabilities.iter().find(|v| &v.id == advisory)?;
+                            Some((p, v))
+                        })
+                });
+                if let Some((p, v)) = found {
+                    properties.insert("aliases".into(), json!(v.aliases));
+                    properties.insert("fixed".into(), json!(v.fixed));
+                    properties.insert("details".into(), json!(v.details));
+                    if let Some(to) = p.upgrade.as_ref().and_then(|u| u.to.as_ref()) {
+                        properties.insert("upgradeTo".into(), json!(to));
+                    }
+                }
             }
             json!({
                 "ruleId": f.finding.id.as_str(),
@@ -287,7 +306,7 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
         writeln!(out, "\n### `{}`\n", cell(&file))?;
         writeln!(out, "| Verdict | Package | Line | Finding | Details |")?;
         writeln!(out, "| --- | --- | --- | --- | --- |")?;
-        for p in flagged {
+        for &p in &flagged {
             let verdict = match (p.error.is_some(), p.verdict) {
                 (true, _) => "**error**",
                 (false, Verdict::Block) => "**block**",
@@ -303,18 +322,46 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
                     cell(e)
                 )?;
             }
+            let target = p
+                .upgrade
+                .as_ref()
+                .and_then(|u| u.to.as_ref())
+                .map(|to| format!(" → {}", cell(to)))
+                .unwrap_or_default();
             for f in &p.findings {
+                let vulnerability = f
+                    .advisory
+                    .as_ref()
+                    .and_then(|a| p.vulnerabilities.iter().find(|v| &v.id == a));
+                let details = match vulnerability {
+                    Some(v) => {
+                        let ids: Vec<&str> = std::iter::once(v.id.as_str())
+                            .chain(v.aliases.iter().map(String::as_str))
+                            .collect();
+                        let fix = if v.malicious {
+                            "remove it".to_owned()
+                        } else {
+                            v.fix_above(p.version.as_deref()).map_or_else(
+                                || "no fix yet".to_owned(),
+                                |f| format!("fixed in {f}"),
+                            )
+                        };
+                        format!("{} ({}): {} — {fix}", ids.join(", "), v.rating(), v.summary)
+                    }
+                    None => f.finding.message.clone(),
+                };
                 writeln!(
                     out,
-                    "| {verdict} | `{}` | {} | {} ({}) | {} |",
+                    "| {verdict} | `{}`{target} | {} | {} ({}) | {} |",
                     cell(&label(p)),
                     p.source.line,
                     f.finding.id.as_str(),
                     f.finding.severity.as_str(),
-                    cell(&f.finding.message)
+                    cell(&details)
                 )?;
             }
         }
+        advisory_texts(out, &flagged)?;
     }
     let ignored: Vec<_> = report
         .packages
@@ -340,6 +387,46 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
         writeln!(out, "\n</details>")?;
     }
     Ok(())
+}
+
+/// The advisories' full texts under a file's table, collapsed: one `<details>` for the file, a
+/// quoted section per vulnerability. The texts come from advisory databases, so HTML is escaped
+/// and every line is quoted; nothing in them can close the section or start a table row.
+fn advisory_texts(out: &mut dyn Write, flagged: &[&ScanPackage]) -> std::io::Result<()> {
+    let texts: Vec<(&ScanPackage, &VulnerabilityReport)> = flagged
+        .iter()
+        .flat_map(|p| {
+            p.vulnerabilities
+                .iter()
+                .filter(|v| v.ignored.is_none() && !v.details.is_empty())
+                .map(move |v| (*p, v))
+        })
+        .collect();
+    if texts.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n<details><summary>Advisory texts ({})</summary>\n",
+        texts.len()
+    )?;
+    for (p, v) in texts {
+        let ids: Vec<&str> = std::iter::once(v.id.as_str())
+            .chain(v.aliases.iter().map(String::as_str))
+            .collect();
+        writeln!(
+            out,
+            "**{}** `{}`: {}\n",
+            ids.join(", "),
+            cell(&label(p)),
+            cell(&v.summary)
+        )?;
+        for line in v.details.lines() {
+            writeln!(out, "> {}", line.replace('<', "&lt;"))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "</details>")
 }
 
 #[cfg(test)]

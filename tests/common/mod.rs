@@ -28,6 +28,7 @@ pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output 
         .env_remove("XDG_DATA_HOME")
         .env_remove("VIRTUAL_ENV")
         .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
         .current_dir(data_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

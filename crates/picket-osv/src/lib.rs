@@ -5,11 +5,19 @@
 //! `MAL-` malicious-package records, …) and indexes them by normalized project name.
 //! [`Database::affecting`] answers "which advisories affect NAME at VERSION" with OSV's semantics:
 //! `affected[].versions` lists, and `ranges` of type `ECOSYSTEM` (`introduced` / `fixed` /
-//! `last_affected` events) compared under PEP 440; withdrawn records are ignored.
+//! `last_affected` events) compared under PEP 440; withdrawn records are ignored. [`group`] joins
+//! the records that alias each other into one [`Vulnerability`], and [`upgrade`] picks the release
+//! that clears a package's vulnerabilities.
 //!
 //! The schema is the subset picket reads, written here from the OSV schema (1.6); unknown fields
 //! are ignored, wrong types are errors naming the record.
 #![deny(missing_docs)]
+
+mod upgrade;
+mod vulnerability;
+
+pub use upgrade::{Upgrade, upgrade};
+pub use vulnerability::{Vulnerability, group, printable, title};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -262,19 +270,41 @@ impl Record {
         self.id.starts_with("MAL-")
     }
 
-    /// The fixed versions named for `name` (normalized).
-    pub fn fixed_versions(&self, name: &str) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .affected
-            .iter()
-            .filter(|a| is_pypi(a) && picket_formats::normalize(&a.package.name) == name)
+    /// The fixed versions the record's `ECOSYSTEM` ranges name for `name` (normalized), as PEP 440
+    /// versions, ascending and distinct (`2023.07.22` and `2023.7.22` are one). `GIT` ranges'
+    /// commit ids and events that are not versions are left out: a pip user can't install them.
+    pub fn fixed_versions(&self, name: &str) -> Vec<Version> {
+        let mut out: Vec<Version> = self
+            .entries_for(name)
             .flat_map(|a| a.ranges.iter())
+            .filter(|r| r.kind == "ECOSYSTEM")
             .flat_map(|r| r.events.iter())
-            .filter_map(|e| e.fixed.clone())
+            .filter_map(|e| e.fixed.as_deref()?.parse::<Version>().ok())
             .collect();
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether the record names `version` of `name` (normalized): in an `affected[].versions`
+    /// list or inside an `ECOSYSTEM` range that can be evaluated (see [`in_range`]).
+    pub fn affects(&self, name: &str, version: &Version) -> bool {
+        self.entries_for(name).any(|a| {
+            a.versions
+                .iter()
+                .any(|v| v.parse::<Version>().is_ok_and(|v| &v == version))
+                || a.ranges
+                    .iter()
+                    .filter(|r| r.kind == "ECOSYSTEM")
+                    .any(|r| in_range(r, version) == Some(true))
+        })
+    }
+
+    /// The PyPI `affected` entries about `name` (normalized).
+    fn entries_for<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Affected> + 'a {
+        self.affected
+            .iter()
+            .filter(move |a| is_pypi(a) && picket_formats::normalize(&a.package.name) == name)
     }
 }
 
@@ -495,46 +525,34 @@ impl Database {
         };
         ids.iter()
             .map(|&i| &self.records[i as usize])
-            .filter(|r| {
-                r.affected
-                    .iter()
-                    .filter(|a| {
-                        is_pypi(a) && picket_formats::normalize(&a.package.name) == normalized
-                    })
-                    .any(|a| {
-                        a.versions
-                            .iter()
-                            .any(|v| v.parse::<Version>().is_ok_and(|v| &v == version))
-                            || a.ranges
-                                .iter()
-                                .filter(|r| r.kind == "ECOSYSTEM")
-                                .any(|r| in_range(r, version) == Some(true))
-                    })
-            })
+            .filter(|r| r.affects(&normalized, version))
             .collect()
     }
 
-    /// The problems ([`Record::problems`]) of the records naming `name`.
-    pub fn problems_for(&self, name: &str) -> Vec<String> {
-        let normalized = picket_formats::normalize(name);
-        self.by_name
-            .get(&normalized)
-            .into_iter()
-            .flatten()
-            .flat_map(|&i| self.records[i as usize].problems())
-            .collect()
-    }
-
-    /// The `MAL-` records naming `name` (any version).
-    pub fn malicious(&self, name: &str) -> Vec<&Record> {
+    /// Every record naming `name` (any version), in import order.
+    pub fn naming(&self, name: &str) -> Vec<&Record> {
         let normalized = picket_formats::normalize(name);
         self.by_name
             .get(&normalized)
             .into_iter()
             .flatten()
             .map(|&i| &self.records[i as usize])
-            .filter(|r| r.is_malicious())
             .collect()
+    }
+
+    /// The problems ([`Record::problems`]) of the records naming `name`.
+    pub fn problems_for(&self, name: &str) -> Vec<String> {
+        self.naming(name)
+            .iter()
+            .flat_map(|r| r.problems())
+            .collect()
+    }
+
+    /// The `MAL-` records naming `name` (any version).
+    pub fn malicious(&self, name: &str) -> Vec<&Record> {
+        let mut records = self.naming(name);
+        records.retain(|r| r.is_malicious());
+        records
     }
 }
 

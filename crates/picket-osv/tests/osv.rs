@@ -54,7 +54,7 @@ fn matches_ranges_and_version_lists_under_pep_440() {
     assert_eq!(ids(&db, "jinja2", "3.1.2.0"), ["GHSA-h5c8-rqwp-cp95"]);
     assert!(ids(&db, "jinja2", "3.1.3").is_empty());
     let r = db.affecting("jinja2", &v("3.1.2"))[0];
-    assert_eq!(r.fixed_versions("jinja2"), ["3.1.3"]);
+    assert_eq!(r.fixed_versions("jinja2"), [v("3.1.3")]);
     assert_eq!(r.aliases, ["CVE-2024-22195"]);
     // MAL- records: any version.
     assert_eq!(db.malicious("reqeusts")[0].id, "MAL-0000-0001");
