@@ -248,7 +248,7 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         ..report
     };
     let layout = super::scan_table::Layout {
-        width: super::scan_table::width(),
+        width: super::scan_table::width(args.out.is_none()),
         verbose: args.verbose,
     };
     write_report(&report, format, args.out.as_deref(), &layout)?;

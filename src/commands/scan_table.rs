@@ -30,15 +30,15 @@ pub(crate) struct Layout {
     pub(crate) verbose: bool,
 }
 
-/// The width to lay out for: `COLUMNS` when set, else the terminal's when stdout is one, else
-/// [`DEFAULT_WIDTH`].
-pub(crate) fn width() -> usize {
+/// The width to lay out for: `COLUMNS` when set, else the terminal's when the table goes to stdout
+/// and stdout is one, else [`DEFAULT_WIDTH`].
+pub(crate) fn width(to_stdout: bool) -> usize {
     let columns = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok());
     let terminal = || {
         let stdout = std::io::stdout();
-        if !stdout.is_terminal() {
+        if !to_stdout || !stdout.is_terminal() {
             return None;
         }
         terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))
