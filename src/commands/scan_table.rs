@@ -364,7 +364,100 @@ pub(crate) fn print_table(
 
 #[cfg(test)]
 mod tests {
-    use super::{cut, wrap};
+    use super::{cut, headline, wrap};
+    use crate::commands::check::Verdict;
+    use crate::commands::scan::{ScanPackage, Source, UpgradeReport, VulnerabilityReport};
+
+    fn vulnerability(
+        id: &str,
+        rating: Option<&'static str>,
+        malicious: bool,
+    ) -> VulnerabilityReport {
+        VulnerabilityReport {
+            id: id.to_owned(),
+            aliases: Vec::new(),
+            summary: String::new(),
+            details: String::new(),
+            malicious,
+            severity: rating.map(|rating| picket_osv::Score {
+                kind: "database".to_owned(),
+                vector: None,
+                score: None,
+                rating,
+            }),
+            fixed: Vec::new(),
+            ignored: None,
+        }
+    }
+
+    fn package(
+        vulnerabilities: Vec<VulnerabilityReport>,
+        upgrade: Option<(&str, &[&str])>,
+    ) -> ScanPackage {
+        ScanPackage {
+            name: "Pkg".to_owned(),
+            normalized: "pkg".to_owned(),
+            version: Some("1.0".to_owned()),
+            exists: None,
+            verdict: Verdict::Warn,
+            findings: Vec::new(),
+            source: Source {
+                file: "requirements.txt".to_owned(),
+                line: 1,
+            },
+            vulnerabilities,
+            upgrade: upgrade.map(|(to, unfixed)| UpgradeReport {
+                to: (!to.is_empty()).then(|| to.to_owned()),
+                unfixed: unfixed.iter().map(|s| (*s).to_owned()).collect(),
+            }),
+            ignored: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn headlines_count_what_is_left_to_fix() {
+        let check = |p: ScanPackage, expected: &str| assert_eq!(headline(&p), expected);
+        check(package(vec![], None), "Pkg 1.0");
+        check(
+            package(
+                vec![
+                    vulnerability("A", Some("critical"), false),
+                    vulnerability("B", Some("high"), false),
+                    vulnerability("C", Some("high"), false),
+                    vulnerability("D", None, false),
+                ],
+                Some(("2.0", &["D"])),
+            ),
+            "Pkg 1.0 → 2.0: 4 vulnerabilities, 1 critical, 2 high, 1 without a fix",
+        );
+        check(
+            package(
+                vec![vulnerability("A", Some("low"), false)],
+                Some(("", &["A"])),
+            ),
+            "Pkg 1.0: 1 vulnerability, 1 without a fix",
+        );
+        let mut ignored = vulnerability("B", Some("high"), false);
+        ignored.ignored = Some(crate::commands::scan::Ignored {
+            until: "2999-01-01".to_owned(),
+            reason: "r".to_owned(),
+        });
+        check(
+            package(
+                vec![vulnerability("A", Some("medium"), false), ignored],
+                Some(("1.1", &[])),
+            ),
+            "Pkg 1.0 → 1.1: 1 vulnerability",
+        );
+        check(
+            package(
+                vec![vulnerability("MAL-1", None, true)],
+                Some(("", &["MAL-1"])),
+            ),
+            "Pkg 1.0: malicious; remove it",
+        );
+    }
 
     #[test]
     fn cuts_and_wraps_by_characters() {
