@@ -1,7 +1,8 @@
 //! `picket serve`: a PyPI-compatible package index.
 //!
 //! Routes: the simple API (`/simple/`), files (`/files/{sha256}/{filename}`), PyPI's JSON API
-//! (`/pypi/{project}/json`), the legacy upload API (`/legacy/`), accounts and tokens
+//! (`/pypi/{project}/json`), the legacy upload API (`/legacy/`), the OSV API over the imported
+//! advisories (`/v1/query`, `/v1/querybatch`, `/v1/vulns/{id}`), accounts and tokens
 //! (`/api/v1/…`, `/account/…`), project management (`/api/v1/projects/…`), and operations
 //! (`/healthz`, `/metrics`).
 //!
@@ -24,6 +25,7 @@ pub mod mail;
 pub mod manage;
 pub mod metrics;
 pub mod negotiate;
+pub mod osv_api;
 pub mod policy;
 pub mod simple;
 pub mod upload;
@@ -71,6 +73,8 @@ pub struct AppState {
     pub knowledge: Arc<gate::Knowledge>,
     /// Disposable-mail list and the MX resolver.
     pub email_policy: Arc<policy::EmailPolicy>,
+    /// The imported OSV records the OSV API answers from.
+    pub osv: Arc<osv_api::OsvData>,
     /// `trusted-proxies`, parsed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     base_url: Arc<OnceLock<String>>,
@@ -98,6 +102,7 @@ impl AppState {
             .map(|p| parse_proxy(p))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            osv: Arc::new(osv_api::OsvData::new(data_dir)),
             trusted_proxies: Arc::new(trusted_proxies),
             store,
             pages: Arc::new(PageCache::default()),
@@ -219,6 +224,12 @@ pub fn router(state: AppState) -> Router {
         .route("/legacy/", post(upload::upload))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(RequestBodyLimitLayer::new(upload_limit));
+    // The OSV API: a batch of 1,000 queries is about 100 KiB.
+    let osv = Router::new()
+        .route("/v1/query", post(osv_api::query))
+        .route("/v1/querybatch", post(osv_api::querybatch))
+        .route("/v1/vulns/{id}", get(osv_api::vuln))
+        .layer(RequestBodyLimitLayer::new(4 * 1024 * 1024));
     let api = Router::new()
         .route("/api/v1/register", post(accounts::register_json))
         .route(
@@ -277,6 +288,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages)
         .merge(upload)
+        .merge(osv)
         .merge(api)
         .route("/files/{sha256}/{filename}", get(files::file))
         .route("/healthz", get(healthz))
