@@ -495,6 +495,10 @@ pub struct ScanArgs {
     /// The package index (simple API base URL) to check names against.
     #[arg(long, value_name = "URL")]
     pub index: Option<String>,
+    /// Ask this OSV API (its root, or its `/v1/query` URL: `picket serve`'s or any other) for
+    /// the advisories instead of the imported database.
+    #[arg(long, value_name = "URL", conflicts_with = "offline")]
+    pub osv_url: Option<String>,
     /// Exit 1 at this verdict or worse (default from picket.toml, else `block`).
     #[arg(long, value_enum)]
     pub fail_on: Option<crate::config::FailOn>,

@@ -6,6 +6,7 @@ mod config;
 mod index_url;
 mod name_data;
 mod online;
+mod osv_client;
 mod output;
 
 use std::process::ExitCode;

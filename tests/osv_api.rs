@@ -30,32 +30,6 @@ fn serve_with(tmp: &Path, records: &Path) -> Registry {
     Registry::start(&data, &[])
 }
 
-/// `(project, version, every id of each advisory)`, from pip-audit's report or picket's.
-fn advisories(
-    packages: &Value,
-    name_key: &str,
-    list_key: &str,
-) -> BTreeSet<(String, String, BTreeSet<String>)> {
-    let mut out = BTreeSet::new();
-    for p in packages.as_array().unwrap() {
-        for v in p[list_key].as_array().unwrap() {
-            let mut ids: BTreeSet<String> = v["aliases"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-                .collect();
-            ids.insert(v["id"].as_str().unwrap().to_owned());
-            out.insert((
-                p[name_key].as_str().unwrap().to_owned(),
-                p["version"].as_str().unwrap().to_owned(),
-                ids,
-            ));
-        }
-    }
-    out
-}
-
 /// pip-audit asking picket's `/v1/query` about `requirements` (pinned, no resolution).
 fn pip_audit_through(venv: &Path, registry: &Registry, requirements: &Path, work: &Path) -> Value {
     let out = Command::new(venv.join("bin/pip-audit"))
@@ -94,8 +68,8 @@ fn scan(registry: &Registry, requirements: &Path) -> Value {
 /// many advisories.
 fn agree(venv: &Path, registry: &Registry, requirements: &Path, work: &Path) -> usize {
     let audit = pip_audit_through(venv, registry, requirements, work);
-    let theirs = advisories(&audit["dependencies"], "name", "vulns");
-    let ours = advisories(
+    let theirs = common::advisory_sets(&audit["dependencies"], "name", "vulns");
+    let ours = common::advisory_sets(
         &scan(registry, requirements)["packages"],
         "normalized",
         "vulnerabilities",
@@ -111,6 +85,68 @@ fn pip_audit_finds_through_picket_what_scan_finds() {
     let registry = serve_with(tmp.path(), &fixture_records());
     let requirements = root().join("tests/fixtures/deps/uv/requirements.txt");
     assert_eq!(agree(&venv, &registry, &requirements, tmp.path()), 3);
+}
+
+#[test]
+fn scan_asks_an_osv_api_instead_of_the_imported_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = serve_with(tmp.path(), &fixture_records());
+    let requirements = root().join("tests/fixtures/deps/uv/requirements.txt");
+    let local = scan(&registry, &requirements);
+    // A data directory with nothing imported, asking the registry's OSV API.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let remote = |url: &str| {
+        picket(
+            &empty,
+            &[
+                "--format",
+                "json",
+                "scan",
+                "--osv-url",
+                url,
+                requirements.to_str().unwrap(),
+            ],
+        )
+    };
+    let out = remote(&registry.base);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    let sets =
+        |doc: &Value| common::advisory_sets(&doc["packages"], "normalized", "vulnerabilities");
+    assert_eq!(sets(&doc).len(), 3);
+    assert_eq!(sets(&doc), sets(&local));
+    assert_eq!(
+        doc["advisories"]["database"],
+        format!("{}/v1/query", registry.base)
+    );
+    assert!(
+        !text(&out.stderr).contains("no advisories imported"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The query URL itself works too (what pip-audit's --osv-url takes).
+    let out = remote(&format!("{}/v1/query", registry.base));
+    assert_eq!(
+        sets(&serde_json::from_slice(&out.stdout).unwrap()),
+        sets(&local)
+    );
+    // No answer is an error (exit 2), never "no advisories".
+    let port = common::free_port();
+    let out = remote(&format!("http://127.0.0.1:{port}"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no answer from the OSV API"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = remote(&format!("{}/simple", registry.base));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("answered HTTP"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

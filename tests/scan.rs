@@ -728,33 +728,6 @@ fn osv_api(venv: &Path, records: &Path) -> (Server, String) {
     (server, format!("http://127.0.0.1:{port}/v1/query"))
 }
 
-/// `(name, version, {id and aliases})` of every advisory in a list of packages, whose name and
-/// advisory list are under `name_key` and `list_key` (pip-audit's and picket's JSON differ there).
-fn advisories(
-    packages: &Value,
-    name_key: &str,
-    list_key: &str,
-) -> BTreeSet<(String, String, BTreeSet<String>)> {
-    let mut out = BTreeSet::new();
-    for p in packages.as_array().unwrap() {
-        for v in p[list_key].as_array().unwrap() {
-            let mut ids: BTreeSet<String> = v["aliases"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-                .collect();
-            ids.insert(v["id"].as_str().unwrap().to_owned());
-            out.insert((
-                p[name_key].as_str().unwrap().to_owned(),
-                p["version"].as_str().unwrap().to_owned(),
-                ids,
-            ));
-        }
-    }
-    out
-}
-
 /// pip-audit's JSON report on `requirements`, asking the OSV stand-in at `url`.
 fn pip_audit(venv: &Path, url: &str, requirements: &str, work: &Path, extra: &[&str]) -> Value {
     let out = Command::new(venv.join("bin/pip-audit"))
@@ -785,9 +758,9 @@ fn pip_audit_finds_the_same_vulnerabilities() {
     let requirements = deps_fixture("uv/requirements.txt");
     let audit = pip_audit(&venv, &url, &requirements, data.path(), &[]);
     // pip-audit names an advisory by its CVE alias when there is one: compare id sets.
-    let theirs = advisories(&audit["dependencies"], "name", "vulns");
+    let theirs = common::advisory_sets(&audit["dependencies"], "name", "vulns");
     let (doc, _) = scan_json(data.path(), &[&requirements]);
-    let ours = advisories(&doc["packages"], "normalized", "vulnerabilities");
+    let ours = common::advisory_sets(&doc["packages"], "normalized", "vulnerabilities");
     assert_eq!(ours.len(), 3);
     assert_eq!(ours, theirs);
 }
@@ -1171,9 +1144,9 @@ fn issue_21_grouped_vulnerabilities_equal_pip_audits_on_real_records() {
         data.path(),
         &["--no-deps"],
     );
-    let theirs = advisories(&audit["dependencies"], "name", "vulns");
+    let theirs = common::advisory_sets(&audit["dependencies"], "name", "vulns");
     let (doc, _) = scan_json(data.path(), &["requirements.txt"]);
-    let ours = advisories(&doc["packages"], "normalized", "vulnerabilities");
+    let ours = common::advisory_sets(&doc["packages"], "normalized", "vulnerabilities");
     assert_eq!(ours.len(), 27);
     assert_eq!(ours, theirs);
 }

@@ -212,8 +212,22 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let files = discover(&args.paths)?;
     let loaded = name_data::load(&data_dir)?;
     let parsed = parse_files(&files);
-    let (db, total) = picket_osv::Database::load_for(&data_dir, parsed.names())?;
-    if total == 0 {
+    // Where the advisories come from: an OSV API (its records about these projects), or the
+    // imported database (with the count of all it holds).
+    let (db, total, database) = match &args.osv_url {
+        Some(url) => {
+            let db = crate::osv_client::fetch(url, parsed.names(), args.jobs)?;
+            let answered = db.len();
+            (db, answered, Some(crate::osv_client::query_url(url)?))
+        }
+        None => {
+            let (db, total) = picket_osv::Database::load_for(&data_dir, parsed.names())?;
+            let store =
+                (total > 0).then(|| picket_osv::store_path(&data_dir).display().to_string());
+            (db, total, store)
+        }
+    };
+    if total == 0 && args.osv_url.is_none() {
         output::hint(
             "no advisories imported, so releases were not checked for vulnerabilities or malware; run `picket db import-osv PATH` or `picket db update`",
         );
@@ -243,7 +257,7 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         index: index_url.map(|u| u.url.clone()),
         advisories: Advisories {
             records: total,
-            database: (total > 0).then(|| picket_osv::store_path(&data_dir).display().to_string()),
+            database,
         },
         ..report
     };

@@ -323,3 +323,30 @@ pub fn recording_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Receiv
 }
 
 pub mod registry;
+
+/// `(name, version, {id and aliases})` of every advisory in a list of packages, whose name and
+/// advisory list are under `name_key` and `list_key` (pip-audit's and picket's JSON differ there).
+pub fn advisory_sets(
+    packages: &serde_json::Value,
+    name_key: &str,
+    list_key: &str,
+) -> std::collections::BTreeSet<(String, String, std::collections::BTreeSet<String>)> {
+    let mut out = std::collections::BTreeSet::new();
+    for p in packages.as_array().unwrap() {
+        for v in p[list_key].as_array().unwrap() {
+            let mut ids: std::collections::BTreeSet<String> = v["aliases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            ids.insert(v["id"].as_str().unwrap().to_owned());
+            out.insert((
+                p[name_key].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+                ids,
+            ));
+        }
+    }
+    out
+}
