@@ -203,6 +203,42 @@ fn bad_names_are_usage_errors() {
     assert!(text(&out.stderr).contains("not a valid version"));
 }
 
+#[test]
+fn one_invalid_name_among_a_thousand_is_that_entrys_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stdin: String = (0..999).map(|i| format!("some-project-{i}\n")).collect();
+    stdin.insert_str(
+        stdin.match_indices('\n').nth(499).unwrap().0 + 1,
+        "r\u{e9}quests\n",
+    );
+    let out = picket_with_stdin(
+        dir.path(),
+        &["--format", "json", "check", "--offline", "-"],
+        &stdin,
+    );
+    assert_eq!(out.status.code(), Some(2), "an entry failed");
+    let doc = json(&out);
+    let packages = doc["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1000, "every entry is reported, in order");
+    assert_eq!(packages[500]["name"], "r\u{e9}quests");
+    assert!(
+        packages[500]["error"]
+            .as_str()
+            .unwrap()
+            .contains("r\u{e9}quests"),
+        "{}",
+        packages[500]
+    );
+    assert_eq!(packages[499]["name"], "some-project-499");
+    assert_eq!(packages[501]["name"], "some-project-500");
+    assert!(packages.iter().filter(|p| p.get("error").is_some()).count() == 1);
+    assert!(
+        text(&out.stderr).contains("r\u{e9}quests"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 fn import(dir: &Path, tsv: &str) -> std::process::Output {
     let file = dir.join("snapshot.tsv");
     std::fs::write(&file, tsv).unwrap();

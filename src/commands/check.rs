@@ -97,22 +97,64 @@ fn parse_request(raw: &str) -> anyhow::Result<Request> {
     })
 }
 
-fn read_requests(args: &[String]) -> anyhow::Result<Vec<Request>> {
+/// The names asked about, in order: each a request, or the entry as given and why it is not one
+/// (reported as that entry's error, so one bad line among a thousand stops nothing else).
+fn read_requests(args: &[String]) -> anyhow::Result<Vec<Result<Request, (String, String)>>> {
     let mut requests = Vec::new();
+    let mut push = |raw: &str| {
+        requests.push(parse_request(raw).map_err(|e| (raw.to_owned(), format!("{e:#}"))));
+    };
     for arg in args {
         if arg == "-" {
             for line in std::io::stdin().lock().lines() {
                 let line = line.context("reading names from stdin")?;
                 let line = line.split('#').next().unwrap_or_default().trim();
                 if !line.is_empty() {
-                    requests.push(parse_request(line)?);
+                    push(line);
                 }
             }
         } else {
-            requests.push(parse_request(arg)?);
+            push(arg);
         }
     }
     Ok(requests)
+}
+
+/// [`check_all`] over the valid requests, with an error entry in place of each invalid one.
+fn check_in_order(
+    context: &Checker<'_>,
+    requests: Vec<Result<Request, (String, String)>>,
+    jobs: usize,
+) -> Vec<PackageReport> {
+    let (valid, invalid): (Vec<_>, Vec<_>) = requests
+        .into_iter()
+        .enumerate()
+        .partition(|(_, r)| r.is_ok());
+    let (positions, valid): (Vec<usize>, Vec<Request>) = valid
+        .into_iter()
+        .filter_map(|(i, r)| Some((i, r.ok()?)))
+        .unzip();
+    let mut slots: Vec<Option<PackageReport>> =
+        (0..positions.len() + invalid.len()).map(|_| None).collect();
+    for (i, report) in positions.into_iter().zip(check_all(context, &valid, jobs)) {
+        slots[i] = Some(report);
+    }
+    for (i, entry) in invalid {
+        if let Err((raw, error)) = entry {
+            output::error(&error);
+            slots[i] = Some(PackageReport {
+                normalized: picket_formats::normalize(&raw),
+                name: raw,
+                version: None,
+                exists: None,
+                verdict: Verdict::Allow,
+                findings: Vec::new(),
+                error: Some(error),
+                releases: None,
+            });
+        }
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// Everything a check needs, shared by the worker threads.
@@ -223,7 +265,7 @@ fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
         .transpose()?;
     let context = Checker::new(&config, &loaded, &detector, client);
 
-    let mut reports = check_all(&context, &requests, args.jobs.max(1));
+    let mut reports = check_in_order(&context, requests, args.jobs.max(1));
     hint_unknown_existence(&loaded, &context, reports.iter().map(|r| r.exists));
     // `[[check.ignore]]` entries naming a finding id leave it out until their date.
     let today = now_unix().div_euclid(86_400);
