@@ -206,7 +206,12 @@ fn bad_names_are_usage_errors() {
 #[test]
 fn one_invalid_name_among_a_thousand_is_that_entrys_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut stdin: String = (0..999).map(|i| format!("some-project-{i}\n")).collect();
+    let mut stdin: String = (0..999).fold(String::new(), |mut all, i| {
+        all.push_str("some-project-");
+        all.push_str(&i.to_string());
+        all.push('\n');
+        all
+    });
     stdin.insert_str(
         stdin.match_indices('\n').nth(499).unwrap().0 + 1,
         "r\u{e9}quests\n",
@@ -236,6 +241,48 @@ fn one_invalid_name_among_a_thousand_is_that_entrys_error() {
         text(&out.stderr).contains("r\u{e9}quests"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn names_ai_assistants_are_known_to_invent_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    // With the embedded list: it can't be told whether the name exists, so look before installing.
+    let out = picket(
+        dir.path(),
+        &["--format=json", "check", "--offline", "aetherplot"],
+    );
+    let doc = json(&out);
+    let f = finding(package(&doc, "aetherplot"), "known-hallucination").expect("on the watchlist");
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(package(&doc, "aetherplot")["verdict"], "warn");
+    // With the full index: registered after the study, unranked (slopsquatting), or absent.
+    let out = import(
+        dir.path(),
+        "name\tlatest_version\tlatest_release_month\tdownload_rank\n\
+         requests\t2.32.0\t2026-05\t6\naetherplot\t0.0.1\t2026-06\t\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = picket(
+        dir.path(),
+        &["--format=json", "check", "--offline", "aetherplot", "ajust"],
+    );
+    let doc = json(&out);
+    let squatted = package(&doc, "aetherplot");
+    assert_eq!(squatted["verdict"], "block");
+    let f = finding(squatted, "known-hallucination").unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("latest release is 2026-06"),
+        "{f}"
+    );
+    let absent = package(&doc, "ajust");
+    assert_eq!(absent["exists"], false);
+    assert_eq!(
+        finding(absent, "known-hallucination").unwrap()["severity"],
+        "high"
     );
 }
 

@@ -1115,3 +1115,39 @@ fn bad_admin_input_gets_precise_errors_and_changes_nothing() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("The name 'Kept_Pkg' isn't allowed"), "{body}");
 }
+
+#[test]
+fn a_young_account_taking_a_name_models_invent_is_held_for_review() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_dir(tmp.path());
+    let registry = Registry::start(&data, &[]);
+    let (token, _) = registry.onboard("sam");
+    let (status, body) = registry.upload_wheel(
+        &token,
+        "aetherplot",
+        "0.0.1",
+        &[("aetherplot/__init__.py", CODE)],
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, _, root) = registry.get("/simple/", &[]);
+    assert!(!text(&root).contains("aetherplot"), "{}", text(&root));
+    let (status, _, body) = registry.get(
+        "/api/v1/projects/aetherplot/status",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(status, 200);
+    let status: Value = serde_json::from_slice(&body).unwrap();
+    let decisions = &status["quarantine"]["evidence"]["decisions"];
+    assert_eq!(decisions[0]["rule"], "known-hallucination", "{status}");
+    assert_eq!(
+        decisions[0]["action"], "quarantine",
+        "flag raised for a new account"
+    );
+    assert!(
+        status["quarantine"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("AI assistants are known to invent"),
+        "{status}"
+    );
+}

@@ -46,6 +46,10 @@ fn rule_text(id: FindingId) -> (&'static str, &'static str) {
             "Name confusable with a popular project",
             "The name reads like a popular project's once confusable characters are folded.",
         ),
+        FindingId::KnownHallucination => (
+            "Name AI assistants are known to invent",
+            "AI assistants are known to recommend this name for a library that did not exist; a project registered under it may be there to catch those installs (slopsquatting).",
+        ),
         FindingId::HallucinationPattern => (
             "Name shaped like an invented one",
             "The name has the shape AI assistants invent, and the project is obscure or new.",

@@ -48,6 +48,8 @@ pub enum FindingId {
     Confusable,
     /// The name has the shape of an invented one and the project is obscure or new.
     HallucinationPattern,
+    /// AI assistants are known to invent the name (the shipped watchlist).
+    KnownHallucination,
     /// The project's first upload is recent.
     NewProject,
     /// The distribution holds no code.
@@ -80,6 +82,7 @@ impl FindingId {
             Self::Typosquat => "typosquat",
             Self::Confusable => "confusable",
             Self::HallucinationPattern => "hallucination-pattern",
+            Self::KnownHallucination => "known-hallucination",
             Self::NewProject => "new-project",
             Self::EmptyPackage => "empty-package",
             Self::EntrypointShadowing => "entrypoint-shadowing",
@@ -173,6 +176,68 @@ fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
     }
 }
 
+/// The `known-hallucination` finding, when there is something to say: a ranked, established
+/// project of that name is left alone.
+fn known_finding(
+    name: &str,
+    k: hallucination::KnownHallucination,
+    exists: Option<bool>,
+    own_rank: Option<u32>,
+    info: Option<crate::index::NameInfo>,
+) -> Option<Finding> {
+    let study = format!(
+        "AI assistants are known to invent `{name}` (named by {} of {} models in a 2025 study)",
+        k.models,
+        hallucination::STUDY_MODELS
+    );
+    let (severity, message) = match exists {
+        Some(false) => (
+            Severity::High,
+            format!(
+                "{study}; it does not exist, so whoever registers it gets the installs of everyone who follows that advice; find the real project"
+            ),
+        ),
+        Some(true) if own_rank.is_some() => return None,
+        Some(true) => {
+            let latest = info.and_then(|i| i.latest_release);
+            let after_study =
+                latest.is_none_or(|m| (m.year, m.month) >= hallucination::STUDY_MONTH);
+            let when = latest.map_or_else(
+                || "its release dates are unknown".to_owned(),
+                |m| format!("its latest release is {:04}-{:02}", m.year, m.month),
+            );
+            (
+                if after_study {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                format!(
+                    "{study}; a project of that name exists, {when}, with no download rank{}; make sure it is the project you meant",
+                    if after_study {
+                        ": it may have been registered to catch those installs (slopsquatting)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        }
+        None => (
+            Severity::Medium,
+            format!(
+                "{study}; whether it exists can't be told offline with the embedded list; check the name at its source before installing"
+            ),
+        ),
+    };
+    Some(Finding {
+        id: FindingId::KnownHallucination,
+        severity,
+        message,
+        target: None,
+        technique: None,
+    })
+}
+
 fn pattern_words(p: &HallucinationPattern) -> String {
     if p.joined_is_project {
         format!(
@@ -233,9 +298,14 @@ pub fn assess(
     // The strongest imitation per target, at most three.
     findings.extend(squats.iter().take(3).map(|m| squat_finding(name, m)));
 
+    let known = hallucination::known(&normalized);
+    if let Some(k) = known {
+        findings.extend(known_finding(name, k, exists, own_rank, info));
+    }
     if exists == Some(true)
         && squats.is_empty()
         && own_rank.is_none()
+        && known.is_none()
         && let Some(p) = &pattern
     {
         let newest = index.newest_release().map(crate::ReleaseMonth::ordinal);
@@ -257,4 +327,65 @@ pub fn assess(
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Assessment { exists, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{NameInfo, ReleaseMonth};
+    use crate::squat::SquatConfig;
+
+    fn known_of(entries: Vec<(String, NameInfo)>, complete: bool, name: &str) -> Option<Finding> {
+        let index = NameIndex::from_entries(entries).unwrap();
+        let detector = SquatDetector::new(&[("requests".to_owned(), 6)], SquatConfig::default());
+        let config = AssessConfig {
+            index_is_complete: complete,
+            ..AssessConfig::default()
+        };
+        assess(name, &index, &detector, &config, None)
+            .findings
+            .into_iter()
+            .find(|f| f.id == FindingId::KnownHallucination)
+    }
+
+    fn info(rank: Option<u32>, month: &str) -> NameInfo {
+        NameInfo {
+            rank,
+            latest_release: ReleaseMonth::parse(month),
+        }
+    }
+
+    #[test]
+    fn names_models_invent_are_reported_by_what_the_index_says_of_them() {
+        assert_eq!(
+            hallucination::known("aetherplot").map(|k| k.models),
+            Some(1)
+        );
+        assert!(hallucination::known("requests").is_none());
+        assert_eq!(hallucination::known_len(), 713);
+        let other = ("requests".to_owned(), info(Some(6), "2026-10"));
+        // Unknown offline with a partial list: look before installing.
+        let f = known_of(vec![other.clone()], false, "AetherPlot").unwrap();
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(f.message.contains("can't be told offline"), "{}", f.message);
+        // Does not exist: anyone can take it.
+        let f = known_of(vec![other.clone()], true, "aetherplot").unwrap();
+        assert_eq!(f.severity, Severity::High);
+        assert!(f.message.contains("does not exist"), "{}", f.message);
+        // Registered after the study, unranked: the slopsquatting case.
+        let squatted = ("aetherplot".to_owned(), info(None, "2026-06"));
+        let f = known_of(vec![other.clone(), squatted], true, "aetherplot").unwrap();
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.message.contains("latest release is 2026-06") && f.message.contains("slopsquatting"),
+            "{}",
+            f.message
+        );
+        // Older and unranked: medium; ranked and established: nothing to say.
+        let old = ("aetherplot".to_owned(), info(None, "2019-03"));
+        let f = known_of(vec![other.clone(), old], true, "aetherplot").unwrap();
+        assert_eq!(f.severity, Severity::Medium);
+        let ranked = ("aetherplot".to_owned(), info(Some(4000), "2026-06"));
+        assert!(known_of(vec![other, ranked], true, "aetherplot").is_none());
+    }
 }

@@ -52,6 +52,49 @@ pub const GENERIC_WORDS: [&str; 40] = [
     "v2",
 ];
 
+/// The shipped watchlist of names models invent (`data/hallucinations.tsv`, with its source and
+/// licence).
+const KNOWN: &str = include_str!("../data/hallucinations.tsv");
+
+/// How many models the study behind [`KNOWN`] asked.
+pub const STUDY_MODELS: u8 = 7;
+
+/// The month the study behind [`KNOWN`] ran: a project of such a name whose latest release is this
+/// recent or newer was (re)registered after models were seen inventing it.
+pub const STUDY_MONTH: (u16, u8) = (2025, 6);
+
+/// A name AI models are known to invent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KnownHallucination {
+    /// How many of the study's [`STUDY_MODELS`] models named it.
+    pub models: u8,
+}
+
+/// Whether models are known to invent `normalized` (PEP 503 form), from the shipped watchlist.
+pub fn known(normalized: &str) -> Option<KnownHallucination> {
+    static LIST: std::sync::LazyLock<std::collections::HashMap<&'static str, u8>> =
+        std::sync::LazyLock::new(|| {
+            KNOWN
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .filter_map(|l| {
+                    let (name, models) = l.split_once('\t')?;
+                    Some((name, models.trim().parse().ok()?))
+                })
+                .collect()
+        });
+    LIST.get(normalized)
+        .map(|&models| KnownHallucination { models })
+}
+
+/// How many names the shipped watchlist holds.
+pub fn known_len() -> usize {
+    KNOWN
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .count()
+}
+
 /// Why a name has the shape of an invented one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HallucinationPattern {

@@ -92,6 +92,10 @@ pub struct ServeConfig {
     pub gate_popular_name: GateAction,
     /// See `gate-popular-name`: how far down the popularity ranks a name counts as popular.
     pub gate_popular_name_rank: u32,
+    /// Upload gate: a new project named like one AI assistants are known to invent (the shipped
+    /// watchlist): the slopsquatting case. `flag` by default, which the account-risk rule raises
+    /// to `quarantine` for young or watched accounts.
+    pub gate_hallucination: GateAction,
     /// Upload gate: a new project whose confusable skeleton matches an existing project's.
     pub gate_similar_name: GateAction,
     /// Upload gate: a new project named like a typosquat of a popular project.
@@ -264,6 +268,7 @@ impl Default for ServeConfig {
             gate_prohibited_name: GateAction::Reject,
             gate_popular_name: GateAction::Quarantine,
             gate_popular_name_rank: 5_000,
+            gate_hallucination: GateAction::Flag,
             gate_similar_name: GateAction::Reject,
             gate_typosquat: GateAction::Quarantine,
             gate_typosquat_min_confidence: 0.7,

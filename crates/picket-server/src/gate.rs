@@ -1,7 +1,8 @@
 //! The upload gate: rules every new project and new release passes before it is stored.
 //!
 //! Name rules (new projects only): the exact name of a popular project not held here yet
-//! (dependency confusion), PEP 508 validity (the upload parser's), standard-library
+//! (dependency confusion), a name AI assistants are known to invent (slopsquatting), PEP 508
+//! validity (the upload parser's), standard-library
 //! module names, prohibited names, an existing project under another spelling (409), a
 //! confusable-skeleton collision with an existing project (400 "too similar"), and typosquats of
 //! popular projects (picket-names' detector over the imported snapshot or the embedded list).
@@ -101,8 +102,8 @@ impl Knowledge {
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
-    /// The rule: `popular-name`, `stdlib`, `prohibited-name`, `existing-name`, `similar-name`,
-    /// `typosquat`, `entry-point`, `empty`, `restricted-account`.
+    /// The rule: `popular-name`, `known-hallucination`, `stdlib`, `prohibited-name`,
+    /// `existing-name`, `similar-name`, `typosquat`, `entry-point`, `empty`, `restricted-account`.
     pub rule: &'static str,
     /// What is done.
     pub action: GateAction,
@@ -206,6 +207,20 @@ pub fn evaluate(
                 ),
                 json!({ "target": normalized, "target_rank": rank,
                         "popular_names": knowledge.origin }),
+            );
+        }
+        if let Some(known) = picket_names::hallucination::known(&normalized) {
+            push(
+                "known-hallucination",
+                config.gate_hallucination,
+                400,
+                format!(
+                    "The name '{}' is one AI assistants are known to invent (named by {} of {} models in a 2025 study); a new project of that name can catch the installs of everyone who follows that advice.",
+                    c.name,
+                    known.models,
+                    picket_names::hallucination::STUDY_MODELS
+                ),
+                json!({ "models": known.models, "watchlist": "picket-names data/hallucinations.tsv" }),
             );
         }
         if knowledge.stdlib.contains(&normalized) {
