@@ -524,6 +524,9 @@ fn online_findings(
             .map_err(|e: OnlineError| e.to_string())?;
         let inventory = inspect_bytes(&file.filename, &bytes, &Limits::default())
             .map_err(|e| format!("{}: {e}", file.filename))?;
+        for warning in inventory.metadata.iter().flat_map(|m| &m.warnings) {
+            output::warning(&format!("{}: {warning}", file.filename));
+        }
         findings.extend(artifact_findings(context, name, normalized, &inventory));
     }
     Ok((version.to_string(), findings))

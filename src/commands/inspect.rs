@@ -43,7 +43,12 @@ pub fn run(args: &InspectArgs, format: Format) -> Exit {
     let mut errors = Vec::new();
     for path in &args.files {
         match inspect_path(path, &limits) {
-            Ok(inventory) => inventories.push(inventory),
+            Ok(inventory) => {
+                for warning in inventory.metadata.iter().flat_map(|m| &m.warnings) {
+                    output::warning(&format!("{}: {warning}", path.display()));
+                }
+                inventories.push(inventory);
+            }
             Err(e) => {
                 let file = path.display().to_string();
                 output::error(&format!("{file}: {e}"));
@@ -128,6 +133,14 @@ fn print_table(out: &mut dyn Write, inv: &Inventory, all_files: bool) -> std::io
         .map(|n| format!("{} ({})", n.path, n.format))
         .collect();
     writeln!(out, "  native         {}", list_or_none(&natives))?;
+    if !m.native_sources.is_empty() {
+        writeln!(
+            out,
+            "  native source  {} lines in {}",
+            m.native_source_lines,
+            list_or_none(&m.native_sources)
+        )?;
+    }
     writeln!(out, "  .pth files     {}", list_or_none(&m.pth_files))?;
     writeln!(out, "  install hooks  {}", list_or_none(&m.install_hooks))?;
     let scripts: Vec<&str> = inv.console_scripts().collect();
@@ -139,8 +152,21 @@ fn print_table(out: &mut dyn Write, inv: &Inventory, all_files: bool) -> std::io
             inv.metadata_path.as_deref().unwrap_or(""),
             meta.metadata_version
         )?;
+        for warning in &meta.warnings {
+            writeln!(out, "  {BAD}warning{BAD:#}        {warning}")?;
+        }
         if let Some(summary) = &meta.summary {
             writeln!(out, "  summary        {summary}")?;
+        }
+        if let Some(names) = &meta.import_names {
+            writeln!(out, "  import names   {}", list_or_none(names))?;
+        }
+        if !meta.import_namespaces.is_empty() {
+            writeln!(
+                out,
+                "  namespaces     {}",
+                list_or_none(&meta.import_namespaces)
+            )?;
         }
         writeln!(
             out,

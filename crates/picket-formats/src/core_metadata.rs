@@ -1,4 +1,7 @@
-//! Core metadata (`METADATA` in wheels, `PKG-INFO` in sdists), versions 1.0 to 2.4.
+//! Core metadata (`METADATA` in wheels, `PKG-INFO` in sdists), versions 1.0 to 2.5.
+//!
+//! As the specification asks of consumers, a newer minor version of the newest major (2.6, 2.9, …)
+//! is read with a warning ([`CoreMetadata::warnings`]) and a newer major version (3.0) is refused.
 //!
 //! The format is a set of RFC 822 style headers, then an optional body that holds the description
 //! (metadata 2.1+). The parser is strict where a lax reading would let two tools disagree about what a
@@ -11,8 +14,16 @@ use serde::Serialize;
 /// either an attack on whoever parses it or a corrupted file.
 pub const MAX_HEADER_LINE: usize = 64 * 1024;
 
-/// The metadata versions this parser knows.
-pub const SUPPORTED_VERSIONS: [&str; 8] = ["1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4"];
+/// The metadata versions this parser knows field by field.
+pub const SUPPORTED_VERSIONS: [&str; 9] = [
+    "1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5",
+];
+
+/// The newest of [`SUPPORTED_VERSIONS`], as `(major, minor)`.
+pub const NEWEST_VERSION: (u32, u32) = (2, 5);
+
+/// The version that added `Import-Name` and `Import-Namespace` (PEP 794).
+const IMPORT_NAMES_SINCE: (u32, u32) = (2, 5);
 
 /// Why a metadata file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,11 +69,50 @@ pub enum MetadataError {
         /// 1-based line number of the repetition.
         line: usize,
     },
-    /// A `Metadata-Version` this parser does not know.
+    /// A `Metadata-Version` that is no version this parser knows, nor a newer minor one.
     #[error(
-        "metadata version `{0}` is not supported (known: 1.0, 1.1, 1.2, 2.0, 2.1, 2.2, 2.3, 2.4)"
+        "metadata version `{0}` is not supported (known: 1.0, 1.1, 1.2, 2.0, 2.1, 2.2, 2.3, 2.4, 2.5; a newer 2.x is read with a warning)"
     )]
     UnsupportedVersion(String),
+    /// A `Metadata-Version` of a newer major version, which may change what existing fields mean.
+    #[error(
+        "metadata version `{0}` is not supported: its major version is newer than this reader knows (the newest is 2.5), and a new major version may change what fields mean"
+    )]
+    NewerMajorVersion(String),
+    /// `Import-Name` or `Import-Namespace` with a value that is not an import name.
+    #[error("metadata line {line}: `{field}: {value}` is not valid: {reason}")]
+    InvalidImportName {
+        /// The field.
+        field: &'static str,
+        /// 1-based line number.
+        line: usize,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The same name in `Import-Name` and `Import-Namespace` (the specification says to refuse it).
+    #[error(
+        "metadata lists `{0}` in both `Import-Name` and `Import-Namespace`; a name is either provided exclusively or shared, not both"
+    )]
+    AmbiguousImportName(String),
+    /// An empty `Import-Name` (no import names) beside other `Import-Name`s.
+    #[error(
+        "metadata has an empty `Import-Name`, which says the distribution provides no import names, and other `Import-Name`s too"
+    )]
+    EmptyImportNameWithOthers,
+    /// A field used in a file that declares a metadata version older than the field.
+    #[error(
+        "metadata field `{field}` was added in metadata version {added}, but the file declares `Metadata-Version: {version}`"
+    )]
+    FieldTooNew {
+        /// The field.
+        field: &'static str,
+        /// The version that added it.
+        added: &'static str,
+        /// The declared version.
+        version: String,
+    },
     /// Both a `Description` field and a message body.
     #[error("metadata gives the description twice: as the `Description` field and as the body")]
     DescriptionTwice,
@@ -109,6 +159,11 @@ pub struct CoreMetadata {
     pub license_expression: Option<String>,
     /// `License-File` (2.4).
     pub license_files: Vec<String>,
+    /// `Import-Name` (2.5, PEP 794), as written (`name` or `name; private`): `None` when absent,
+    /// empty when a lone empty `Import-Name:` says the distribution provides no import names.
+    pub import_names: Option<Vec<String>>,
+    /// `Import-Namespace` (2.5, PEP 794): names provided, but not exclusively, as written.
+    pub import_namespaces: Vec<String>,
     /// `Classifier` (1.1+).
     pub classifiers: Vec<String>,
     /// `Requires-Dist` (1.2+).
@@ -133,6 +188,10 @@ pub struct CoreMetadata {
     pub obsoletes: Vec<String>,
     /// Fields no metadata version defines, kept in order as `(field, value)`.
     pub unknown_fields: Vec<(String, String)>,
+    /// What a reader should be told but that does not make the metadata unreadable: a newer minor
+    /// `Metadata-Version` than [`NEWEST_VERSION`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 enum Slot {
@@ -141,7 +200,7 @@ enum Slot {
     Multi(fn(&mut CoreMetadata) -> &mut Vec<String>),
 }
 
-/// Every field of metadata 1.0–2.4, by its canonical spelling.
+/// Every field of metadata 1.0–2.5, by its canonical spelling.
 const FIELDS: &[(&str, Slot)] = &[
     (
         "Metadata-Version",
@@ -177,6 +236,14 @@ const FIELDS: &[(&str, Slot)] = &[
         Slot::Single(|m| &mut m.license_expression),
     ),
     ("License-File", Slot::Multi(|m| &mut m.license_files)),
+    (
+        "Import-Name",
+        Slot::Multi(|m| m.import_names.get_or_insert_with(Vec::new)),
+    ),
+    (
+        "Import-Namespace",
+        Slot::Multi(|m| &mut m.import_namespaces),
+    ),
     ("Classifier", Slot::Multi(|m| &mut m.classifiers)),
     ("Requires-Dist", Slot::Multi(|m| &mut m.requires_dist)),
     ("Requires-Python", Slot::Single(|m| &mut m.requires_python)),
@@ -192,6 +259,76 @@ const FIELDS: &[(&str, Slot)] = &[
     ("Provides", Slot::Multi(|m| &mut m.provides)),
     ("Obsoletes", Slot::Multi(|m| &mut m.obsoletes)),
 ];
+
+/// Python's keywords (`keyword.kwlist`): no part of an import name can be one.
+const PYTHON_KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// `MAJOR.MINOR` of a `Metadata-Version`: a known version, or a newer minor of the newest major.
+fn check_version(text: &str) -> Result<(u32, u32), MetadataError> {
+    let parsed = text.split_once('.').and_then(|(major, minor)| {
+        let number = |s: &str| {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u32>().ok())
+                .flatten()
+        };
+        Some((number(major)?, number(minor)?))
+    });
+    match parsed {
+        Some(version) if SUPPORTED_VERSIONS.contains(&text) => Ok(version),
+        Some((major, _)) if major > NEWEST_VERSION.0 => {
+            Err(MetadataError::NewerMajorVersion(text.to_owned()))
+        }
+        Some(version) if version > NEWEST_VERSION => Ok(version),
+        _ => Err(MetadataError::UnsupportedVersion(text.to_owned())),
+    }
+}
+
+/// One `Import-Name` or `Import-Namespace` value (PEP 794): a dotted name of Python identifiers,
+/// none a keyword, optionally followed by `; private`. An empty `Import-Name` is allowed here
+/// (it means "no import names"; [`CoreMetadata::check_import_names`] checks it stands alone).
+fn check_import_name(field: &'static str, value: &str, line: usize) -> Result<(), MetadataError> {
+    let invalid = |reason: String| MetadataError::InvalidImportName {
+        field,
+        line,
+        value: value.to_owned(),
+        reason,
+    };
+    if value.is_empty() {
+        return if field == "Import-Name" {
+            Ok(())
+        } else {
+            Err(invalid("`Import-Namespace` can't be empty".into()))
+        };
+    }
+    let (name, option) = match value.split_once(';') {
+        Some((name, option)) => (name.trim_end(), Some(option.trim())),
+        None => (value, None),
+    };
+    if let Some(option) = option.filter(|o| *o != "private") {
+        return Err(invalid(format!(
+            "`{option}` follows the `;`; the only option is `private`"
+        )));
+    }
+    for part in name.split('.') {
+        let mut chars = part.chars();
+        let identifier = chars
+            .next()
+            .is_some_and(|c| c == '_' || unicode_ident::is_xid_start(c))
+            && chars.all(unicode_ident::is_xid_continue);
+        if !identifier {
+            return Err(invalid(format!("`{part}` is not a Python identifier")));
+        }
+        if PYTHON_KEYWORDS.contains(&part) {
+            return Err(invalid(format!("`{part}` is a Python keyword")));
+        }
+    }
+    Ok(())
+}
 
 struct Header {
     field: String,
@@ -298,6 +435,9 @@ impl CoreMetadata {
                 unfold(&header.value)
             };
             if let Slot::Multi(get) = slot {
+                if matches!(*canonical, "Import-Name" | "Import-Namespace") {
+                    check_import_name(canonical, &value, header.line)?;
+                }
                 get(&mut meta).push(value);
                 continue;
             }
@@ -318,10 +458,15 @@ impl CoreMetadata {
             if !seen_single.contains(&required) {
                 return Err(MetadataError::Missing(required));
             }
-            if required == "Metadata-Version"
-                && !SUPPORTED_VERSIONS.contains(&meta.metadata_version.as_str())
-            {
-                return Err(MetadataError::UnsupportedVersion(meta.metadata_version));
+            if required == "Metadata-Version" {
+                let version = check_version(&meta.metadata_version)?;
+                if version > NEWEST_VERSION {
+                    meta.warnings.push(format!(
+                        "metadata version `{}` is newer than the newest this reader knows (2.5): its fields were read as 2.5 defines them, fields 2.5 does not define are kept as unknown",
+                        meta.metadata_version
+                    ));
+                }
+                meta.check_import_names(version)?;
             }
         }
         if let Some(body) = body.filter(|b| !b.trim().is_empty()) {
@@ -331,6 +476,47 @@ impl CoreMetadata {
             meta.description = Some(body.to_owned());
         }
         Ok(meta)
+    }
+
+    /// PEP 794's rules across fields: only in metadata 2.5 and later, an empty `Import-Name` only
+    /// alone, and no name both exclusive and shared.
+    fn check_import_names(&mut self, version: (u32, u32)) -> Result<(), MetadataError> {
+        let too_new = |field| MetadataError::FieldTooNew {
+            field,
+            added: "2.5",
+            version: self.metadata_version.clone(),
+        };
+        if version < IMPORT_NAMES_SINCE {
+            if self.import_names.is_some() {
+                return Err(too_new("Import-Name"));
+            }
+            if !self.import_namespaces.is_empty() {
+                return Err(too_new("Import-Namespace"));
+            }
+        }
+        if let Some(names) = &mut self.import_names {
+            if names.len() > 1 && names.iter().any(String::is_empty) {
+                return Err(MetadataError::EmptyImportNameWithOthers);
+            }
+            names.retain(|n| !n.is_empty());
+            let bare = |entry: &String| {
+                entry
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            };
+            if let Some(both) = names.iter().map(bare).find(|name| {
+                self.import_namespaces
+                    .iter()
+                    .map(bare)
+                    .any(|ns| ns == *name)
+            }) {
+                return Err(MetadataError::AmbiguousImportName(both));
+            }
+        }
+        Ok(())
     }
 
     /// The `Project-URL` entries split into `(label, url)` pairs.
@@ -417,6 +603,90 @@ Description: First line\n        |  indented\n        |last\nKeywords: a,\n  b\n
             b"Metadata-Version: 2.1\nbroken line\n",
             "line 2 is not a `Field: value`",
         );
+    }
+
+    #[test]
+    fn parses_pep_794_import_names() {
+        // As hatchling 1.33 writes them.
+        let m = CoreMetadata::parse(
+            "Metadata-Version: 2.5\nName: demo\nVersion: 1\nImport-Name: _demo_impl; private\n\
+Import-Name: demo\nImport-Name: zope.interface\nImport-Namespace: zope\nImport-Namespace: \u{e9}t\u{e9}  ;  private\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.import_names.as_deref(),
+            Some(&["_demo_impl; private", "demo", "zope.interface"].map(str::to_owned)[..])
+        );
+        assert_eq!(m.import_namespaces, ["zope", "\u{e9}t\u{e9}  ;  private"]);
+        assert!(m.warnings.is_empty());
+
+        let none =
+            CoreMetadata::parse(b"Metadata-Version: 2.5\nName: d\nVersion: 1\nImport-Name:\n");
+        assert_eq!(
+            none.unwrap().import_names,
+            Some(Vec::new()),
+            "declared: no import names"
+        );
+        let absent = CoreMetadata::parse(b"Metadata-Version: 2.5\nName: d\nVersion: 1\n");
+        assert_eq!(absent.unwrap().import_names, None, "not declared");
+    }
+
+    #[test]
+    fn refuses_what_pep_794_forbids() {
+        let check = |fields: &str, expected: &str| {
+            let input = format!("Metadata-Version: 2.5\nName: d\nVersion: 1\n{fields}");
+            check_err(input.as_bytes(), expected);
+        };
+        check(
+            "Import-Name: 2fast\n",
+            "line 4: `Import-Name: 2fast` is not valid: `2fast` is not a Python identifier",
+        );
+        check("Import-Name: a..b\n", "`` is not a Python identifier");
+        check(
+            "Import-Name: my-pkg\n",
+            "`my-pkg` is not a Python identifier",
+        );
+        check("Import-Name: pkg.class\n", "`class` is a Python keyword");
+        check("Import-Name: pkg; public\n", "the only option is `private`");
+        check("Import-Namespace:\n", "`Import-Namespace` can't be empty");
+        check("Import-Name:\nImport-Name: a\n", "an empty `Import-Name`");
+        check(
+            "Import-Name: zope ; private\nImport-Namespace: zope\n",
+            "lists `zope` in both `Import-Name` and `Import-Namespace`",
+        );
+        check_err(
+            b"Metadata-Version: 2.4\nName: d\nVersion: 1\nImport-Namespace: a\n",
+            "`Import-Namespace` was added in metadata version 2.5, but the file declares `Metadata-Version: 2.4`",
+        );
+    }
+
+    #[test]
+    fn newer_minor_versions_warn_and_newer_major_versions_are_refused() {
+        let m = CoreMetadata::parse(
+            b"Metadata-Version: 2.9\nName: d\nVersion: 1\nImport-Name: d\nFuture-Field: x\n",
+        )
+        .unwrap();
+        assert_eq!(m.metadata_version, "2.9");
+        assert_eq!(m.import_names.as_deref(), Some(&["d".to_owned()][..]));
+        assert_eq!(m.unknown_fields, [("Future-Field".into(), "x".into())]);
+        assert_eq!(m.warnings.len(), 1);
+        assert!(m.warnings[0].starts_with(
+            "metadata version `2.9` is newer than the newest this reader knows (2.5)"
+        ));
+        assert!(CoreMetadata::parse(b"Metadata-Version: 2.10\nName: d\nVersion: 1\n").is_ok());
+
+        check_err(
+            b"Metadata-Version: 3.0\nName: d\nVersion: 1\n",
+            "metadata version `3.0` is not supported: its major version is newer",
+        );
+        for unknown in ["1.3", "2", "2.x", "two", "2.5.1", "", "+2.6"] {
+            let input = format!("Metadata-Version: {unknown}\nName: d\nVersion: 1\n");
+            check_err(
+                input.as_bytes(),
+                &format!("metadata version `{unknown}` is not supported (known: 1.0"),
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,10 @@ const MAX_KEPT_FILE: u64 = 16 << 20;
 const MAX_KEPT_FILES: usize = 64;
 /// Bytes of each file kept to recognize native binaries.
 const HEAD_LEN: usize = 1024;
+/// Extensions of source files in the compiled languages Python extension modules are written in.
+const NATIVE_SOURCE_EXTENSIONS: [&str; 12] = [
+    "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "rs", "pyx", "pxd", "f90", "f",
+];
 /// sdist files that build the package rather than being part of it.
 const BUILD_FILES: [&str; 4] = ["setup.py", "conftest.py", "noxfile.py", "docs/conf.py"];
 
@@ -64,6 +68,20 @@ fn has_extension(path: &str, extension: &str) -> bool {
     std::path::Path::new(path)
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case(extension))
+}
+
+/// Lines of a C-family, Rust, Cython or Fortran source that hold code: not blank, not a comment
+/// line (`//`, `/*`, `*`, `#`, `!`) and not a lone brace. Bytes that aren't UTF-8 count as code.
+fn native_code_lines(content: &[u8]) -> u64 {
+    let text = String::from_utf8_lossy(content);
+    let count = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| !["//", "/*", "*", "#", "!"].iter().any(|c| l.starts_with(c)))
+        .filter(|l| !matches!(*l, "{" | "}" | "};" | "(" | ")" | ");"))
+        .count();
+    count as u64
 }
 
 fn depth(path: &str) -> usize {
@@ -184,6 +202,10 @@ impl<'l> Collector<'l> {
     ) -> Result<(), InspectError> {
         let path = self.path(raw, true)?;
         let is_python = has_extension(&path, "py");
+        let is_native_source = self.kind == DistKind::Sdist
+            && NATIVE_SOURCE_EXTENSIONS
+                .iter()
+                .any(|ext| has_extension(&path, ext));
         let keep = Self::wants_kept(self.kind, &path);
         if keep && self.kept.len() >= MAX_KEPT_FILES {
             return Err(InspectError::TooManyMetadataFiles {
@@ -233,7 +255,7 @@ impl<'l> Collector<'l> {
                 let take = (HEAD_LEN - head.len()).min(n);
                 head.extend_from_slice(&chunk[..take]);
             }
-            if is_python || keep {
+            if is_python || is_native_source || keep {
                 content.extend_from_slice(chunk);
             }
         }
@@ -249,6 +271,13 @@ impl<'l> Collector<'l> {
             self.measures.python_files += 1;
             self.measures.code_lines += lines.code;
             self.python.push((path.clone(), lines));
+        }
+        if is_native_source {
+            let lines = native_code_lines(&content);
+            if lines > 0 {
+                self.measures.native_sources.push(path.clone());
+                self.measures.native_source_lines += lines;
+            }
         }
         if has_extension(&path, "pth") {
             self.measures.pth_files.push(path.clone());
@@ -499,6 +528,13 @@ impl<'l> Collector<'l> {
         if !m.native_binaries.is_empty() {
             other.push(format!("{} native binaries", m.native_binaries.len()));
         }
+        if !m.native_sources.is_empty() {
+            other.push(format!(
+                "{} lines of native source code (C, C++, Rust, Cython or Fortran) in {} files",
+                m.native_source_lines,
+                m.native_sources.len()
+            ));
+        }
         if !m.pth_files.is_empty() {
             other.push(format!("{} .pth files", m.pth_files.len()));
         }
@@ -514,7 +550,7 @@ impl<'l> Collector<'l> {
         Emptiness {
             empty: true,
             reason: format!(
-                "no code: {} Python files with nothing beyond docstrings, imports and `__dunder__` assignments; no native binaries, .pth files or scripts",
+                "no code: {} Python files with nothing beyond docstrings, imports and `__dunder__` assignments; no native binaries or sources, .pth files or scripts",
                 m.python_files
             ),
         }

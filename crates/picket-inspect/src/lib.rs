@@ -98,6 +98,11 @@ pub struct Measures {
     pub install_hooks: Vec<String>,
     /// Scripts a wheel installs from its `.data/scripts` folder.
     pub data_scripts: Vec<String>,
+    /// An sdist's sources in compiled languages (C, C++, Rust, Cython, Fortran) with at least one
+    /// line of code: what its extension modules are built from.
+    pub native_sources: Vec<String>,
+    /// Their lines of code (not blank, not only a comment or a brace).
+    pub native_source_lines: u64,
 }
 
 /// A native executable or library found in an archive.

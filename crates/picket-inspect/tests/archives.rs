@@ -182,3 +182,86 @@ fn a_flood_of_metadata_files_is_refused_not_truncated() {
         "{err}"
     );
 }
+
+#[test]
+fn native_sources_make_an_sdist_code_not_empty() {
+    let c = b"/* The answer. */\n#include <Python.h>\n\nstatic PyObject *answer(PyObject *self, PyObject *args) {\n    return PyLong_FromLong(42);\n}\n";
+    let rust =
+        b"//! The answer.\n\n#[no_mangle]\npub extern \"C\" fn answer() -> i32 {\n    42\n}\n";
+    let sdist = picket_testkit::sdist(
+        "native-src",
+        "1.0",
+        &[
+            ("native_src/__init__.py", b"from ._native import answer\n"),
+            ("src/_native.c", c),
+            ("src/lib.rs", rust),
+            ("Cargo.toml", b"[package]\nname = \"x\"\n"),
+        ],
+    );
+    let inv = inspect_bytes("native_src-1.0.tar.gz", &sdist, &Limits::default()).unwrap();
+    assert_eq!(inv.measures.substantive_lines, 0);
+    let root = "native_src-1.0";
+    assert_eq!(
+        inv.measures.native_sources,
+        [
+            format!("{root}/src/_native.c"),
+            format!("{root}/src/lib.rs")
+        ]
+    );
+    // Code lines only: not comments, preprocessor lines, blank lines or lone braces.
+    assert_eq!(inv.measures.native_source_lines, 2 + 2);
+    assert!(!inv.emptiness.empty);
+    assert_eq!(
+        inv.emptiness.reason,
+        "no Python code, but 4 lines of native source code (C, C++, Rust, Cython or Fortran) in 2 files"
+    );
+
+    // Comments alone are no code, and a source file in a wheel is not what runs.
+    let hollow = picket_testkit::sdist(
+        "hollow-src",
+        "1.0",
+        &[("src/lib.rs", b"// nothing\n/* here */\n\n")],
+    );
+    let inv = inspect_bytes("hollow_src-1.0.tar.gz", &hollow, &Limits::default()).unwrap();
+    assert!(inv.measures.native_sources.is_empty());
+    assert!(inv.emptiness.empty, "{}", inv.emptiness.reason);
+    let wheel = picket_testkit::wheel("wheel-src", "1.0", &[("wheel_src/x.c", c)]);
+    let inv = inspect_bytes("wheel_src-1.0-py3-none-any.whl", &wheel, &Limits::default()).unwrap();
+    assert!(inv.emptiness.empty, "{}", inv.emptiness.reason);
+}
+
+/// Issue 19: metadata 2.5 is read; a newer minor version is read with a warning; a newer major
+/// version is refused, naming the version.
+#[test]
+fn issue_19_newer_metadata_versions_warn_or_are_refused() {
+    let wheel = |version: &str| {
+        let metadata = format!(
+            "Metadata-Version: {version}\nName: future\nVersion: 1.0\nImport-Name: future_pkg\n"
+        );
+        picket_testkit::zip(&[
+            ("future_pkg/__init__.py", b"def answer():\n    return 42\n"),
+            ("future-1.0.dist-info/METADATA", metadata.as_bytes()),
+            (
+                "future-1.0.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\nTag: py3-none-any\n",
+            ),
+        ])
+    };
+    let name = "future-1.0-py3-none-any.whl";
+    let inv = inspect_bytes(name, &wheel("2.5"), &Limits::default()).unwrap();
+    let meta = inv.metadata.unwrap();
+    assert_eq!(meta.import_names, Some(vec!["future_pkg".to_owned()]));
+    assert!(meta.warnings.is_empty());
+
+    let inv = inspect_bytes(name, &wheel("2.9"), &Limits::default()).unwrap();
+    let warnings = inv.metadata.unwrap().warnings;
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].contains("`2.9` is newer"), "{warnings:?}");
+
+    let err = inspect_bytes(name, &wheel("3.0"), &Limits::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("future-1.0.dist-info/METADATA: metadata version `3.0` is not supported"),
+        "{err}"
+    );
+}

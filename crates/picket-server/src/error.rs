@@ -63,7 +63,7 @@ impl ApiError {
 }
 
 /// A reason phrase may hold only visible ASCII, spaces and tabs; keep it short.
-fn reason_phrase(message: &str) -> String {
+pub(crate) fn reason_phrase(message: &str) -> String {
     let mut out: String = message
         .chars()
         .map(|c| {

@@ -78,6 +78,8 @@ fn info(name: &str, release: &ReleaseRow, base: &str) -> Value {
         "download_url": text("download_url"),
         "dynamic": list_or_null("dynamic"),
         "home_page": text("home_page"),
+        "import_names": text("import_names"),
+        "import_namespaces": list_or_null("import_namespaces"),
         "keywords": text("keywords"),
         "license": text("license"),
         "license_expression": text("license_expression"),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use md5::Digest as _;
 use picket_formats::{DistFilename, Version};
 use picket_inspect::{DistKind, Inventory, Limits};
@@ -136,14 +137,35 @@ fn check_digest(form: &Form, key: &str, actual: &str) -> Result<(), ApiError> {
 
 /// The `artifact` summary of the `file.upload` event.
 pub fn artifact_summary(inv: &Inventory) -> serde_json::Value {
-    serde_json::json!({
+    let mut summary = serde_json::json!({
         "files": inv.entries.len(),
         "python_files": inv.measures.python_files,
         "code_lines": inv.measures.substantive_lines,
         "empty": inv.emptiness.empty,
         "console_scripts": inv.console_scripts().collect::<Vec<_>>(),
         "native_binaries": inv.measures.native_binaries.len(),
-    })
+        "native_sources": inv.measures.native_sources.len(),
+    });
+    if let Some(meta) = inv.metadata.as_ref().filter(|m| !m.warnings.is_empty()) {
+        summary["metadata_warnings"] = serde_json::json!(meta.warnings);
+    }
+    summary
+}
+
+/// 200 `OK`; with metadata warnings (a newer minor `Metadata-Version`), a 200 whose reason phrase
+/// and body carry them, which twine prints with `--verbose` and uv with `-vv`.
+fn accepted(warnings: &[String]) -> Response {
+    if warnings.is_empty() {
+        return "OK".into_response();
+    }
+    let text = format!("OK, with a warning: {}", warnings.join("; "));
+    let mut response = format!("{text}\n").into_response();
+    if let Ok(reason) =
+        hyper::ext::ReasonPhrase::try_from(crate::error::reason_phrase(&text).into_bytes())
+    {
+        response.extensions_mut().insert(reason);
+    }
+    response
 }
 
 /// `POST /legacy/`.
@@ -152,13 +174,13 @@ pub async fn upload(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     multipart: Multipart,
-) -> Result<&'static str, ApiError> {
+) -> Result<Response, ApiError> {
     let result = upload_inner(&state, ip, &headers, multipart).await;
     match &result {
         Ok(_) => state.metrics.upload_accepted(),
         Err(e) => state.metrics.upload_rejected(rejection_reason(e)),
     }
-    result
+    result.map(|warnings| accepted(&warnings))
 }
 
 /// A short, bounded label for why an upload was refused (the metrics' `reason`).
@@ -191,7 +213,7 @@ async fn upload_inner(
     ip: Option<String>,
     headers: &HeaderMap,
     multipart: Multipart,
-) -> Result<&'static str, ApiError> {
+) -> Result<Vec<String>, ApiError> {
     let actor = actor(state, headers).await?;
     if actor.token.is_none() {
         // A login session skips what tokens demand (2FA before tokens) and the detector's view
@@ -549,7 +571,7 @@ async fn upload_inner(
             }
         }
     }
-    Ok("OK")
+    Ok(metadata.warnings.clone())
 }
 
 /// Mails the uploader why an upload was quarantined (a failure to mail is logged, not fatal: the
