@@ -40,6 +40,17 @@ impl Sandbox {
     /// anything but loopback, so a tool that tried to reach a public index would fail here.
     fn cmd(&self, program: &str) -> Command {
         let mut cmd = Command::new(self.venv.join("bin").join(program));
+        // The caller's index, upload, tool and interpreter settings go first, so that what is set
+        // below stays set; CARGO_HOME stays, as scripts/test fetched the crates there.
+        let settings = [
+            "PIP_", "UV_", "TWINE_", "FLIT_", "HATCH_", "PDM_", "POETRY_", "CARGO_", "PYTHON",
+        ];
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if settings.iter().any(|prefix| key.starts_with(prefix)) && key != "CARGO_HOME" {
+                cmd.env_remove(&key);
+            }
+        }
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![self.venv.join("bin")];
         paths.extend(std::env::split_paths(&path));
@@ -76,23 +87,6 @@ impl Sandbox {
             // Wheels and sdists of the same source are the same bytes (flit rebuilds on publish).
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .env_remove("VIRTUAL_ENV");
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if [
-                "PIP_INDEX",
-                "PIP_EXTRA_INDEX",
-                "UV_INDEX",
-                "UV_DEFAULT_INDEX",
-                "UV_PUBLISH",
-            ]
-            .iter()
-            .chain(&["TWINE_", "FLIT_", "HATCH_INDEX", "PDM_PUBLISH", "POETRY_"])
-            .any(|prefix| key.starts_with(prefix))
-                && !key.starts_with("POETRY_CONFIG_DIR")
-            {
-                cmd.env_remove(&key);
-            }
-        }
         cmd
     }
 }
