@@ -689,6 +689,31 @@ Import-Name: demo\nImport-Name: zope.interface\nImport-Namespace: zope\nImport-N
         }
     }
 
+    proptest::proptest! {
+        /// Any version text and any import names end in metadata or an error, never a panic, and
+        /// whatever is accepted as an import name is a dotted identifier.
+        #[test]
+        fn import_names_and_versions_never_panic(
+            version in "[0-9]{0,3}[.]?[0-9]{0,3}|\\PC{0,8}",
+            names in proptest::collection::vec("[a-z_.; ]{0,12}|\\PC{0,12}", 0..4),
+            namespaces in proptest::collection::vec("[a-z_.; ]{0,12}|\\PC{0,12}", 0..3),
+        ) {
+            let mut text = format!("Metadata-Version: {version}\nName: a\nVersion: 1\n");
+            for name in &names {
+                text.push_str(&format!("Import-Name: {name}\n"));
+            }
+            for namespace in &namespaces {
+                text.push_str(&format!("Import-Namespace: {namespace}\n"));
+            }
+            if let Ok(meta) = CoreMetadata::parse(text.as_bytes()) {
+                for name in meta.import_names.iter().flatten().chain(&meta.import_namespaces) {
+                    let bare = name.split(';').next().unwrap_or_default().trim();
+                    proptest::prop_assert!(!bare.is_empty() && !bare.contains(' '), "{name:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn invalid_utf8_names_the_line() {
         check_err(
