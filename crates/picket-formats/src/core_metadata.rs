@@ -698,13 +698,12 @@ Import-Name: demo\nImport-Name: zope.interface\nImport-Namespace: zope\nImport-N
             names in proptest::collection::vec("[a-z_.; ]{0,12}|\\PC{0,12}", 0..4),
             namespaces in proptest::collection::vec("[a-z_.; ]{0,12}|\\PC{0,12}", 0..3),
         ) {
-            let mut text = format!("Metadata-Version: {version}\nName: a\nVersion: 1\n");
-            for name in &names {
-                text.push_str(&format!("Import-Name: {name}\n"));
-            }
-            for namespace in &namespaces {
-                text.push_str(&format!("Import-Namespace: {namespace}\n"));
-            }
+            let names = names.iter().map(|n| format!("Import-Name: {n}\n"));
+            let namespaces = namespaces.iter().map(|n| format!("Import-Namespace: {n}\n"));
+            let text: String = std::iter::once(format!("Metadata-Version: {version}\nName: a\nVersion: 1\n"))
+                .chain(names)
+                .chain(namespaces)
+                .collect();
             if let Ok(meta) = CoreMetadata::parse(text.as_bytes()) {
                 for name in meta.import_names.iter().flatten().chain(&meta.import_namespaces) {
                     let bare = name.split(';').next().unwrap_or_default().trim();
