@@ -639,6 +639,19 @@ fn issue_19_metadata_2_9_is_accepted_with_a_warning_and_3_0_refused() {
         .arg(&newer_minor));
     assert!(one_line(&out).contains(warning), "{}", both(&out));
     assert_eq!(listed(&registry, "mx-later").len(), 1);
+    // Owners (and admins) see the warning in the project's status.
+    let (status, _, body) = registry.get(
+        "/api/v1/projects/mx-later/status",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["releases"][0]["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains(warning)),
+        "{body}"
+    );
 
     // `picket check` against the registry inspects the release and passes the warning on.
     let check_data = tmp.path().join("check-data");

@@ -279,6 +279,8 @@ pub async fn project_status(
             "version": r.version,
             "status": if r.quarantine.is_some() { "quarantined" } else { "active" },
             "quarantine": r.quarantine,
+            // What reading the release's metadata warned about (a newer minor Metadata-Version).
+            "warnings": r.metadata.get("warnings").cloned().unwrap_or_else(|| json!([])),
         })).collect::<Vec<_>>(),
     })))
 }
