@@ -7,15 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-40000}
-cargo build --release -q
-picket=$PWD/target/release/picket
-venv=${PICKET_TEST_VENV:-$PWD/.venv}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { until python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; do sleep 0.2; done; }
+source benches/lib.sh
 
 python3 benches/osv_corpus.py "$work/corpus" "$records" ../shared/data/pypi-snapshot.tsv.gz >/dev/null
 "$picket" db import-osv "$work/corpus/all.zip" --data-dir "$work/data" >/dev/null 2>&1

@@ -9,18 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-40000}
-cargo build --release -q
-picket=$PWD/target/release/picket
-venv=${PICKET_TEST_VENV:-$PWD/.venv}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-wall() { # command... → seconds
-  local start end
-  start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; end=$(date +%s.%N)
-  python3 -c "print(round($end - $start, 3))"
-}
+source benches/lib.sh
 
 python3 benches/osv_corpus.py "$work/corpus" "$records" ../shared/data/pypi-snapshot.tsv.gz
 times=(); for _ in 1 2 3; do times+=("$(wall "$picket" db import-osv "$work/corpus/all.zip" --data-dir "$work/data")"); done
@@ -31,9 +20,9 @@ for file in uv.lock requirements.txt; do
   echo "picket scan, 500 dependencies ($file): median $(printf '%s\n' "${times[@]}" | median) s (runs: ${times[*]})"
 done
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$venv/bin/python" tests/support/osv_api.py "$work/corpus/all.zip" "$port" &
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.2; done
+wait_port "$port"
 audit() { # requirements
   rm -rf "$work/cache"
   "$venv/bin/pip-audit" -r "$1" --disable-pip -s osv --osv-url "http://127.0.0.1:$port/v1/query" \
@@ -51,7 +40,7 @@ echo "  advisories found: picket $ours, pip-audit $theirs"
 "$picket" db import-osv crates/picket-osv/tests/fixtures/osv --data-dir "$work/small" >/dev/null 2>&1
 kill %1; wait %1 2>/dev/null || true
 "$venv/bin/python" tests/support/osv_api.py crates/picket-osv/tests/fixtures/osv "$port" &
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.2; done
+wait_port "$port"
 times=(); for _ in 1 2 3 4 5; do times+=("$(wall "$picket" scan --offline --data-dir "$work/small" tests/fixtures/deps/uv/requirements.txt)"); done
 echo "picket scan, fixture (7 dependencies): median $(printf '%s\n' "${times[@]}" | median) s (runs: ${times[*]})"
 times=(); for _ in 1 2 3; do times+=("$(wall audit tests/fixtures/deps/uv/requirements.txt)"); done
