@@ -1247,3 +1247,45 @@ fn issue_21_the_target_is_a_release_the_index_offers() {
         serde_json::json!({"to": "1.3.1", "unfixed": []})
     );
 }
+
+#[test]
+fn rye_locks_and_files_named_on_the_command_line_are_read_by_content() {
+    let data = data_with_advisories();
+    let dir = data.path();
+    let pins = std::fs::read_to_string(deps_fixture("uv/requirements.txt")).unwrap();
+    let (reference, _) = scan_json(dir, &[&deps_fixture("uv/requirements.txt")]);
+    // Rye keeps its pins in requirements.lock / requirements-dev.lock: found in a folder.
+    let rye = dir.join("rye-project");
+    std::fs::create_dir_all(&rye).unwrap();
+    std::fs::write(rye.join("requirements-dev.lock"), &pins).unwrap();
+    let (doc, out) = scan_json(dir, &["rye-project"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(findings(&doc), findings(&reference));
+    assert_eq!(
+        doc["files"][0]["format"], "requirements",
+        "{}",
+        doc["files"]
+    );
+    // A file whose name says nothing, named on the command line: its content decides.
+    std::fs::write(dir.join("deps.pinned"), &pins).unwrap();
+    let (doc, out) = scan_json(dir, &["deps.pinned"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(findings(&doc), findings(&reference));
+    std::fs::copy(deps_fixture("uv/uv.lock"), dir.join("lockfile")).unwrap();
+    let (doc, _) = scan_json(dir, &["lockfile"]);
+    assert_eq!(doc["files"][0]["format"], "uv-lock", "{}", doc["files"]);
+    assert_eq!(findings(&doc), findings(&reference));
+    // Prose is neither.
+    std::fs::write(
+        dir.join("NOTES"),
+        "Remember to pin requests before the release!\n",
+    )
+    .unwrap();
+    let out = picket(dir, &["scan", "NOTES"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("NOTES: not a known dependency file, by name or by content"),
+        "{}",
+        text(&out.stderr)
+    );
+}

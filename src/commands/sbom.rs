@@ -269,7 +269,7 @@ fn find_lock(path: Option<&Path>) -> anyhow::Result<PathBuf> {
     let path = path.unwrap_or(Path::new("."));
     let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     if !meta.is_dir() {
-        return match FileFormat::detect(path) {
+        return match FileFormat::detect(path).or_else(|| super::scan::sniff(path)) {
             Some(FileFormat::Pyproject) => bail!(
                 "{}: an SBOM describes locked dependencies, and pyproject.toml lists ranges\nhint: give the lock file, or lock the project first (`uv lock`, `poetry lock`)",
                 path.display()

@@ -341,9 +341,10 @@ pub(crate) fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     for path in &paths {
         let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
         if !meta.is_dir() {
-            if FileFormat::detect(path).is_none() {
+            // A file named here is read by its content when its name says nothing.
+            if FileFormat::detect(path).is_none() && sniff(path).is_none() {
                 anyhow::bail!(
-                    "{}: not a known dependency file (expected requirements*.txt, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock or pylock.toml)",
+                    "{}: not a known dependency file, by name or by content (expected requirements*.txt, requirements*.lock, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock or pylock.toml)",
                     path.display()
                 );
             }
@@ -367,7 +368,7 @@ pub(crate) fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
         if found.len() == before {
             anyhow::bail!(
-                "no dependency files in {}\nhint: picket scan reads requirements*.txt, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock and pylock.toml; name a file to read another",
+                "no dependency files in {}\nhint: picket scan reads requirements*.txt, requirements*.lock, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock and pylock.toml; name a file to read another (its content then tells its format)",
                 if defaulted {
                     "the current folder".to_owned()
                 } else {
@@ -380,6 +381,17 @@ pub(crate) fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut seen = std::collections::HashSet::new();
     found.retain(|p| seen.insert(p.clone()));
     Ok(found)
+}
+
+/// The format a file's content shows ([`FileFormat::sniff`]); `None` when unreadable or none.
+pub(crate) fn sniff(path: &Path) -> Option<FileFormat> {
+    use picket_deps::FileSource as _;
+    let bytes = picket_deps::FsSource {
+        max_bytes: MAX_FILE_BYTES,
+    }
+    .read(path)
+    .ok()?;
+    FileFormat::sniff(path, std::str::from_utf8(&bytes).ok()?)
 }
 
 fn is_dependency_file(path: &Path, in_requirements_dir: bool) -> bool {

@@ -64,8 +64,52 @@ impl FileFormat {
             {
                 Self::Requirements
             }
+            // Rye's `requirements.lock` / `requirements-dev.lock`: pinned requirements.
+            _ if lower.starts_with("requirements")
+                && Path::new(&lower).extension().is_some_and(|e| e == "lock") =>
+            {
+                Self::Requirements
+            }
             _ => return None,
         })
+    }
+
+    /// Recognizes a dependency file by its content, for a file whose name says nothing (one named
+    /// on the command line): a TOML or JSON document by the keys each format must have, else
+    /// pip's requirements format when the text reads as requirements with at least one
+    /// dependency. `None` for anything else.
+    pub fn sniff(path: &Path, text: &str) -> Option<Self> {
+        let text = text.trim_start_matches('\u{feff}');
+        if let Ok(doc) = text.parse::<toml::Table>() {
+            let has = |key: &str| doc.contains_key(key);
+            return if has("lock-version") && has("packages") {
+                Some(Self::Pylock)
+            } else if doc
+                .get("metadata")
+                .and_then(toml::Value::as_table)
+                .is_some_and(|m| m.contains_key("content-hash"))
+                && has("package")
+            {
+                Some(Self::PoetryLock)
+            } else if has("version") && has("package") {
+                Some(Self::UvLock)
+            } else if has("project") || has("build-system") || has("tool") {
+                Some(Self::Pyproject)
+            } else {
+                None
+            };
+        }
+        if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(text)
+        {
+            return (doc.contains_key("_meta") && doc.contains_key("default"))
+                .then_some(Self::PipfileLock);
+        }
+        // Includes (`-r other.txt`) can't be followed from here: the text alone is judged.
+        let one = BTreeMap::from([(path.to_owned(), text.as_bytes().to_vec())]);
+        requirements_txt::parse(path, &one)
+            .ok()
+            .filter(|f| !f.dependencies.is_empty())
+            .map(|_| Self::Requirements)
     }
 }
 
@@ -190,9 +234,9 @@ pub enum DepsError {
         /// The I/O error.
         message: String,
     },
-    /// The name does not say which format the file is in.
+    /// Neither the name nor the content says which format the file is in.
     #[error(
-        "{}: not a known dependency file (expected requirements*.txt, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock or pylock.toml)",
+        "{}: not a known dependency file, by name or by content (expected requirements*.txt, requirements*.lock, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock or pylock.toml)",
         .0.display()
     )]
     UnknownFormat(PathBuf),
@@ -271,9 +315,14 @@ impl FileSource for BTreeMap<PathBuf, Vec<u8>> {
     }
 }
 
-/// Reads one dependency file in the format its name says.
+/// Reads one dependency file in the format its name says, else the one its content shows
+/// ([`FileFormat::sniff`]).
 pub fn parse_file(path: &Path, source: &dyn FileSource) -> Result<DependencyFile, DepsError> {
-    let format = FileFormat::detect(path).ok_or_else(|| DepsError::UnknownFormat(path.into()))?;
+    let format = match FileFormat::detect(path) {
+        Some(format) => format,
+        None => FileFormat::sniff(path, &read_text(path, source)?)
+            .ok_or_else(|| DepsError::UnknownFormat(path.into()))?,
+    };
     parse_as(path, format, source)
 }
 
@@ -363,9 +412,50 @@ mod tests {
             ("Pipfile.lock", Some(FileFormat::PipfileLock)),
             ("pylock.toml", Some(FileFormat::Pylock)),
             ("pylock.dev.toml", Some(FileFormat::Pylock)),
+            ("requirements.lock", Some(FileFormat::Requirements)),
+            ("requirements-dev.lock", Some(FileFormat::Requirements)),
             ("setup.py", None),
+            ("deps.lock", None),
         ] {
             assert_eq!(FileFormat::detect(Path::new(name)), format, "{name}");
+        }
+    }
+
+    #[test]
+    fn recognizes_formats_by_content() {
+        let sniff = |text: &str| FileFormat::sniff(Path::new("deps.pinned"), text);
+        assert_eq!(
+            sniff("# pinned\nrequests==2.31.0\nurllib3==2.0.7 ; python_version >= '3.8'\n"),
+            Some(FileFormat::Requirements)
+        );
+        assert_eq!(
+            sniff("lock-version = \"1.0\"\n[[packages]]\nname = \"a\"\n"),
+            Some(FileFormat::Pylock)
+        );
+        assert_eq!(
+            sniff("version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\n"),
+            Some(FileFormat::UvLock)
+        );
+        assert_eq!(
+            sniff("[[package]]\nname = \"a\"\n[metadata]\ncontent-hash = \"x\"\n"),
+            Some(FileFormat::PoetryLock)
+        );
+        assert_eq!(
+            sniff("[project]\nname = \"a\"\n"),
+            Some(FileFormat::Pyproject)
+        );
+        assert_eq!(
+            sniff("{\"_meta\": {}, \"default\": {}}"),
+            Some(FileFormat::PipfileLock)
+        );
+        for other in [
+            "",
+            "# only a comment\n",
+            "title = \"a config\"\n",
+            "{\"a\": 1}",
+            "hello world, this is prose!\n",
+        ] {
+            assert_eq!(sniff(other), None, "{other:?}");
         }
     }
 
