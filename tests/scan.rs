@@ -1289,3 +1289,95 @@ fn rye_locks_and_files_named_on_the_command_line_are_read_by_content() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_baseline_leaves_only_what_a_change_adds() {
+    let data = data_with_advisories();
+    let dir = data.path();
+    let pins = std::fs::read_to_string(deps_fixture("uv/requirements.txt")).unwrap();
+    std::fs::write(dir.join("requirements.txt"), &pins).unwrap();
+    let out = picket(
+        dir,
+        &[
+            "--format",
+            "json",
+            "scan",
+            "--offline",
+            "requirements.txt",
+            "-o",
+            "before.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("before.json")).unwrap()).unwrap();
+    assert_eq!(findings(&before).len(), 3);
+
+    // The change adds a bait dependency.
+    std::fs::write(
+        dir.join("requirements.txt"),
+        format!("{pins}reqeusts==2.31.0\n"),
+    )
+    .unwrap();
+    let (after, out) = scan_json(dir, &["requirements.txt", "--baseline", "before.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the new finding blocks: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(after["baseline"], "before.json");
+    let new: BTreeSet<String> = findings(&after).into_iter().map(|f| f.0).collect();
+    assert_eq!(new, BTreeSet::from(["reqeusts".to_owned()]), "{after}");
+    // What the baseline had is listed as ignored, saying why.
+    let requests = package(&after, "requests");
+    assert_eq!(requests["verdict"], "allow");
+    assert_eq!(requests["ignored"][0]["advisory"], "GHSA-9wx4-h78v-vm56");
+    assert!(
+        requests["ignored"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("in the baseline before.json")
+    );
+    // SARIF: only the new results, each marked new.
+    let out = picket(
+        dir,
+        &[
+            "--format",
+            "sarif",
+            "scan",
+            "--offline",
+            "requirements.txt",
+            "--baseline",
+            "before.json",
+        ],
+    );
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(
+        results
+            .iter()
+            .all(|r| r["baselineState"] == "new" && r["properties"]["package"] == "reqeusts"),
+        "{sarif}"
+    );
+    // A baseline that is not a report is refused with a hint.
+    std::fs::write(dir.join("notes.json"), "{\"hello\": 1}").unwrap();
+    let out = picket(
+        dir,
+        &[
+            "scan",
+            "--offline",
+            "requirements.txt",
+            "--baseline",
+            "notes.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a picket scan report")
+            && text(&out.stderr).contains("hint:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

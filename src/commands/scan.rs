@@ -7,6 +7,7 @@
 //! against the local OSV database, add the pinning rules, then apply the policy's ignores.
 //! [`ScanReport`] is the JSON contract; `table`, `sarif` and `markdown` are drawn from it.
 
+use picket_deps::FileSource as _;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -174,6 +175,9 @@ pub(crate) struct Advisories {
 pub(crate) struct ScanReport {
     pub(crate) mode: &'static str,
     pub(crate) index: Option<String>,
+    /// The earlier report whose findings are left out (`--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) baseline: Option<String>,
     pub(crate) advisories: Advisories,
     pub(crate) files: Vec<FileReport>,
     pub(crate) packages: Vec<ScanPackage>,
@@ -240,9 +244,13 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         .map(|u| Client::new(&u.url, &data_dir.join("http-cache")))
         .transpose()?;
     let checker = Checker::new(&config, &loaded, &detector, client);
+    let mut ignore = config.check.ignore.clone();
+    if let Some(path) = &args.baseline {
+        ignore.extend(baseline(path)?);
+    }
     let policy = Policy {
         require_hashes: args.require_hashes || config.scan.require_hashes,
-        ignore: &config.check.ignore,
+        ignore: &ignore,
         today: check::now_unix().div_euclid(86_400),
     };
     let report = scan(parsed, &checker, &db, &policy, args.jobs.max(1));
@@ -255,6 +263,7 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
             "offline"
         },
         index: index_url.map(|u| u.url.clone()),
+        baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
         advisories: Advisories {
             records: total,
             database,
@@ -383,9 +392,68 @@ pub(crate) fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// The findings of an earlier `picket scan --format json` report, as ignore entries without end:
+/// a package's finding by its advisory id (or finding id) for that package, a file's finding by
+/// its id. What the earlier report ignored counts as known too.
+fn baseline(path: &Path) -> anyhow::Result<Vec<crate::config::Ignore>> {
+    let bytes = picket_deps::FsSource {
+        max_bytes: 64 << 20,
+    }
+    .read(path)
+    .with_context(|| format!("reading the baseline {}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "the baseline {} is not JSON\nhint: write it with `picket scan --format json -o FILE`",
+            path.display()
+        )
+    })?;
+    let Some(packages) = doc.get("packages").and_then(serde_json::Value::as_array) else {
+        anyhow::bail!(
+            "the baseline {} is not a picket scan report (no \"packages\")\nhint: write it with `picket scan --format json -o FILE`",
+            path.display()
+        );
+    };
+    let reason = format!("in the baseline {}", path.display());
+    let entry = |f: &serde_json::Value, package: Option<&str>| {
+        let id = f
+            .get("advisory")
+            .or_else(|| f.get("id"))
+            .and_then(serde_json::Value::as_str)?;
+        Some(crate::config::Ignore {
+            id: id.to_owned(),
+            package: package.map(str::to_owned),
+            until: "9999-12-31".to_owned(),
+            reason: reason.clone(),
+        })
+    };
+    let list = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for p in packages {
+        let name = p.get("normalized").and_then(serde_json::Value::as_str);
+        for f in list(p, "findings").iter().chain(&list(p, "ignored")) {
+            out.extend(entry(f, name));
+        }
+    }
+    for file in doc
+        .get("files")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for f in &list(file, "findings") {
+            out.extend(entry(f, None));
+        }
+    }
+    Ok(out)
+}
+
 /// The format a file's content shows ([`FileFormat::sniff`]); `None` when unreadable or none.
 pub(crate) fn sniff(path: &Path) -> Option<FileFormat> {
-    use picket_deps::FileSource as _;
     let bytes = picket_deps::FsSource {
         max_bytes: MAX_FILE_BYTES,
     }
@@ -583,6 +651,7 @@ pub(crate) fn scan(
     ScanReport {
         mode: "offline",
         index: None,
+        baseline: None,
         advisories: Advisories {
             records: db.len(),
             database: None,

@@ -238,6 +238,13 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
                 "properties": properties,
             })
         })
+        .map(|mut result: Value| {
+            // Against a baseline, what is reported is what the baseline did not have.
+            if report.baseline.is_some() {
+                result["baselineState"] = json!("new");
+            }
+            result
+        })
         .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
