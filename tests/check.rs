@@ -245,6 +245,37 @@ fn one_invalid_name_among_a_thousand_is_that_entrys_error() {
 }
 
 #[test]
+fn standard_library_names_are_reported_as_nothing_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = picket(
+        dir.path(),
+        &[
+            "--format=json",
+            "check",
+            "--offline",
+            "json",
+            "asyncio",
+            "requests",
+        ],
+    );
+    let doc = json(&out);
+    // Not a ranked project: worth a look.
+    let plain = package(&doc, "json");
+    let f = finding(plain, "stdlib-name").expect("a standard-library module");
+    assert_eq!(f["severity"], "medium");
+    assert!(
+        f["message"].as_str().unwrap().contains("comes with Python"),
+        "{f}"
+    );
+    assert_eq!(plain["verdict"], "warn");
+    // The asyncio backport is an established project (ranked): said, but allowed.
+    let backport = package(&doc, "asyncio");
+    assert_eq!(finding(backport, "stdlib-name").unwrap()["severity"], "low");
+    assert_eq!(backport["verdict"], "allow");
+    assert!(finding(package(&doc, "requests"), "stdlib-name").is_none());
+}
+
+#[test]
 fn names_ai_assistants_are_known_to_invent_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     // With the embedded list: it can't be told whether the name exists, so look before installing.

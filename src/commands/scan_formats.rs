@@ -46,6 +46,10 @@ fn rule_text(id: FindingId) -> (&'static str, &'static str) {
             "Name confusable with a popular project",
             "The name reads like a popular project's once confusable characters are folded.",
         ),
+        FindingId::StdlibName => (
+            "Name of a standard-library module",
+            "The standard library ships this module; a project of the same name on the index is another package (an old backport, or an impersonation). Import the module instead.",
+        ),
         FindingId::KnownHallucination => (
             "Name AI assistants are known to invent",
             "AI assistants are known to recommend this name for a library that did not exist; a project registered under it may be there to catch those installs (slopsquatting).",

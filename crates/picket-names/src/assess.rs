@@ -50,6 +50,8 @@ pub enum FindingId {
     HallucinationPattern,
     /// AI assistants are known to invent the name (the shipped watchlist).
     KnownHallucination,
+    /// The name is a standard-library module's: Python ships it, nothing is to be installed.
+    StdlibName,
     /// The project's first upload is recent.
     NewProject,
     /// The distribution holds no code.
@@ -83,6 +85,7 @@ impl FindingId {
             Self::Confusable => "confusable",
             Self::HallucinationPattern => "hallucination-pattern",
             Self::KnownHallucination => "known-hallucination",
+            Self::StdlibName => "stdlib-name",
             Self::NewProject => "new-project",
             Self::EmptyPackage => "empty-package",
             Self::EntrypointShadowing => "entrypoint-shadowing",
@@ -176,6 +179,35 @@ fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
     }
 }
 
+/// The `stdlib-name` finding: a standard-library module comes with Python, so a project of that
+/// name is someone else's package — an old backport when it is established (ranked: low), else
+/// worth a look (medium).
+fn stdlib_finding(name: &str, exists: Option<bool>, own_rank: Option<u32>) -> Finding {
+    let (severity, what) = match (exists, own_rank) {
+        (Some(true), Some(rank)) => (
+            Severity::Low,
+            format!("the project of that name on the index (rank {rank}) is a separate package, usually an old backport"),
+        ),
+        (Some(false), _) => (
+            Severity::Medium,
+            "no project of that name exists on the index, and one that appears later is not the module".to_owned(),
+        ),
+        _ => (
+            Severity::Medium,
+            "a project of that name on the index is someone else's package, not the module".to_owned(),
+        ),
+    };
+    Finding {
+        id: FindingId::StdlibName,
+        severity,
+        message: format!(
+            "`{name}` is a standard-library module: it comes with Python; {what}; import the module instead of installing anything"
+        ),
+        target: None,
+        technique: None,
+    }
+}
+
 /// The `known-hallucination` finding, when there is something to say: a ranked, established
 /// project of that name is left alone.
 fn known_finding(
@@ -266,7 +298,14 @@ pub fn assess(
         None => None,
     });
     let own_rank = info.and_then(|i| i.rank);
-    let squats = detector.check(&normalized, own_rank);
+    let stdlib = crate::is_stdlib(&normalized);
+    // A standard-library name is explained by `stdlib-name`, not as an edit of some popular
+    // project (`json` is not a squat of `ujson`).
+    let squats = if stdlib {
+        Vec::new()
+    } else {
+        detector.check(&normalized, own_rank)
+    };
     let pattern = hallucination::pattern(&normalized, detector);
     let mut findings = Vec::new();
 
@@ -298,6 +337,9 @@ pub fn assess(
     // The strongest imitation per target, at most three.
     findings.extend(squats.iter().take(3).map(|m| squat_finding(name, m)));
 
+    if stdlib {
+        findings.push(stdlib_finding(name, exists, own_rank));
+    }
     let known = hallucination::known(&normalized);
     if let Some(k) = known {
         findings.extend(known_finding(name, k, exists, own_rank, info));
@@ -353,6 +395,31 @@ mod tests {
             rank,
             latest_release: ReleaseMonth::parse(month),
         }
+    }
+
+    #[test]
+    fn standard_library_names_say_there_is_nothing_to_install() {
+        let index = NameIndex::from_entries(vec![
+            ("asyncio".to_owned(), info(None, "2015-03")),
+            ("dataclasses".to_owned(), info(Some(900), "2020-01")),
+        ])
+        .unwrap();
+        let detector = SquatDetector::new(&[("requests".to_owned(), 6)], SquatConfig::default());
+        let config = AssessConfig {
+            index_is_complete: true,
+            ..AssessConfig::default()
+        };
+        let stdlib = |name: &str| {
+            assess(name, &index, &detector, &config, None)
+                .findings
+                .into_iter()
+                .find(|f| f.id == FindingId::StdlibName)
+                .map(|f| f.severity)
+        };
+        assert_eq!(stdlib("asyncio"), Some(Severity::Medium));
+        assert_eq!(stdlib("dataclasses"), Some(Severity::Low));
+        assert_eq!(stdlib("json"), Some(Severity::Medium));
+        assert_eq!(stdlib("requests"), None);
     }
 
     #[test]

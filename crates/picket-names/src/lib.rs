@@ -27,6 +27,13 @@ pub use squat::{SquatConfig, SquatDetector, SquatMatch};
 pub use sweep::{Suspect, sweep};
 pub use techniques::Technique;
 
+/// Whether `normalized` (PEP 503 form) is a standard-library module's name.
+pub fn is_stdlib(normalized: &str) -> bool {
+    static NAMES: std::sync::LazyLock<std::collections::HashSet<String>> =
+        std::sync::LazyLock::new(|| stdlib_modules().collect());
+    NAMES.contains(normalized)
+}
+
 /// The standard library's module names, normalized (PyPI refuses new projects named so);
 /// `data/stdlib.txt` names the Python version they were taken from.
 pub fn stdlib_modules() -> impl Iterator<Item = String> {
