@@ -138,6 +138,12 @@ impl Registry {
 
     /// [`Registry::onboard`] with a given address.
     pub fn onboard_with(&self, user: &str, email: &str) -> (String, String) {
+        self.register_verified(user, email);
+        self.set_up_publishing(user)
+    }
+
+    /// Registers and verifies the address (the first half of [`Registry::onboard`]).
+    pub fn register_verified(&self, user: &str, email: &str) {
         let (status, body) = self.post_json(
             "/api/v1/register",
             None,
@@ -146,6 +152,11 @@ impl Registry {
         assert_eq!(status, 201, "{body}");
         let link = self.mailed_links().pop().expect("a verification mail");
         assert_eq!(self.verify(&link), 200, "verify {link}");
+    }
+
+    /// Logs in, enrols TOTP and creates a user-scoped token (the second half of
+    /// [`Registry::onboard`]); returns the token and the TOTP secret.
+    pub fn set_up_publishing(&self, user: &str) -> (String, String) {
         let session = self.login(user, None);
         let secret = self.enrol_totp(&session);
         let (status, body) = self.post_json(
