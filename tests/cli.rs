@@ -172,7 +172,24 @@ fn deps_reads_every_format_the_tools_wrote() {
         assert_eq!(requests["pinned"], "2.31.0");
         assert!(requests["source"]["line"].as_u64().unwrap() > 0);
     }
-    let out = picket(&["deps", "setup.py"]);
+    // A file whose name and content are no dependency format (read by content since names that
+    // say nothing are sniffed), and a file that isn't there.
+    let dir = tempfile::tempdir().unwrap();
+    let setup = dir.path().join("setup.py");
+    std::fs::write(&setup, "from setuptools import setup\n\nsetup(name='x')\n").unwrap();
+    let out = picket(&["deps", setup.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("hint: "));
+    assert!(
+        text(&out.stderr).contains("not a known dependency file")
+            && text(&out.stderr).contains("hint: "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = picket(&["deps", dir.path().join("missing.txt").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("missing.txt"),
+        "{}",
+        text(&out.stderr)
+    );
 }

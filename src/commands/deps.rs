@@ -41,7 +41,7 @@ pub fn run(args: &DepsArgs, format: Format) -> Exit {
         .any(|e| e.error.contains("not a known dependency file"))
     {
         output::hint(
-            "name the file as the tool that writes it does, e.g. `requirements-dev.txt` or `uv.lock`",
+            "name the file as the tool that writes it does, e.g. `requirements-dev.txt` or `uv.lock` (a file whose name says nothing is read by its content)",
         );
     }
     let report = Report {
