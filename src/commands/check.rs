@@ -126,33 +126,32 @@ fn check_in_order(
     requests: Vec<Result<Request, (String, String)>>,
     jobs: usize,
 ) -> Vec<PackageReport> {
-    let (valid, invalid): (Vec<_>, Vec<_>) = requests
-        .into_iter()
-        .enumerate()
-        .partition(|(_, r)| r.is_ok());
-    let (positions, valid): (Vec<usize>, Vec<Request>) = valid
-        .into_iter()
-        .filter_map(|(i, r)| Some((i, r.ok()?)))
-        .unzip();
-    let mut slots: Vec<Option<PackageReport>> =
-        (0..positions.len() + invalid.len()).map(|_| None).collect();
+    let mut slots: Vec<Option<PackageReport>> = Vec::with_capacity(requests.len());
+    let (mut positions, mut valid) = (Vec::new(), Vec::new());
+    for (i, request) in requests.into_iter().enumerate() {
+        match request {
+            Ok(request) => {
+                positions.push(i);
+                valid.push(request);
+                slots.push(None);
+            }
+            Err((raw, error)) => {
+                output::error(&error);
+                slots.push(Some(PackageReport {
+                    normalized: picket_formats::normalize(&raw),
+                    name: raw,
+                    version: None,
+                    exists: None,
+                    verdict: Verdict::Allow,
+                    findings: Vec::new(),
+                    error: Some(error),
+                    releases: None,
+                }));
+            }
+        }
+    }
     for (i, report) in positions.into_iter().zip(check_all(context, &valid, jobs)) {
         slots[i] = Some(report);
-    }
-    for (i, entry) in invalid {
-        if let Err((raw, error)) = entry {
-            output::error(&error);
-            slots[i] = Some(PackageReport {
-                normalized: picket_formats::normalize(&raw),
-                name: raw,
-                version: None,
-                exists: None,
-                verdict: Verdict::Allow,
-                findings: Vec::new(),
-                error: Some(error),
-                releases: None,
-            });
-        }
     }
     slots.into_iter().flatten().collect()
 }

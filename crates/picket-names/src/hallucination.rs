@@ -70,8 +70,8 @@ pub struct KnownHallucination {
     pub models: u8,
 }
 
-/// Whether models are known to invent `normalized` (PEP 503 form), from the shipped watchlist.
-pub fn known(normalized: &str) -> Option<KnownHallucination> {
+/// The watchlist, parsed once: name → how many models named it.
+fn watchlist() -> &'static std::collections::HashMap<&'static str, u8> {
     static LIST: std::sync::LazyLock<std::collections::HashMap<&'static str, u8>> =
         std::sync::LazyLock::new(|| {
             KNOWN
@@ -83,16 +83,19 @@ pub fn known(normalized: &str) -> Option<KnownHallucination> {
                 })
                 .collect()
         });
-    LIST.get(normalized)
+    &LIST
+}
+
+/// Whether models are known to invent `normalized` (PEP 503 form), from the shipped watchlist.
+pub fn known(normalized: &str) -> Option<KnownHallucination> {
+    watchlist()
+        .get(normalized)
         .map(|&models| KnownHallucination { models })
 }
 
-/// How many names the shipped watchlist holds.
+/// How many names the shipped watchlist holds (lines that failed to parse are not counted).
 pub fn known_len() -> usize {
-    KNOWN
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .count()
+    watchlist().len()
 }
 
 /// Why a name has the shape of an invented one.
