@@ -3,10 +3,6 @@
 mod cli;
 mod commands;
 mod config;
-mod index_url;
-mod name_data;
-mod online;
-mod osv_client;
 mod output;
 
 use std::process::ExitCode;

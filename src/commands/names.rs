@@ -10,8 +10,8 @@ use picket_names::{NameIndex, SquatDetector};
 
 use crate::cli::{Format, NamesCommand};
 use crate::config::{Config, data_dir};
-use crate::name_data;
 use crate::output::{self, Exit};
+use picket_check::name_data;
 
 pub fn run(command: &NamesCommand, _format: Format) -> Exit {
     let result = match command {
@@ -71,7 +71,7 @@ fn import(file: &Path, data_dir_flag: Option<&Path>) -> anyhow::Result<()> {
 fn import_from_index(url: &str, data_dir_flag: Option<&Path>) -> anyhow::Result<()> {
     let dir = data_dir(data_dir_flag)?;
     let start = Instant::now();
-    let client = crate::online::Client::new(url, &dir.join("http-cache"))?;
+    let client = picket_check::online::Client::new(url, &dir.join("http-cache"))?;
     let list = client.project_list()?;
     let total = list.names.len();
     let entries: Vec<(String, picket_names::NameInfo)> = list

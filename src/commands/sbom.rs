@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 
 use crate::cli::{Format, SbomArgs};
 use crate::config::data_dir;
-use crate::online::Client;
 use crate::output::{self, Exit};
 use indicatif::ProgressBar;
+use picket_check::online::Client;
 
 /// Lock files in the order a folder is searched.
 const LOCK_FILES: [&str; 5] = [
@@ -141,7 +141,7 @@ fn is_spdx_expression(text: &str) -> bool {
 fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
     let lock = find_lock(args.path.as_deref())?;
     let source = FsSource {
-        max_bytes: super::scan::MAX_FILE_BYTES,
+        max_bytes: picket_check::scan::MAX_FILE_BYTES,
     };
     let file = picket_deps::parse_file(&lock, &source)?;
     let root = read_root(&lock)?;
@@ -269,7 +269,7 @@ fn find_lock(path: Option<&Path>) -> anyhow::Result<PathBuf> {
     let path = path.unwrap_or(Path::new("."));
     let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     if !meta.is_dir() {
-        return match FileFormat::detect(path).or_else(|| super::scan::sniff(path)) {
+        return match FileFormat::detect(path).or_else(|| picket_check::scan::sniff(path)) {
             Some(FileFormat::Pyproject) => bail!(
                 "{}: an SBOM describes locked dependencies, and pyproject.toml lists ranges\nhint: give the lock file, or lock the project first (`uv lock`, `poetry lock`)",
                 path.display()
@@ -318,7 +318,7 @@ fn read_root(lock: &Path) -> anyhow::Result<Root> {
         return Ok(root);
     }
     let source = FsSource {
-        max_bytes: super::scan::MAX_FILE_BYTES,
+        max_bytes: picket_check::scan::MAX_FILE_BYTES,
     };
     let parsed = picket_deps::parse_file(&pyproject, &source)?;
     root.declared = parsed
@@ -429,7 +429,7 @@ fn created_time() -> String {
     let seconds = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(super::check::now_unix);
+        .unwrap_or_else(picket_formats::time::now_unix);
     picket_campaigns::event::format_rfc3339(seconds * 1000)
 }
 

@@ -8,8 +8,10 @@ use std::io::Write;
 use picket_names::{FindingId, Severity};
 use serde_json::{Value, json};
 
-use super::check::Verdict;
-use super::scan::{ScanFinding, ScanPackage, ScanReport, VulnerabilityReport, grouped, label};
+use picket_check::Verdict;
+use picket_check::scan::{
+    ScanFinding, ScanPackage, ScanReport, VulnerabilityReport, grouped, label,
+};
 
 /// What each rule is about, for the SARIF rule list.
 fn rule_text(id: FindingId) -> (&'static str, &'static str) {

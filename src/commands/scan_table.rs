@@ -9,9 +9,11 @@ use std::io::{IsTerminal, Write};
 
 use picket_names::Severity;
 
-use super::check::Verdict;
-use super::scan::{ScanPackage, ScanReport, VulnerabilityReport, grouped, label, rating_severity};
 use crate::output::{BAD, BOLD, DIM, GOOD};
+use picket_check::Verdict;
+use picket_check::scan::{
+    ScanPackage, ScanReport, VulnerabilityReport, grouped, label, rating_severity,
+};
 
 /// The narrowest width laid out for.
 const MIN_WIDTH: usize = 60;
@@ -365,8 +367,8 @@ pub(crate) fn print_table(
 #[cfg(test)]
 mod tests {
     use super::{cut, headline, wrap};
-    use crate::commands::check::Verdict;
-    use crate::commands::scan::{ScanPackage, Source, UpgradeReport, VulnerabilityReport};
+    use picket_check::Verdict;
+    use picket_check::scan::{ScanPackage, Source, UpgradeReport, VulnerabilityReport};
 
     fn vulnerability(
         id: &str,
@@ -439,7 +441,7 @@ mod tests {
             "Pkg 1.0: 1 vulnerability, 1 without a fix",
         );
         let mut ignored = vulnerability("B", Some("high"), false);
-        ignored.ignored = Some(crate::commands::scan::Ignored {
+        ignored.ignored = Some(picket_check::scan::Ignored {
             until: "2999-01-01".to_owned(),
             reason: "r".to_owned(),
         });

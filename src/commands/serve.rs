@@ -31,7 +31,7 @@ pub fn run(args: &ServeArgs) -> Exit {
         }
     };
     init_logging(config.log_format);
-    let names = match crate::name_data::load(&dir) {
+    let names = match picket_check::name_data::load(&dir) {
         Ok(loaded) => picket_server::PopularNames {
             names: loaded.popular,
             origin: loaded.origin,

@@ -25,6 +25,52 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Seconds since the epoch, now (0 on a clock set before 1970).
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-01T10:00:00Z`, offsets and fractions
+/// accepted), or `None` when it is not one.
+pub fn unix_seconds(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut date_parts = date.splitn(3, '-').map(str::parse::<i64>);
+    let (y, m, d) = (
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&time[..i], &time[i..]),
+        None => (time, "Z"),
+    };
+    let mut clock_parts = clock.split(':');
+    let hh: i64 = clock_parts.next()?.parse().ok()?;
+    let mm: i64 = clock_parts.next()?.parse().ok()?;
+    let ss: i64 = clock_parts
+        .next()
+        .unwrap_or("0")
+        .split('.')
+        .next()?
+        .parse()
+        .ok()?;
+    let offset_seconds = match offset {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = offset[1..].split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+    };
+    let days = days_from_civil(y, m, d);
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset_seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +85,17 @@ mod tests {
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(days_from_civil(2000, 2, 29), 11_016);
+    }
+
+    #[test]
+    fn parses_rfc3339() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2026-11-22T12:00:00Z"), Some(1_795_348_800));
+        assert_eq!(
+            unix_seconds("2026-11-22T13:00:00.123456+01:00"),
+            Some(1_795_348_800)
+        );
+        assert_eq!(unix_seconds("2026-13-22T13:00:00Z"), None);
+        assert_eq!(unix_seconds("yesterday"), None);
     }
 }

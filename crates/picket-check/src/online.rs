@@ -63,6 +63,27 @@ pub enum OnlineError {
     },
 }
 
+/// Where the checker reads an index from: the command line's cached HTTP [`Client`], or a
+/// proxy's upstream cache.
+pub trait IndexSource: Sync {
+    /// The project page and the URL it came from (file URLs are relative to it), or `None` when
+    /// the index has no such project.
+    fn project(&self, normalized: &str) -> Result<Option<(url::Url, ProjectPage)>, OnlineError>;
+
+    /// A file's bytes, checked against the sha256 the index lists, if any.
+    fn download(&self, url: &url::Url, sha256: Option<&str>) -> Result<Vec<u8>, OnlineError>;
+}
+
+impl IndexSource for Client {
+    fn project(&self, normalized: &str) -> Result<Option<(url::Url, ProjectPage)>, OnlineError> {
+        Client::project(self, normalized)
+    }
+
+    fn download(&self, url: &url::Url, sha256: Option<&str>) -> Result<Vec<u8>, OnlineError> {
+        Client::download(self, url, sha256)
+    }
+}
+
 /// What the cache keeps beside a body.
 #[derive(Serialize, Deserialize)]
 struct CacheMeta {

@@ -1,0 +1,882 @@
+//! The scan: every dependency a project declares, vetted in one pass — the names (as
+//! `picket check` judges them), releases named by OSV advisories (malicious or vulnerable), pins,
+//! hashes and lock files — with each finding located at its file and line.
+//!
+//! The pipeline: find the dependency files, parse them (`picket-deps`), check each distinct
+//! name/version once (`check`'s checker, offline or against an index), match pinned versions
+//! against the local OSV database, add the pinning rules, then apply the policy's ignores.
+//! [`ScanReport`] is the JSON contract; `table`, `sarif` and `markdown` are drawn from it.
+
+use picket_deps::FileSource as _;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use picket_deps::{Dependency, DependencyFile, FileFormat, FsSource};
+use picket_formats::Version;
+use picket_names::{Finding, FindingId, Severity};
+use picket_osv::Record;
+use serde::Serialize;
+
+use crate::check::{self, Checker, PackageReport, Request, Verdict};
+use crate::config::Ignore;
+
+/// The largest dependency file read: real ones are kilobytes; this bounds hostile ones.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// A finding as `check` reports it, plus the advisory it comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanFinding {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The OSV id, for `vulnerable` and `known-malicious`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<String>,
+}
+
+/// Where a dependency was declared.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// The file, as named or found.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// Why a finding is not counted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ignored {
+    /// The date (YYYY-MM-DD) the ignore runs to.
+    pub until: String,
+    /// Why, as the policy says.
+    pub reason: String,
+}
+
+/// One vulnerability affecting a dependency: the advisories that alias each other, as one.
+#[derive(Debug, Clone, Serialize)]
+pub struct VulnerabilityReport {
+    /// The id: the first advisory's.
+    pub id: String,
+    /// Every other id: the other advisories' ids and their aliases.
+    pub aliases: Vec<String>,
+    /// One line: the advisory's summary, else the first sentence of its details.
+    pub summary: String,
+    /// The full text.
+    pub details: String,
+    /// An OSV `MAL-` record: the release is malware.
+    pub malicious: bool,
+    /// From the advisories' CVSS vectors, the highest.
+    pub severity: Option<picket_osv::Score>,
+    /// PEP 440 versions that fix it, ascending.
+    pub fixed: Vec<String>,
+    /// Set when the policy ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Ignored>,
+}
+
+impl VulnerabilityReport {
+    /// The smallest fixed version above `current`: this vulnerability's own fix.
+    pub fn fix_above(&self, current: Option<&str>) -> Option<&str> {
+        let current: Version = current?.parse().ok()?;
+        self.fixed
+            .iter()
+            .find(|f| f.parse::<Version>().is_ok_and(|f| f > current))
+            .map(String::as_str)
+    }
+
+    /// `high 7.5`, `medium`, or `severity unknown`.
+    pub fn rating(&self) -> String {
+        self.severity.as_ref().map_or_else(
+            || "severity unknown".to_owned(),
+            |s| match s.score {
+                Some(n) => format!("{} {n:.1}", s.rating),
+                None => s.rating.to_owned(),
+            },
+        )
+    }
+
+    /// The first CVE id among the aliases: the id people search for.
+    pub fn cve(&self) -> Option<&str> {
+        self.aliases
+            .iter()
+            .find(|a| a.starts_with("CVE-"))
+            .map(String::as_str)
+    }
+}
+
+/// The release a vulnerable dependency should move to: the smallest that clears every
+/// vulnerability with a fix (checked against the index's releases when online).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradeReport {
+    /// `None` when no release clears any of them.
+    pub to: Option<String>,
+    /// The ids of the vulnerabilities no release clears.
+    pub unfixed: Vec<String>,
+}
+
+/// One dependency where it is declared: `check`'s package entry plus `source` and
+/// `vulnerabilities`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanPackage {
+    /// The name as declared.
+    pub name: String,
+    /// Its PEP 503 normalized form.
+    pub normalized: String,
+    /// The pinned version.
+    pub version: Option<String>,
+    /// Whether the project exists (`None`: not judged).
+    pub exists: Option<bool>,
+    /// The verdict of the findings not ignored.
+    pub verdict: Verdict,
+    /// Worst first, the ignored ones left out.
+    pub findings: Vec<ScanFinding>,
+    /// Where it is declared.
+    pub source: Source,
+    /// The vulnerabilities of the pinned release (or the malicious records of the name).
+    pub vulnerabilities: Vec<VulnerabilityReport>,
+    /// The release to move to, when some vulnerability has a fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeReport>,
+    /// Set when the policy ignores it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredFinding>,
+    /// Why it could not be fully checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A finding the policy leaves out.
+#[derive(Debug, Clone, Serialize)]
+pub struct IgnoredFinding {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: ScanFinding,
+    /// Set when the policy ignores it.
+    #[serde(flatten)]
+    pub ignored: Ignored,
+}
+
+impl IgnoredFinding {
+    /// `ID` or `ID ADVISORY`: what was ignored, for people.
+    pub fn what(&self) -> String {
+        match &self.finding.advisory {
+            Some(a) => format!("{} {a}", self.finding.finding.id.as_str()),
+            None => self.finding.finding.id.as_str().to_owned(),
+        }
+    }
+}
+
+/// One dependency file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// The path as named or found.
+    pub path: String,
+    /// Its format (`None` when unreadable and unknown by name).
+    pub format: Option<FileFormat>,
+    /// How many dependencies it declares.
+    pub dependencies: usize,
+    /// File-level findings (`unlocked`), located at `line`.
+    pub findings: Vec<ScanFinding>,
+    /// 1-based line.
+    pub line: usize,
+    /// Why it could not be fully checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The advisory database used.
+#[derive(Debug, Clone, Serialize)]
+pub struct Advisories {
+    /// How many records the database holds (or answered, for an OSV API).
+    pub records: usize,
+    /// The store file or API URL.
+    pub database: Option<String>,
+}
+
+/// The JSON contract of `picket scan`.
+#[derive(Debug, Serialize)]
+pub struct ScanReport {
+    /// `online` or `offline`.
+    pub mode: &'static str,
+    /// The index checked against, online.
+    pub index: Option<String>,
+    /// The earlier report whose findings are left out (`--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// The advisory database used.
+    pub advisories: Advisories,
+    /// Every dependency file, in scan order.
+    pub files: Vec<FileReport>,
+    /// Every declaration, in file order.
+    pub packages: Vec<ScanPackage>,
+    /// What the caller should show as warnings: advisories that could not be read, metadata
+    /// problems of inspected releases.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl ScanReport {
+    /// The verdict that decides the exit code: the worst package or file finding not ignored.
+    pub fn worst(&self) -> Verdict {
+        let files = self
+            .files
+            .iter()
+            .flat_map(|f| f.findings.iter().map(|f| f.finding.clone()))
+            .collect::<Vec<_>>();
+        self.packages
+            .iter()
+            .map(|p| p.verdict)
+            .chain(std::iter::once(Verdict::of(&files)))
+            .max()
+            .unwrap_or(Verdict::Allow)
+    }
+}
+
+/// The dependency files named by `paths` (files as given; folders searched one level, plus a
+/// `requirements/` folder).
+pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let defaulted = paths.is_empty();
+    let paths = if defaulted {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut found = Vec::new();
+    for path in &paths {
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        if !meta.is_dir() {
+            // A file named here is read by its content when its name says nothing.
+            if FileFormat::detect(path).is_none() && sniff(path).is_none() {
+                anyhow::bail!(
+                    "{}: not a known dependency file, by name or by content (expected requirements*.txt, requirements*.lock, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock or pylock.toml)",
+                    path.display()
+                );
+            }
+            found.push(path.clone());
+            continue;
+        }
+        let before = found.len();
+        for dir in [path.clone(), path.join("requirements")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut here: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
+                .filter(|p| is_dependency_file(p, dir != *path))
+                .map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
+                .collect();
+            here.sort();
+            found.extend(here);
+        }
+        if found.len() == before {
+            anyhow::bail!(
+                "no dependency files in {}\nhint: picket scan reads requirements*.txt, requirements*.lock, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock and pylock.toml; name a file to read another (its content then tells its format)",
+                if defaulted {
+                    "the current folder".to_owned()
+                } else {
+                    path.display().to_string()
+                }
+            );
+        }
+    }
+    // A file named and also found in a named folder is read once.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|p| seen.insert(p.clone()));
+    Ok(found)
+}
+
+/// The findings of an earlier `picket scan --format json` report, as ignore entries without end:
+/// a package's finding by its advisory id (or finding id) for that package, a file's finding by
+/// its id. What the earlier report ignored counts as known too.
+pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
+    let bytes = picket_deps::FsSource {
+        max_bytes: 64 << 20,
+    }
+    .read(path)
+    .with_context(|| format!("reading the baseline {}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "the baseline {} is not JSON\nhint: write it with `picket scan --format json -o FILE`",
+            path.display()
+        )
+    })?;
+    let Some(packages) = doc.get("packages").and_then(serde_json::Value::as_array) else {
+        anyhow::bail!(
+            "the baseline {} is not a picket scan report (no \"packages\")\nhint: write it with `picket scan --format json -o FILE`",
+            path.display()
+        );
+    };
+    let reason = format!("in the baseline {}", path.display());
+    let entry = |f: &serde_json::Value, package: Option<&str>| {
+        let id = f
+            .get("advisory")
+            .or_else(|| f.get("id"))
+            .and_then(serde_json::Value::as_str)?;
+        Some(Ignore {
+            id: id.to_owned(),
+            package: package.map(str::to_owned),
+            until: "9999-12-31".to_owned(),
+            reason: reason.clone(),
+        })
+    };
+    let list = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for p in packages {
+        let name = p.get("normalized").and_then(serde_json::Value::as_str);
+        for f in list(p, "findings").iter().chain(&list(p, "ignored")) {
+            out.extend(entry(f, name));
+        }
+    }
+    for file in doc
+        .get("files")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for f in &list(file, "findings") {
+            out.extend(entry(f, None));
+        }
+    }
+    Ok(out)
+}
+
+/// The format a file's content shows ([`FileFormat::sniff`]); `None` when unreadable or none.
+pub fn sniff(path: &Path) -> Option<FileFormat> {
+    let bytes = picket_deps::FsSource {
+        max_bytes: MAX_FILE_BYTES,
+    }
+    .read(path)
+    .ok()?;
+    FileFormat::sniff(path, std::str::from_utf8(&bytes).ok()?)
+}
+
+fn is_dependency_file(path: &Path, in_requirements_dir: bool) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    match FileFormat::detect(path) {
+        Some(FileFormat::Requirements) => {
+            in_requirements_dir || name.to_ascii_lowercase().contains("requirements")
+        }
+        Some(_) => !in_requirements_dir,
+        None => false,
+    }
+}
+
+/// The policy a scan applies.
+pub struct Policy<'a> {
+    /// Every requirement must carry `--hash`.
+    pub require_hashes: bool,
+    /// The ignore entries (config and baseline).
+    pub ignore: &'a [Ignore],
+    /// Days since the epoch.
+    pub today: i64,
+}
+
+impl Policy<'_> {
+    /// The entry that leaves `finding` of `normalized` out, if one applies today.
+    fn ignores(
+        &self,
+        normalized: &str,
+        finding: &ScanFinding,
+        aliases: &[String],
+    ) -> Option<&Ignore> {
+        let mut ids = vec![finding.finding.id.as_str()];
+        ids.extend(finding.advisory.as_deref());
+        ids.extend(aliases.iter().map(String::as_str));
+        self.ignore
+            .iter()
+            .find(|e| e.applies(normalized, &ids, self.today))
+    }
+
+    /// A warning for each ignore entry that has expired.
+    pub fn expired(&self) -> Vec<String> {
+        self.ignore
+            .iter()
+            .filter(|e| e.until_day() < self.today)
+            .map(|e| {
+                format!(
+                    "the ignore of {}{} expired on {} ({}); it counts again",
+                    e.id,
+                    e.package
+                        .as_deref()
+                        .map(|p| format!(" for {p}"))
+                        .unwrap_or_default(),
+                    e.until,
+                    e.reason
+                )
+            })
+            .collect()
+    }
+}
+
+fn finding(id: FindingId, severity: Severity, message: String) -> ScanFinding {
+    ScanFinding {
+        finding: Finding {
+            id,
+            severity,
+            message,
+            target: None,
+            technique: None,
+        },
+        advisory: None,
+    }
+}
+
+/// The dependency files read, and a report entry for each (with the error of those that could
+/// not be read).
+pub struct Parsed {
+    files: Vec<FileReport>,
+    parsed: Vec<DependencyFile>,
+}
+
+impl Parsed {
+    /// Every dependency's normalized name.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.parsed
+            .iter()
+            .flat_map(|f| f.dependencies.iter().map(|d| d.name.normalized()))
+    }
+}
+
+/// Reads every file; a file that fails is kept with its error, the others go on.
+pub fn parse_files(paths: &[PathBuf]) -> Parsed {
+    let source = FsSource {
+        max_bytes: MAX_FILE_BYTES,
+    };
+    let mut files = Vec::new();
+    let mut parsed: Vec<DependencyFile> = Vec::new();
+    for path in paths {
+        match picket_deps::parse_file(path, &source) {
+            Ok(file) => {
+                files.push(FileReport {
+                    path: path.display().to_string(),
+                    format: Some(file.format),
+                    dependencies: file.dependencies.len(),
+                    findings: Vec::new(),
+                    line: 1,
+                    error: None,
+                });
+                parsed.push(file);
+            }
+            Err(e) => {
+                files.push(FileReport {
+                    path: path.display().to_string(),
+                    format: FileFormat::detect(path),
+                    dependencies: 0,
+                    findings: Vec::new(),
+                    line: 1,
+                    error: Some(e.to_string()),
+                });
+                parsed.push(DependencyFile {
+                    path: path.clone(),
+                    format: FileFormat::Requirements,
+                    dependencies: Vec::new(),
+                    unnamed: Vec::new(),
+                    index_urls: Vec::new(),
+                    extra_index_urls: Vec::new(),
+                    require_hashes: false,
+                    files_read: Vec::new(),
+                });
+            }
+        }
+    }
+    Parsed { files, parsed }
+}
+
+/// Runs the whole scan over the parsed files, with `db` holding (at least) the advisories for
+/// their dependencies.
+pub fn scan(
+    Parsed { mut files, parsed }: Parsed,
+    checker: &Checker<'_>,
+    db: &picket_osv::Database,
+    policy: &Policy<'_>,
+    jobs: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> ScanReport {
+    let locked_dirs = unlocked_findings(&mut files, &parsed, policy);
+
+    // Every declaration once (a file included by two others, or named and included, is one).
+    let mut seen = std::collections::HashSet::new();
+    let mut declared: Vec<(&DependencyFile, &Dependency)> = Vec::new();
+    for file in &parsed {
+        for dep in &file.dependencies {
+            if seen.insert((dep.source.clone(), dep.name.normalized().to_owned())) {
+                declared.push((file, dep));
+            }
+        }
+    }
+
+    // Each distinct name and version is checked once.
+    let mut keys: HashMap<(String, Option<String>), usize> = HashMap::new();
+    let mut requests = Vec::new();
+    for (_, dep) in &declared {
+        if dep.url.is_some() || dep.editable {
+            continue;
+        }
+        keys.entry((dep.name.normalized().to_owned(), dep.pinned.clone()))
+            .or_insert_with(|| {
+                requests.push(Request {
+                    name: dep.name.as_given().to_owned(),
+                    version: dep.pinned.clone(),
+                });
+                requests.len() - 1
+            });
+    }
+    let checked = check::check_all(checker, &requests, jobs, progress);
+
+    let packages = declared
+        .iter()
+        .map(|(file, dep)| {
+            let report = keys
+                .get(&(dep.name.normalized().to_owned(), dep.pinned.clone()))
+                .map(|&i| &checked[i]);
+            let advisories = !(file.format == FileFormat::Pyproject
+                && locked_dirs.contains(file.path.parent().unwrap_or(Path::new(""))));
+            package_report(file, dep, report, advisories.then_some(db), policy)
+        })
+        .collect();
+    let mut warnings: Vec<String> = checked.iter().flat_map(|c| c.warnings.clone()).collect();
+    let mut warned = std::collections::HashSet::new();
+    for (_, dep) in &declared {
+        if warned.insert(dep.name.normalized()) {
+            warnings.extend(db.problems_for(dep.name.normalized()));
+        }
+    }
+    ScanReport {
+        mode: "offline",
+        index: None,
+        baseline: None,
+        advisories: Advisories {
+            records: db.len(),
+            database: None,
+        },
+        files,
+        packages,
+        warnings,
+    }
+}
+
+/// `unlocked`: a `pyproject.toml` that declares dependencies with no lock file beside it (a
+/// requirements file that pins everything counts as one, as pip-tools users keep it).
+///
+/// Returns the folders whose `pyproject.toml` is locked by a file in this scan: there the lock
+/// file, not the ranges, says which releases install, so advisories are matched against it alone.
+fn unlocked_findings(
+    files: &mut [FileReport],
+    parsed: &[DependencyFile],
+    policy: &Policy<'_>,
+) -> std::collections::HashSet<PathBuf> {
+    let mut locked_dirs = std::collections::HashSet::new();
+    for (report, file) in files.iter_mut().zip(parsed) {
+        if file.format != FileFormat::Pyproject || file.dependencies.is_empty() {
+            continue;
+        }
+        let dir = file.path.parent().unwrap_or(Path::new(""));
+        // A lock in this scan records what installs, so advisories are matched against it alone;
+        // one on disk that was not scanned only means the project is not `unlocked`.
+        let lock_scanned = parsed.iter().any(|other| {
+            other.path.parent().unwrap_or(Path::new("")) == dir
+                && match other.format {
+                    FileFormat::UvLock
+                    | FileFormat::PoetryLock
+                    | FileFormat::PipfileLock
+                    | FileFormat::Pylock => true,
+                    FileFormat::Requirements => {
+                        !other.dependencies.is_empty()
+                            && other.dependencies.iter().all(|d| d.pinned.is_some())
+                    }
+                    FileFormat::Pyproject => false,
+                }
+        });
+        if lock_scanned {
+            locked_dirs.insert(dir.to_owned());
+            continue;
+        }
+        if ["uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml"]
+            .iter()
+            .any(|name| dir.join(name).is_file())
+        {
+            continue;
+        }
+        let f = finding(
+            FindingId::Unlocked,
+            Severity::Medium,
+            format!(
+                "{} declares {} dependencies and no lock file records the versions installed; lock them (`uv lock`, `poetry lock`, `pip-compile`) so every install gets the releases you vetted",
+                report.path,
+                file.dependencies.len()
+            ),
+        );
+        report.line = file.dependencies[0].source.line;
+        let ignored = policy
+            .ignore
+            .iter()
+            .any(|e| e.package.is_none() && e.applies("", &["unlocked"], policy.today));
+        if !ignored {
+            report.findings.push(f);
+        }
+    }
+    locked_dirs
+}
+
+/// The finding severity of an advisory rating (medium when unknown).
+pub fn rating_severity(rating: Option<&str>) -> Severity {
+    match rating {
+        Some("critical") => Severity::Critical,
+        Some("high") => Severity::High,
+        Some("low" | "none") => Severity::Low,
+        _ => Severity::Medium,
+    }
+}
+
+fn vulnerability(v: &picket_osv::Vulnerability<'_>) -> VulnerabilityReport {
+    VulnerabilityReport {
+        id: v.id.clone(),
+        aliases: v.aliases.clone(),
+        summary: v.title.clone(),
+        details: v.details.clone(),
+        malicious: v.malicious,
+        severity: v.severity.clone(),
+        fixed: v.fixed.iter().map(ToString::to_string).collect(),
+        ignored: None,
+    }
+}
+
+fn package_report(
+    file: &DependencyFile,
+    dep: &Dependency,
+    checked: Option<&PackageReport>,
+    db: Option<&picket_osv::Database>,
+    policy: &Policy<'_>,
+) -> ScanPackage {
+    let normalized = dep.name.normalized().to_owned();
+    let name = dep.name.as_given().to_owned();
+    let mut findings: Vec<ScanFinding> = checked
+        .map(|c| {
+            c.findings
+                .iter()
+                .map(|f| ScanFinding {
+                    finding: f.clone(),
+                    advisory: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    // Advisories: the pinned release, or for an unpinned name the MAL- records that name it.
+    let version = dep
+        .pinned
+        .as_deref()
+        .and_then(|v| v.parse::<Version>().ok());
+    let records: Vec<&Record> = match (db, &version) {
+        (None, _) => Vec::new(),
+        (Some(db), Some(v)) => db.affecting(&normalized, v),
+        (Some(db), None) => db.malicious(&normalized),
+    };
+    let grouped = picket_osv::group(&records, &normalized);
+    let upgrade = match (db, &version) {
+        (Some(db), Some(v)) if !grouped.is_empty() => {
+            let upgrade = picket_osv::upgrade(
+                &normalized,
+                v,
+                &grouped,
+                &db.naming(&normalized),
+                checked.and_then(|c| c.releases.as_deref()),
+            );
+            Some(UpgradeReport {
+                to: upgrade.to.map(|t| t.to_string()),
+                unfixed: upgrade.unfixed,
+            })
+        }
+        _ => None,
+    };
+    let mut vulnerabilities: Vec<VulnerabilityReport> = grouped.iter().map(vulnerability).collect();
+    for v in &vulnerabilities {
+        let f = if v.malicious {
+            let scope = match &dep.pinned {
+                Some(pinned) => format!("{name} {pinned}"),
+                None => format!("releases of {name}"),
+            };
+            ScanFinding {
+                advisory: Some(v.id.clone()),
+                ..finding(
+                    FindingId::KnownMalicious,
+                    Severity::Critical,
+                    format!(
+                        "{scope}: {} — {}; remove it, and treat machines that installed it as compromised",
+                        v.id,
+                        if v.summary.is_empty() {
+                            "a malicious package"
+                        } else {
+                            &v.summary
+                        }
+                    ),
+                )
+            }
+        } else {
+            let aliases: String = v.aliases.iter().flat_map(|a| [", ", a.as_str()]).collect();
+            let fix = match (
+                v.fixed.is_empty(),
+                upgrade.as_ref().and_then(|u| u.to.as_ref()),
+            ) {
+                (true, _) => "no fixed release yet".to_owned(),
+                (false, Some(to))
+                    if !upgrade.as_ref().is_some_and(|u| u.unfixed.contains(&v.id)) =>
+                {
+                    format!("fixed in {}; upgrade to {to}", v.fixed.join(", "))
+                }
+                (false, _) => format!("fixed in {}", v.fixed.join(", ")),
+            };
+            ScanFinding {
+                advisory: Some(v.id.clone()),
+                ..finding(
+                    FindingId::Vulnerable,
+                    rating_severity(v.severity.as_ref().map(|s| s.rating)),
+                    format!("{} ({}{aliases}): {} — {fix}", v.id, v.rating(), v.summary),
+                )
+            }
+        };
+        findings.push(f);
+    }
+
+    // Pins and hashes.
+    let is_requirements_txt = file.format == FileFormat::Requirements
+        && dep
+            .source
+            .file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+    if is_requirements_txt
+        && dep.pinned.is_none()
+        && dep.url.is_none()
+        && !dep.editable
+        && !dep.constraint
+    {
+        findings.push(finding(
+            FindingId::Unpinned,
+            Severity::Medium,
+            format!(
+                "`{name}{}` is not pinned to one version, so any new release — a hijacked one too — installs; pin it (`{name}==X`) or install from a lock file",
+                dep.specifier.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    let hash_mode = file.format == FileFormat::Requirements
+        && (file.require_hashes || file.dependencies.iter().any(|d| !d.hashes.is_empty()));
+    let hashes_apply = file.format != FileFormat::Pyproject && !dep.editable && !dep.constraint;
+    if hashes_apply && dep.hashes.is_empty() && (policy.require_hashes || hash_mode) {
+        let why = if policy.require_hashes {
+            "the policy requires hashes"
+        } else {
+            "the file is in hash-checking mode, and pip refuses to install it"
+        };
+        findings.push(finding(
+            FindingId::NoHashes,
+            Severity::Medium,
+            format!(
+                "{name} has no --hash: {why}; add the hashes of the files you vetted (`pip-compile --generate-hashes`, `uv export`)"
+            ),
+        ));
+    }
+
+    // The policy's ignores.
+    let mut kept = Vec::new();
+    let mut ignored = Vec::new();
+    for f in findings {
+        let aliases = f
+            .advisory
+            .as_deref()
+            .and_then(|a| vulnerabilities.iter().find(|v| v.id == a))
+            .map(|v| v.aliases.clone())
+            .unwrap_or_default();
+        match policy.ignores(&normalized, &f, &aliases) {
+            Some(entry) => {
+                let why = Ignored {
+                    until: entry.until.clone(),
+                    reason: entry.reason.clone(),
+                };
+                if let Some(v) = vulnerabilities
+                    .iter_mut()
+                    .find(|v| Some(&v.id) == f.advisory.as_ref())
+                {
+                    v.ignored = Some(why.clone());
+                }
+                ignored.push(IgnoredFinding {
+                    finding: f,
+                    ignored: why,
+                });
+            }
+            None => kept.push(f),
+        }
+    }
+    kept.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
+    let plain: Vec<Finding> = kept.iter().map(|f| f.finding.clone()).collect();
+    ScanPackage {
+        name,
+        normalized,
+        version: dep.pinned.clone(),
+        exists: checked.and_then(|c| c.exists),
+        verdict: Verdict::of(&plain),
+        findings: kept,
+        source: Source {
+            file: dep.source.file.display().to_string(),
+            line: dep.source.line,
+        },
+        vulnerabilities,
+        upgrade,
+        ignored,
+        error: checked.and_then(|c| c.error.clone()),
+    }
+}
+
+/// Packages grouped by the file they are declared in, worst first, files in scan order.
+pub fn grouped(report: &ScanReport) -> Vec<(String, Vec<&ScanPackage>)> {
+    let mut groups: BTreeMap<usize, (String, Vec<&ScanPackage>)> = BTreeMap::new();
+    let order: HashMap<&str, usize> = report
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    for p in &report.packages {
+        let rank = order
+            .get(p.source.file.as_str())
+            .copied()
+            .unwrap_or(usize::MAX - 1);
+        groups
+            .entry(rank)
+            .or_insert_with(|| (p.source.file.clone(), Vec::new()))
+            .1
+            .push(p);
+    }
+    let mut out: Vec<(String, Vec<&ScanPackage>)> = groups.into_values().collect();
+    for (_, packages) in &mut out {
+        packages.sort_by(|a, b| {
+            (b.error.is_some(), b.verdict, top_severity(b))
+                .cmp(&(a.error.is_some(), a.verdict, top_severity(a)))
+                .then(a.source.line.cmp(&b.source.line))
+        });
+    }
+    out
+}
+
+fn top_severity(p: &ScanPackage) -> Option<Severity> {
+    p.findings.iter().map(|f| f.finding.severity).max()
+}
+
+/// `name==version` or `name SPEC`.
+pub fn label(p: &ScanPackage) -> String {
+    match &p.version {
+        Some(v) => format!("{}=={v}", p.name),
+        None => p.name.clone(),
+    }
+}
