@@ -125,11 +125,12 @@ pub enum DbCommand {
         data_dir: Option<PathBuf>,
     },
     /// Download the PyPI `all.zip` of OSV and import it, unless the server says it has not changed
-    /// since the last update (`ETag`).
+    /// since the last update (`ETag`). Several `--url`s are merged: say, the public records and
+    /// another picket index's own (`http://HOST/osv/all.zip`).
     Update {
-        /// The zip's URL (else `PICKET_OSV_URL`).
+        /// The zip's URL, repeatable (else `PICKET_OSV_URL`, URLs separated by spaces).
         #[arg(long, value_name = "URL")]
-        url: Option<String>,
+        url: Vec<String>,
         /// Where picket keeps its data.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
@@ -342,6 +343,10 @@ pub enum AdminCommand {
         /// Also prohibit the names, so nobody can take them again.
         #[arg(long)]
         prohibit_name: bool,
+        /// Removed as malicious: publish an OSV record naming every version (withdraw it with
+        /// `picket admin osv withdraw ID`).
+        #[arg(long)]
+        malicious: bool,
         /// Why (journaled).
         #[arg(long, required = true)]
         reason: String,
@@ -365,6 +370,69 @@ pub enum AdminCommand {
     ImportBaseline {
         /// JSON lines, as `export-events` or `picket simulate` write them.
         file: PathBuf,
+    },
+    /// Reports about projects: the queue, and the decisions on them.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
+    /// How far a user's reports are believed: `trusted` reports can quarantine a project at once
+    /// (see `report-quarantine-*`), `blocked` ones are refused.
+    ReporterTrust {
+        /// The account.
+        user: String,
+        /// `blocked`, `normal` or `trusted`.
+        #[arg(value_parser = ["blocked", "normal", "trusted"])]
+        level: String,
+        /// Why (journaled).
+        #[arg(long, required = true)]
+        reason: String,
+    },
+    /// picket's own OSV records (`MAL-` style), as `/osv/all.zip` publishes them.
+    #[command(subcommand)]
+    Osv(OsvCommand),
+}
+
+/// `picket admin reports …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// The reports, newest first.
+    List {
+        /// Only `open`, `confirmed`, `rejected` or `reverted` reports.
+        #[arg(long, value_parser = ["open", "confirmed", "rejected", "reverted"])]
+        status: Option<String>,
+    },
+    /// Malicious: hold the project off the index, publish an OSV record, close its open reports.
+    Confirm(ReportDecision),
+    /// Not malicious: close the report and lift an automatic quarantine only reports caused.
+    Reject(ReportDecision),
+    /// Undo a confirmation: release the project and withdraw its OSV record.
+    Revert(ReportDecision),
+}
+
+/// A decision on one report.
+#[derive(Debug, Args)]
+pub struct ReportDecision {
+    /// The report's number.
+    pub id: i64,
+    /// Why (journaled, and the record's text on a confirmation).
+    #[arg(long, required = true)]
+    pub reason: String,
+    /// Say what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `picket admin osv …`.
+#[derive(Debug, Subcommand)]
+pub enum OsvCommand {
+    /// Every record, withdrawn ones too.
+    List,
+    /// Withdraw a record (say, after `remove-project --malicious` was a mistake).
+    Withdraw {
+        /// The record's id.
+        id: String,
+        /// Why (journaled).
+        #[arg(long, required = true)]
+        reason: String,
     },
 }
 

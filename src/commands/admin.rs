@@ -65,6 +65,12 @@ fn hint_for(e: &AdminError) -> Option<&'static str> {
         AdminError::Store(StoreError::NoProject(_)) => {
             Some("project names are matched after PEP 503 normalization; check the spelling")
         }
+        AdminError::Store(StoreError::NoReport(_) | StoreError::ReportState { .. }) => {
+            Some("list the reports with `picket admin reports list`")
+        }
+        AdminError::Store(StoreError::NoRecord(_)) => {
+            Some("list the records with `picket admin osv list`")
+        }
         _ => None,
     }
 }
@@ -514,12 +520,14 @@ async fn act(
         AdminCommand::RemoveProject {
             projects,
             prohibit_name,
+            malicious,
             reason,
             dry_run,
         } => {
             let action = AdminAction::RemoveProject {
                 projects: projects.clone(),
                 prohibit_name: *prohibit_name,
+                malicious: *malicious,
             };
             return bulk(store, &action, actor, reason, *dry_run, format).await;
         }
@@ -564,6 +572,25 @@ async fn act(
         AdminCommand::Campaign(sub) => {
             return campaign(store, sub, actor, format).await;
         }
+        AdminCommand::Reports(sub) => return reports(store, sub, actor, format).await,
+        AdminCommand::ReporterTrust {
+            user,
+            level,
+            reason,
+        } => {
+            let cx = AdminContext {
+                actor,
+                reason,
+                time_ms: now,
+            };
+            let changes = store.set_reporter_trust(user, level, &cx).await?;
+            if changes.is_empty() {
+                eprintln!("{user}'s reports are already {level}");
+            } else {
+                eprintln!("{user}'s reports are now {level}");
+            }
+        }
+        AdminCommand::Osv(sub) => return osv(store, sub, actor, format).await,
         AdminCommand::ImportBaseline { file } => {
             let text = std::fs::read(file)
                 .map_err(|e| AdminError::Input(format!("{}: {e}", file.display())))?;
@@ -709,26 +736,7 @@ async fn bulk(
         time_ms: picket_server::now_ms(),
     };
     let changes = store.admin(action, &cx, dry_run).await?;
-    let lines: Vec<serde_json::Value> = changes
-        .iter()
-        .map(|e| serde_json::from_str(&e.to_json_line()).unwrap_or_default())
-        .collect();
-    let _ = output::emit(
-        format,
-        &json!({ "dry_run": dry_run, "changes": lines }),
-        |w| {
-            for e in &changes {
-                writeln!(w, "{}{}", if dry_run { "would: " } else { "" }, describe(e))?;
-            }
-            if changes.is_empty() {
-                writeln!(w, "nothing to change")?;
-            }
-            Ok(())
-        },
-    );
-    if dry_run && !changes.is_empty() {
-        hint("nothing was changed (--dry-run); run again without it to apply");
-    }
+    print_changes(&changes, dry_run, format, &json!({}));
     Ok(Exit::Ok)
 }
 
@@ -863,6 +871,145 @@ async fn campaign(
             );
             Ok(Exit::Ok)
         }
+    }
+}
+
+/// `picket admin reports …`.
+async fn reports(
+    store: &Store,
+    sub: &crate::cli::ReportsCommand,
+    actor: &str,
+    format: Format,
+) -> Result<Exit, AdminError> {
+    use crate::cli::ReportsCommand;
+    let (decision, d) = match sub {
+        ReportsCommand::List { status } => {
+            let list = store.reports(status.as_deref()).await?;
+            let _ = output::emit(format, &list, |w| {
+                if list.is_empty() {
+                    return writeln!(w, "no reports");
+                }
+                writeln!(
+                    w,
+                    "{:>5}  {:<9} {:<20} {:<24} {:<16} {:<24} EVIDENCE",
+                    "ID", "STATUS", "KIND", "PROJECT", "REPORTER", "FILED"
+                )?;
+                for r in &list {
+                    let mut evidence: String = r.evidence.chars().take(60).collect();
+                    if r.quarantined_at.is_some() {
+                        evidence = format!("[quarantined] {evidence}");
+                    }
+                    writeln!(
+                        w,
+                        "{:>5}  {:<9} {:<20} {:<24} {:<16} {:<24} {}",
+                        r.id,
+                        r.status,
+                        r.kind,
+                        r.project,
+                        r.reporter,
+                        picket_store::rfc3339(r.created_at),
+                        evidence.replace(['\n', '\r'], " ")
+                    )?;
+                }
+                Ok(())
+            });
+            return Ok(Exit::Ok);
+        }
+        ReportsCommand::Confirm(d) => (picket_store::Decision::Confirm, d),
+        ReportsCommand::Reject(d) => (picket_store::Decision::Reject, d),
+        ReportsCommand::Revert(d) => (picket_store::Decision::Revert, d),
+    };
+    if d.reason.trim().is_empty() {
+        return Err(AdminError::Input("--reason must say why".into()));
+    }
+    let cx = AdminContext {
+        actor,
+        reason: &d.reason,
+        time_ms: picket_server::now_ms(),
+    };
+    let (changes, record) = store.decide_report(d.id, decision, &cx, d.dry_run).await?;
+    print_changes(&changes, d.dry_run, format, &json!({ "record": record }));
+    Ok(Exit::Ok)
+}
+
+/// `picket admin osv …`.
+async fn osv(
+    store: &Store,
+    sub: &crate::cli::OsvCommand,
+    actor: &str,
+    format: Format,
+) -> Result<Exit, AdminError> {
+    match sub {
+        crate::cli::OsvCommand::List => {
+            let records = store.malicious_records().await?;
+            let _ = output::emit(format, &records, |w| {
+                if records.is_empty() {
+                    return writeln!(w, "no records");
+                }
+                for r in &records {
+                    let origins: Vec<String> = r
+                        .origins
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "{} {}",
+                                o["kind"].as_str().unwrap_or(""),
+                                o["id"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    writeln!(
+                        w,
+                        "{:<24} {:<24} {:<28} {}",
+                        r.id,
+                        r.project,
+                        r.withdrawn_at.map_or_else(
+                            || format!(
+                                "published {}",
+                                &picket_store::rfc3339(r.published_at)[..10]
+                            ),
+                            |t| format!("withdrawn {}", &picket_store::rfc3339(t)[..10])
+                        ),
+                        origins.join(", ")
+                    )?;
+                }
+                Ok(())
+            });
+        }
+        crate::cli::OsvCommand::Withdraw { id, reason } => {
+            let cx = AdminContext {
+                actor,
+                reason,
+                time_ms: picket_server::now_ms(),
+            };
+            let changes = store.withdraw_malicious_record(id, &cx).await?;
+            print_changes(&changes, false, format, &json!({}));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Prints the journal entries a change made (or would make), with `extra` fields in JSON.
+fn print_changes(changes: &[Event], dry_run: bool, format: Format, extra: &serde_json::Value) {
+    let lines: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|e| serde_json::from_str(&e.to_json_line()).unwrap_or_default())
+        .collect();
+    let mut report = json!({ "dry_run": dry_run, "changes": lines });
+    if let (Some(out), Some(extra)) = (report.as_object_mut(), extra.as_object()) {
+        out.extend(extra.clone());
+    }
+    let _ = output::emit(format, &report, |w| {
+        for e in changes {
+            writeln!(w, "{}{}", if dry_run { "would: " } else { "" }, describe(e))?;
+        }
+        if changes.is_empty() {
+            writeln!(w, "nothing to change")?;
+        }
+        Ok(())
+    });
+    if dry_run && !changes.is_empty() {
+        hint("nothing was changed (--dry-run); run again without it to apply");
     }
 }
 

@@ -11,15 +11,13 @@ const MAX_DOWNLOAD: u64 = 1 << 30;
 
 pub fn run(command: &DbCommand, format: Format) -> Exit {
     match command {
-        DbCommand::Update { url, data_dir: dir } => {
-            match update(url.as_deref(), dir.as_deref(), format) {
-                Ok(exit) => exit,
-                Err(e) => {
-                    error(&format!("{e:#}"));
-                    Exit::Error
-                }
+        DbCommand::Update { url, data_dir: dir } => match update(url, dir.as_deref(), format) {
+            Ok(exit) => exit,
+            Err(e) => {
+                error(&format!("{e:#}"));
+                Exit::Error
             }
-        }
+        },
         DbCommand::ImportOsv {
             path,
             data_dir: dir,
@@ -65,51 +63,48 @@ pub fn run(command: &DbCommand, format: Format) -> Exit {
     }
 }
 
-fn update(
-    url: Option<&str>,
-    dir: Option<&std::path::Path>,
-    format: Format,
-) -> anyhow::Result<Exit> {
+/// What one source's download did.
+enum Fetched {
+    /// New content in a temporary file beside the cache, with its `ETag`; it replaces the cached
+    /// copy only once the database was imported from it.
+    Downloaded {
+        temp: std::path::PathBuf,
+        etag: Option<String>,
+        bytes: usize,
+    },
+    /// `304`: the cached copy is current.
+    Unchanged,
+}
+
+/// The cache of one source URL: `osv/sources/HASH.zip` and its `.etag`.
+fn source_paths(dir: &std::path::Path, url: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = &picket_formats::hashes::sha256_hex(url.as_bytes())[..16];
+    let base = dir.join("osv").join("sources");
+    (
+        base.join(format!("{key}.zip")),
+        base.join(format!("{key}.etag")),
+    )
+}
+
+/// Downloads `url` into its cache unless its `ETag` says the cached copy is current.
+fn fetch(agent: &ureq::Agent, dir: &std::path::Path, url: &str) -> anyhow::Result<Fetched> {
     use anyhow::Context;
-    let env_url = std::env::var("PICKET_OSV_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    let Some(url) = url.map(str::to_owned).or(env_url) else {
-        crate::output::hint(
-            "pass --url URL or set PICKET_OSV_URL to where the PyPI all.zip is served",
-        );
-        anyhow::bail!("no OSV download URL configured");
-    };
-    let dir = data_dir(dir)?;
-    let etag_path = dir.join("osv").join("all.zip.etag");
-    let etag = std::fs::read_to_string(&etag_path).ok();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_mins(10)))
-        .build()
-        .into();
-    let mut request = agent.get(&url);
-    if let Some(tag) = etag
-        .as_deref()
-        .filter(|_| picket_osv::store_path(&dir).exists())
+    let (zip_path, etag_path) = source_paths(dir, url);
+    let mut request = agent.get(url);
+    if zip_path.exists()
+        && let Ok(tag) = std::fs::read_to_string(&etag_path)
     {
         request = request.header("If-None-Match", tag.trim());
     }
     let mut response = request.call().with_context(|| format!("GET {url}"))?;
     let status = response.status().as_u16();
     if status == 304 {
-        let _ = output::emit(format, &json!({ "updated": false, "url": url }), |w| {
-            writeln!(
-                w,
-                "the advisory database is up to date ({url} has not changed)"
-            )
-        });
-        return Ok(Exit::Ok);
+        return Ok(Fetched::Unchanged);
     }
     if status != 200 {
         anyhow::bail!("GET {url}: HTTP {status}");
     }
-    let new_etag = response
+    let etag = response
         .headers()
         .get("etag")
         .and_then(|v| v.to_str().ok())
@@ -120,30 +115,138 @@ fn update(
         .limit(MAX_DOWNLOAD)
         .read_to_vec()
         .with_context(|| format!("reading {url}"))?;
-    std::fs::create_dir_all(dir.join("osv"))
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let zip_path = dir.join("osv").join("all.zip.download");
-    std::fs::write(&zip_path, &bytes).with_context(|| format!("writing {}", zip_path.display()))?;
-    let mut db = picket_osv::Database::default();
-    let imported = db.import(&zip_path).and_then(|n| db.save(&dir).map(|_| n));
-    let _ = std::fs::remove_file(&zip_path);
-    let added = imported?;
-    warn_problems(&db);
-    match new_etag {
+    let folder = zip_path.parent().unwrap_or(dir);
+    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    let temp = zip_path.with_extension("zip.download");
+    std::fs::write(&temp, &bytes).with_context(|| format!("writing {}", temp.display()))?;
+    Ok(Fetched::Downloaded {
+        temp,
+        etag,
+        bytes: bytes.len(),
+    })
+}
+
+/// Removes the temporary copies of an update that failed.
+fn discard(fetched: &[Fetched]) {
+    for f in fetched {
+        if let Fetched::Downloaded { temp, .. } = f {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// Makes a downloaded copy the source's cache, with its `ETag`.
+fn keep(dir: &std::path::Path, url: &str, fetched: &Fetched) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Fetched::Downloaded { temp, etag, .. } = fetched else {
+        return Ok(());
+    };
+    let (zip_path, etag_path) = source_paths(dir, url);
+    std::fs::rename(temp, &zip_path).with_context(|| format!("writing {}", zip_path.display()))?;
+    match etag {
         Some(tag) => std::fs::write(&etag_path, tag)
             .with_context(|| format!("writing {}", etag_path.display()))?,
         None => {
             let _ = std::fs::remove_file(&etag_path);
         }
     }
+    Ok(())
+}
+
+fn update(urls: &[String], dir: Option<&std::path::Path>, format: Format) -> anyhow::Result<Exit> {
+    use anyhow::Context;
+    let mut urls: Vec<String> = urls.to_vec();
+    if urls.is_empty() {
+        urls = std::env::var("PICKET_OSV_URL")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+    }
+    if urls.is_empty() {
+        crate::output::hint(
+            "pass --url URL or set PICKET_OSV_URL to where the PyPI all.zip is served",
+        );
+        anyhow::bail!("no OSV download URL configured");
+    }
+    let dir = data_dir(dir)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_mins(10)))
+        .build()
+        .into();
+    // Every source is fetched before anything is imported: one failing leaves the database as
+    // it was.
+    let mut fetched = Vec::new();
+    for url in &urls {
+        match fetch(&agent, &dir, url) {
+            Ok(f) => fetched.push(f),
+            Err(e) => {
+                discard(&fetched);
+                return Err(e);
+            }
+        }
+    }
+    // The database holds exactly these sources: a different list imports again even if none
+    // of them changed.
+    let list_path = dir.join("osv").join("sources.txt");
+    let list = urls.join("\n");
+    let same_list = std::fs::read_to_string(&list_path).is_ok_and(|l| l == list);
+    let downloaded: usize = fetched
+        .iter()
+        .map(|f| match f {
+            Fetched::Downloaded { bytes, .. } => *bytes,
+            Fetched::Unchanged => 0,
+        })
+        .sum();
+    let changed = fetched
+        .iter()
+        .any(|f| matches!(f, Fetched::Downloaded { .. }));
+    let single = urls.first().filter(|_| urls.len() == 1);
+    if !changed && same_list && picket_osv::store_path(&dir).exists() {
+        let _ = output::emit(
+            format,
+            &json!({ "updated": false, "url": single, "urls": urls }),
+            |w| {
+                writeln!(
+                    w,
+                    "the advisory database is up to date ({} has not changed)",
+                    urls.join(", ")
+                )
+            },
+        );
+        return Ok(Exit::Ok);
+    }
+    let mut db = picket_osv::Database::default();
+    let imported = urls.iter().zip(&fetched).try_for_each(|(url, f)| {
+        let path = match f {
+            Fetched::Downloaded { temp, .. } => temp.clone(),
+            Fetched::Unchanged => source_paths(&dir, url).0,
+        };
+        db.import(&path).map(|_| ())
+    });
+    if let Err(e) = imported.and_then(|()| db.save(&dir).map(|_| ())) {
+        // Nothing replaced: the cached copies and their ETags stay as they were.
+        discard(&fetched);
+        return Err(e.into());
+    }
+    for (url, f) in urls.iter().zip(&fetched) {
+        keep(&dir, url, f)?;
+    }
+    std::fs::write(&list_path, &list)
+        .with_context(|| format!("writing {}", list_path.display()))?;
+    warn_problems(&db);
+    let added = db.len();
     let _ = output::emit(
         format,
-        &json!({ "updated": true, "url": url, "records": added, "bytes": bytes.len() }),
+        &json!({ "updated": true, "url": single, "urls": urls, "records": added,
+                 "withdrawn": db.skipped_withdrawn, "bytes": downloaded }),
         |w| {
             writeln!(
                 w,
-                "imported {added} PyPI records from {url} ({} bytes)",
-                bytes.len()
+                "imported {added} PyPI records from {} ({downloaded} bytes downloaded; {} withdrawn records left out)",
+                urls.join(", "),
+                db.skipped_withdrawn
             )
         },
     );

@@ -54,6 +54,20 @@ pub fn package<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
         .unwrap_or_else(|| panic!("{name} not in {doc}"))
 }
 
+/// A wheel of `name` 1.0 whose one module is `code`, written to `dir`; returns its path.
+pub fn code_wheel(dir: &Path, name: &str, code: &[u8]) -> PathBuf {
+    let escaped = name.replace('-', "_");
+    let path = dir.join(format!("{escaped}-1.0-py3-none-any.whl"));
+    let record = format!("{escaped}-1.0.dist-info/RECORD");
+    let module = format!("{escaped}/__init__.py");
+    std::fs::write(
+        &path,
+        picket_testkit::wheel(name, "1.0", &[(&module, code), (&record, b"")]),
+    )
+    .unwrap();
+    path
+}
+
 /// Lossy text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

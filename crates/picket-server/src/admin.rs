@@ -4,7 +4,7 @@
 //! `POST /api/v1/admin/actions` takes one bulk action —
 //! `{"action": "disable-user"|"enable-user"|"restrict-user"|"unrestrict-user"|"nuke-user", "user"}`
 //! (or `"users": [..]`), `{"action": "quarantine"|"release", "projects": [..]}`,
-//! `{"action": "remove-project", "project" (or "projects"), "prohibit_name"?}`,
+//! `{"action": "remove-project", "project" (or "projects"), "prohibit_name"?, "malicious"?}`,
 //! `{"action": "prohibit-domain", "domain", "expires_days"?, "mx"?}`, `{"action": "allow-domain", "domain"}` —
 //! always with `"reason"`, optionally `"dry_run": true`, and answers the journal entries it made
 //! (or would make). Each action is one transaction. `GET /api/v1/admin/audit?since=MS`
@@ -36,6 +36,8 @@ pub struct ActionRequest {
     project: Option<String>,
     #[serde(default)]
     prohibit_name: bool,
+    #[serde(default)]
+    malicious: bool,
     #[serde(default)]
     domain: Option<String>,
     #[serde(default)]
@@ -121,6 +123,7 @@ pub fn parse_action(r: &ActionRequest) -> Result<AdminAction, ApiError> {
                 }
             },
             prohibit_name: r.prohibit_name,
+            malicious: r.malicious,
         },
         other => {
             return Err(bad(format!(

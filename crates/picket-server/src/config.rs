@@ -62,6 +62,8 @@ pub struct ServeConfig {
     pub rate_project_create_user: RateLimit,
     /// New projects per client address (PyPI: 40 per hour).
     pub rate_project_create_ip: RateLimit,
+    /// Reports filed per reporter (picket's default).
+    pub rate_report_user: RateLimit,
 
     /// Registrations per e-mail domain and hour are refused above
     /// `max(velocity-floor, velocity-multiplier × the domain's own hourly mean)`, the mean taken over
@@ -141,6 +143,28 @@ pub struct ServeConfig {
     /// The detector's thresholds (TOML, the keys of `picket replay --config`); `campaign-warmup-hours`
     /// overrides its `warmup-hours`.
     pub campaign_config: Option<String>,
+
+    /// The id prefix of picket's own OSV records (`PREFIX` + year + `-` + number). It must start
+    /// with `MAL-`, which OSV clients read as a malicious package, and should name this index so
+    /// its ids never collide with another database's. Set it once: ids already given never change.
+    pub osv_id_prefix: String,
+    /// Report kinds that count toward automatic quarantine.
+    pub report_quarantine_kinds: Vec<String>,
+    /// A trusted reporter's report on a project younger than this many hours quarantines it at
+    /// once (0: off).
+    pub report_quarantine_young_hours: u32,
+    /// Open reports on a project from this many independent reporters (different accounts and
+    /// e-mail domains), one of them trusted, quarantine it (0: off).
+    pub report_quarantine_reporters: u32,
+
+    /// RDAP service asked for the registration dates of the domains of verified addresses (a
+    /// base URL: `BASE/domain/NAME` is fetched); unset: the check is off.
+    pub rdap_url: Option<String>,
+    /// Hours between two runs of the domain check.
+    pub rdap_check_hours: u32,
+    /// A domain that expires within this many days counts as expired (PyPI unverifies addresses
+    /// whose domain is about to lapse, too).
+    pub rdap_expiry_margin_days: u32,
 }
 
 /// What the upload gate does when a rule matches.
@@ -258,6 +282,7 @@ impl Default for ServeConfig {
             rate_token_create_user: RateLimit::per(10, 3_600_000),
             rate_project_create_user: RateLimit::per(20, 3_600_000),
             rate_project_create_ip: RateLimit::per(40, 3_600_000),
+            rate_report_user: RateLimit::per(20, 3_600_000),
             velocity_floor: 5,
             velocity_multiplier: 10.0,
             velocity_history_days: 28,
@@ -285,11 +310,43 @@ impl Default for ServeConfig {
             campaign_webhook: None,
             campaign_webhook_secret: None,
             campaign_config: None,
+            osv_id_prefix: picket_store::DEFAULT_ID_PREFIX.into(),
+            report_quarantine_kinds: vec!["malware".into()],
+            report_quarantine_young_hours: 24,
+            report_quarantine_reporters: 2,
+            rdap_url: None,
+            rdap_check_hours: 24,
+            rdap_expiry_margin_days: 0,
         }
     }
 }
 
 impl ServeConfig {
+    /// What is wrong with the settings serde can't check: the record prefix and report kinds.
+    pub fn check(&self) -> Result<(), String> {
+        let p = &self.osv_id_prefix;
+        if !p.starts_with("MAL-")
+            || !p.ends_with('-')
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+            || p.len() > 40
+        {
+            return Err(format!(
+                "osv-id-prefix `{p}`: it must start with `MAL-` (what OSV clients read as a malicious package), end with `-` and hold only A-Z, 0-9 and `-`, like `MAL-PICKET-`"
+            ));
+        }
+        for kind in &self.report_quarantine_kinds {
+            if !crate::reports::KINDS.contains(&kind.as_str()) {
+                return Err(format!(
+                    "report-quarantine-kinds: `{kind}` is not a report kind ({})",
+                    crate::reports::KINDS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The base URL for links in mail.
     pub fn public_url(&self, bound: &std::net::SocketAddr) -> String {
         self.public_url

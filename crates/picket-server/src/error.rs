@@ -120,11 +120,14 @@ impl From<StoreError> for ApiError {
             | StoreError::NoRelease { .. }
             | StoreError::NoFile { .. }
             | StoreError::NoUser(_)
-            | StoreError::NoCampaign(_) => StatusCode::NOT_FOUND,
+            | StoreError::NoCampaign(_)
+            | StoreError::NoReport(_)
+            | StoreError::NoRecord(_) => StatusCode::NOT_FOUND,
             StoreError::NotOwner { .. } => StatusCode::FORBIDDEN,
             StoreError::ProjectExists { .. }
             | StoreError::UserExists(_)
-            | StoreError::SimilarNameCreated { .. } => StatusCode::CONFLICT,
+            | StoreError::SimilarNameCreated { .. }
+            | StoreError::ReportState { .. } => StatusCode::CONFLICT,
             StoreError::SignupCap { .. } => StatusCode::TOO_MANY_REQUESTS,
             StoreError::FileExists { .. }
             | StoreError::FilenameReused(_)

@@ -2,7 +2,8 @@
 //!
 //! Routes: the simple API (`/simple/`), files (`/files/{sha256}/{filename}`), PyPI's JSON API
 //! (`/pypi/{project}/json`), the legacy upload API (`/legacy/`), the OSV API over the imported
-//! advisories (`/v1/query`, `/v1/querybatch`, `/v1/vulns/{id}`), accounts and tokens
+//! advisories and picket's own records (`/v1/query`, `/v1/querybatch`, `/v1/vulns/{id}`), the
+//! feed of its own records (`/osv/all.zip`), reports (`/api/v1/projects/{p}/reports`), accounts and tokens
 //! (`/api/v1/…`, `/account/…`), project management (`/api/v1/projects/…`), and operations
 //! (`/healthz`, `/metrics`).
 //!
@@ -25,8 +26,11 @@ pub mod mail;
 pub mod manage;
 pub mod metrics;
 pub mod negotiate;
+pub mod notify;
 pub mod osv_api;
+pub mod osv_feed;
 pub mod policy;
+pub mod reports;
 pub mod simple;
 pub mod upload;
 
@@ -75,6 +79,8 @@ pub struct AppState {
     pub email_policy: Arc<policy::EmailPolicy>,
     /// The imported OSV records the OSV API answers from.
     pub osv: Arc<osv_api::OsvData>,
+    /// picket's own records, rendered.
+    pub feed: Arc<osv_feed::FeedCache>,
     /// `trusted-proxies`, parsed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     base_url: Arc<OnceLock<String>>,
@@ -103,6 +109,7 @@ impl AppState {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             osv: Arc::new(osv_api::OsvData::new(data_dir)),
+            feed: Arc::new(osv_feed::FeedCache::default()),
             trusted_proxies: Arc::new(trusted_proxies),
             store,
             pages: Arc::new(PageCache::default()),
@@ -230,6 +237,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/querybatch", post(osv_api::querybatch))
         .route("/v1/vulns/{id}", get(osv_api::vuln))
         .layer(RequestBodyLimitLayer::new(4 * 1024 * 1024));
+    // Reads its body itself, to refuse a long one with a message that says what to do.
+    let reports = Router::new().route("/api/v1/projects/{project}/reports", post(reports::file));
     let api = Router::new()
         .route("/api/v1/register", post(accounts::register_json))
         .route(
@@ -289,7 +298,9 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .merge(upload)
         .merge(osv)
+        .merge(reports)
         .merge(api)
+        .route("/osv/all.zip", get(osv_feed::all_zip))
         .route("/files/{sha256}/{filename}", get(files::file))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
@@ -359,9 +370,15 @@ pub async fn serve(
     if let Some(path) = &config.campaign_config {
         live::check_config(path)?;
     }
+    config.check()?;
+    store
+        .set_setting(picket_store::ID_PREFIX_KEY, &config.osv_id_prefix)
+        .await
+        .map_err(|e| format!("storing osv-id-prefix: {e}"))?;
     let state = AppState::new(store.clone(), config, &data_dir, knowledge)?;
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
+    tokio::spawn(notify::run(state.clone()));
     if state.config.campaign_detection {
         tokio::spawn(live::run(state.clone()));
     }

@@ -31,6 +31,8 @@ pub enum Action {
     ProjectCreateUser,
     /// Creating a project, per address.
     ProjectCreateIp,
+    /// Filing a report, per reporter.
+    ReportUser,
 }
 
 impl Action {
@@ -44,6 +46,7 @@ impl Action {
             Self::TokenCreateUser => "token-create-user",
             Self::ProjectCreateUser => "project-create-user",
             Self::ProjectCreateIp => "project-create-ip",
+            Self::ReportUser => "report-user",
         }
     }
 
@@ -57,6 +60,7 @@ impl Action {
             Self::TokenCreateUser => c.rate_token_create_user,
             Self::ProjectCreateUser => c.rate_project_create_user,
             Self::ProjectCreateIp => c.rate_project_create_ip,
+            Self::ReportUser => c.rate_report_user,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The OSV API over the advisories imported into the data directory (`picket db import-osv`):
-//! `POST /v1/query`, `POST /v1/querybatch` and `GET /v1/vulns/{id}`, with the OSV schema and the
+//! The OSV API over the advisories imported into the data directory (`picket db import-osv`) and
+//! picket's own malicious-package records ([`crate::osv_feed`]): `POST /v1/query`, `POST /v1/querybatch` and `GET /v1/vulns/{id}`, with the OSV schema and the
 //! OSV service's semantics, so pip-audit (`-s osv --osv-url`), osv-scanner and any OSV client can
 //! ask picket instead of a public service.
 //!
@@ -293,16 +293,31 @@ pub fn check(query: &Query) -> Result<Checked, String> {
     })
 }
 
-/// The records answering a checked query, and the token for the next page if more remain.
-pub fn answer<'a>(db: &'a Database, q: &Checked) -> (Vec<&'a Record>, Option<String>) {
-    let all = match &q.version {
-        Some(v) => db.affecting(&q.name, v),
-        None => db.naming(&q.name),
-    };
+/// The records of `dbs` answering a checked query, and the token for the next page if more
+/// remain.
+pub fn answer<'a>(dbs: &[&'a Database], q: &Checked) -> (Vec<&'a Record>, Option<String>) {
+    let all: Vec<&Record> = dbs
+        .iter()
+        .flat_map(|db| match &q.version {
+            Some(v) => db.affecting(&q.name, v),
+            None => db.naming(&q.name),
+        })
+        .collect();
     let end = q.offset.saturating_add(PAGE).min(all.len());
     let page = all.get(q.offset..end).unwrap_or_default().to_vec();
     let next = (end < all.len()).then(|| end.to_string());
     (page, next)
+}
+
+async fn feed(state: &AppState) -> Result<Arc<crate::osv_feed::Feed>, OsvError> {
+    state
+        .feed
+        .current(&state.store)
+        .await
+        .map_err(|e| OsvError {
+            status: e.status,
+            message: e.message,
+        })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, OsvError> {
@@ -328,10 +343,15 @@ pub async fn query(
     let q: Query = parse(&body)?;
     let checked = check(&q).map_err(OsvError::invalid)?;
     let data = state.osv.current().await;
-    let (records, next) = answer(&data.db, &checked);
+    let feed = feed(&state).await?;
+    let (records, next) = answer(&[&data.db, &feed.db], &checked);
     let records = records
         .into_iter()
-        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .map(|r| {
+            feed.json_of(r)
+                .cloned()
+                .unwrap_or_else(|| serde_json::to_value(r).unwrap_or(Value::Null))
+        })
         .collect();
     Ok(Json(page_json(records, next)))
 }
@@ -362,10 +382,11 @@ pub async fn querybatch(
         .map(|(i, q)| check(q).map_err(|e| OsvError::invalid(format!("query {i}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let data = state.osv.current().await;
+    let feed = feed(&state).await?;
     let results = checked
         .iter()
         .map(|q| {
-            let (records, next) = answer(&data.db, q);
+            let (records, next) = answer(&[&data.db, &feed.db], q);
             let records = records
                 .into_iter()
                 .map(|r| json!({ "id": r.id, "modified": r.modified }))
@@ -381,6 +402,10 @@ pub async fn vuln(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, OsvError> {
+    // picket's own first: withdrawn ones answer too, with their `withdrawn` time.
+    if let Some(own) = feed(&state).await?.json.get(&id) {
+        return Ok(Json(own.clone()));
+    }
     let data = state.osv.current().await;
     data.get(&id)
         .map(|r| Json(serde_json::to_value(r).unwrap_or(Value::Null)))
@@ -478,12 +503,12 @@ mod tests {
         }
         let mut checked =
             q(r#"{"package": {"name": "Many", "ecosystem": "PyPI"}, "version": "1.0"}"#).unwrap();
-        let (first, next) = answer(&db, &checked);
+        let (first, next) = answer(&[&db], &checked);
         assert_eq!((first.len(), next.as_deref()), (PAGE, Some("1000")));
         checked.offset = 1000;
-        let (rest, next) = answer(&db, &checked);
+        let (rest, next) = answer(&[&db], &checked);
         assert_eq!((rest.len(), next), (5, None));
         checked.offset = 99_999;
-        assert_eq!(answer(&db, &checked).0.len(), 0);
+        assert_eq!(answer(&[&db], &checked).0.len(), 0);
     }
 }

@@ -63,6 +63,8 @@ pub enum AdminAction {
         projects: Vec<String>,
         /// Also add the name to the prohibited names.
         prohibit_name: bool,
+        /// Removed as malicious: publish a record naming every version first.
+        malicious: bool,
     },
     /// Disable accounts and quarantine every project they own.
     NukeUser(Vec<String>),
@@ -356,14 +358,30 @@ impl Store {
             AdminAction::Release(projects) => {
                 for project in projects {
                     release_in(&mut tx, project, cx, &mut changes).await?;
+                    // Released: whatever held it as malicious is reverted.
+                    crate::malicious::withdraw_in(&mut tx, project, cx, &mut changes).await?;
                 }
             }
             AdminAction::RemoveProject {
                 projects,
                 prohibit_name,
+                malicious,
             } => {
                 for project in projects {
                     let p = require_project(&mut tx, project).await?;
+                    if *malicious {
+                        let details =
+                            format!("Removed as malicious by {}: {}", cx.actor, cx.reason);
+                        crate::malicious::publish_whole_in(
+                            &mut tx,
+                            &p,
+                            ("removal", &p.normalized),
+                            &details,
+                            cx,
+                            &mut changes,
+                        )
+                        .await?;
+                    }
                     let files = delete_files(
                         &mut tx,
                         "release_id IN (SELECT id FROM releases WHERE project_id = ?)",
@@ -429,11 +447,23 @@ impl Store {
                 domains,
                 expires_ms,
             } => {
+                let details = campaign_details(&mut tx, id, cx).await?;
                 for project in projects {
                     match quarantine_in(&mut tx, project, cx, &mut changes).await {
-                        Ok(()) | Err(StoreError::NoProject(_)) => {}
+                        Ok(()) => {}
+                        Err(StoreError::NoProject(_)) => continue,
                         Err(e) => return Err(e),
                     }
+                    let p = require_project(&mut tx, project).await?;
+                    crate::malicious::publish_whole_in(
+                        &mut tx,
+                        &p,
+                        ("campaign", id),
+                        &details,
+                        cx,
+                        &mut changes,
+                    )
+                    .await?;
                 }
                 for user in accounts {
                     set_user_flag(&mut tx, user, "disabled", true, cx, &mut changes).await?;
@@ -498,7 +528,39 @@ impl Store {
     }
 }
 
-fn admin_event(
+/// The `details` of the records a campaign's application publishes: the detector's signals and
+/// the admin's reason.
+async fn campaign_details(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    cx: &AdminContext<'_>,
+) -> Result<String, StoreError> {
+    let report = campaign_in(tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NoCampaign(id.to_owned()))?
+        .report;
+    let signals: Vec<String> = report["signals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect();
+    let count = |key: &str| report[key].as_array().map_or(0, Vec::len);
+    Ok(format!(
+        "Part of campaign {id}, found by picket's campaign detector ({} accounts, {} projects; signals: {}). Applied by {}: {}",
+        count("accounts"),
+        count("projects"),
+        if signals.is_empty() {
+            "none recorded".to_owned()
+        } else {
+            signals.join(", ")
+        },
+        cx.actor,
+        cx.reason
+    ))
+}
+
+pub(crate) fn admin_event(
     kind: &str,
     user: Option<&str>,
     cx: &AdminContext<'_>,
@@ -554,7 +616,7 @@ async fn set_user_flag(
     Ok(())
 }
 
-async fn quarantine_in(
+pub(crate) async fn quarantine_in(
     tx: &mut Transaction<'_, Sqlite>,
     project: &str,
     cx: &AdminContext<'_>,
@@ -584,7 +646,7 @@ async fn quarantine_in(
     Ok(())
 }
 
-async fn release_in(
+pub(crate) async fn release_in(
     tx: &mut Transaction<'_, Sqlite>,
     project: &str,
     cx: &AdminContext<'_>,

@@ -15,8 +15,10 @@ mod accounts;
 mod blobs;
 mod defenses;
 mod journal;
+mod malicious;
 mod packages;
 mod policy;
+mod reports;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,9 +30,11 @@ pub use accounts::{NewUser, TokenInfo, TokenScope, User};
 pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
 pub use defenses::{AdminAction, AdminContext, NameProhibition, RateDecision, SIGNUP_BUCKET_MS};
 pub use journal::{Event, rfc3339};
+pub use malicious::{DEFAULT_ID_PREFIX, ID_PREFIX_KEY, MaliciousRecord};
 pub use packages::{FileRow, Project, Quarantine, ReleaseRow, Removal, Upload, UploadOutcome};
 pub use picket_formats::hashes::sha256_hex;
 pub use policy::Prohibition;
+pub use reports::{Decision, Filed, NewReport, QuarantineRules, Report, ReportRefusal};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,22 @@ pub enum StoreError {
     /// No such campaign.
     #[error("no campaign `{0}`")]
     NoCampaign(String),
+    /// No such report.
+    #[error("no report {0}")]
+    NoReport(i64),
+    /// The report is not in the state the decision needs.
+    #[error("report {id} is {status}; only an {expected} report can be decided that way")]
+    ReportState {
+        /// The report.
+        id: i64,
+        /// Its status.
+        status: String,
+        /// The status the decision needs.
+        expected: &'static str,
+    },
+    /// No such OSV record.
+    #[error("no record `{0}`")]
+    NoRecord(String),
     /// Removing this owner would leave the project without one.
     #[error("`{user}` is the last owner of `{project}`")]
     LastOwner {

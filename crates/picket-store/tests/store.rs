@@ -682,6 +682,7 @@ async fn quarantine_hides_and_bulk_actions_are_whole_and_reversible() {
     let remove = AdminAction::RemoveProject {
         projects: vec!["Bait".into()],
         prohibit_name: true,
+        malicious: false,
     };
     let changes = store.admin(&remove, &cx, false).await.unwrap();
     assert_eq!(changes.len(), 2);
