@@ -305,3 +305,241 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
         ]
     );
 }
+
+/// A POST of raw `body` bytes to the reports route with `token`; status and JSON answer.
+fn post_raw(registry: &Registry, project: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    let mut resp = Registry::agent()
+        .post(&format!(
+            "{}/api/v1/projects/{project}/reports",
+            registry.base
+        ))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn says(answer: &Value, text: &str) -> bool {
+    answer["error"].as_str().is_some_and(|e| e.contains(text))
+}
+
+#[test]
+fn issue_16_corroborated_reports_quarantine_a_rejection_lifts_it_and_hostile_reports_get_a_clear_4xx()
+ {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // Only the corroboration rule: no project counts as young.
+    let registry = Registry::start(
+        &data,
+        &[
+            ("PICKET_SERVE_REPORT_QUARANTINE_YOUNG_HOURS", "0"),
+            ("PICKET_SERVE_RATE_REPORT_USER", "3 per hour"),
+        ],
+    );
+    let (owner, _) = registry.onboard_with("olga", "olga@owner.example");
+    let module: &[u8] = b"def greet(name):\n    return 'hello ' + name\n";
+    let (status, answer) = registry.upload_wheel(
+        &owner,
+        "ambertrail",
+        "1.0",
+        &[("ambertrail/__init__.py", module)],
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (alice, alice_secret) = registry.onboard_with("alice", "alice@one.example");
+    let (alice2, _) = registry.onboard_with("alice2", "alice2@one.example");
+    let (trent, _) = registry.onboard_with("trent", "trent@two.example");
+    admin(
+        &registry,
+        &["reporter-trust", "trent", "trusted", "--reason", "CERT"],
+    );
+    admin(
+        &registry,
+        &["reporter-trust", "alice2", "trusted", "--reason", "test"],
+    );
+    let malware = json!({"kind": "malware", "evidence": "opens a reverse shell on import"});
+
+    // One untrusted reporter: queued, nothing held.
+    let (status, first) = report(&registry, "ambertrail", &alice, &malware);
+    assert_eq!(
+        (status, &first["quarantined"]),
+        (201, &json!(false)),
+        "{first}"
+    );
+    // A trusted reporter of the same e-mail domain is not independent of her.
+    let (status, same) = report(&registry, "ambertrail", &alice2, &malware);
+    assert_eq!(
+        (status, &same["quarantined"]),
+        (201, &json!(false)),
+        "{same}"
+    );
+    // A trusted reporter of another domain: two independent reporters, one trusted.
+    let (status, second) = report(&registry, "ambertrail", &trent, &malware);
+    assert_eq!(
+        (status, &second["quarantined"]),
+        (201, &json!(true)),
+        "{second}"
+    );
+    assert!(second["rule"].as_str().unwrap().contains("independent"));
+    let (status, _, _) = registry.get("/pypi/ambertrail/json", &[]);
+    assert_eq!(status, 404);
+    // One open report per reporter and project.
+    let (status, answer) = report(&registry, "ambertrail", &alice2, &malware);
+    assert_eq!(status, 409);
+    assert!(says(&answer, "already reported"), "{answer}");
+
+    // Rejections: the quarantine stands while a report that caused it is open, and is lifted
+    // with the last one; the reporter is told.
+    for id in [&second["id"], &first["id"]] {
+        let rejected = admin(
+            &registry,
+            &[
+                "reports",
+                "reject",
+                &id.to_string(),
+                "--reason",
+                "a test fixture",
+            ],
+        );
+        assert_eq!(
+            rejected["changes"].as_array().unwrap().len(),
+            1,
+            "{rejected}"
+        );
+    }
+    let rejected = admin(
+        &registry,
+        &[
+            "reports",
+            "reject",
+            &same["id"].to_string(),
+            "--reason",
+            "a test fixture",
+        ],
+    );
+    let kinds: Vec<&str> = rejected["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["project.release", "report.reject"], "{rejected}");
+    let (status, _, _) = registry.get("/pypi/ambertrail/json", &[]);
+    assert_eq!(status, 200);
+    assert!(mail_to(&registry, "trent@two.example", "your report").contains("a test fixture"));
+    // A decided report can't be decided again; a revert needs a confirmation.
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "reports",
+            "revert",
+            &first["id"].to_string(),
+            "--reason",
+            "x",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("report 1 is rejected; only a confirmed report"),
+        "{}",
+        both(&out)
+    );
+
+    // Hostile input, each a 4xx that says what is wrong.
+    let huge = format!(
+        r#"{{"kind": "malware", "evidence": "{}"}}"#,
+        "A".repeat(100_000)
+    );
+    let (status, answer) = post_raw(&registry, "ambertrail", &alice, huge.as_bytes());
+    assert_eq!(status, 413, "{answer}");
+    assert!(says(&answer, "at most 65536 bytes"), "{answer}");
+    let declared = format!(
+        "POST /api/v1/projects/ambertrail/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {alice}\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n"
+    );
+    assert_eq!(common::registry::raw_status(&registry.base, &declared), 413);
+    for (body, status, text) in [
+        (&b"{\"kind\": \"malware\", \"evid"[..], 400, "Expected {"),
+        (&b"[1, 2, 3]"[..], 400, "Expected {"),
+        (&b"\xff\xfe"[..], 400, "Expected {"),
+        (
+            &br#"{"kind": "virus", "evidence": "x"}"#[..],
+            400,
+            "not a report kind",
+        ),
+        (
+            &br#"{"kind": "malware", "evidence": "x", "versions": ["9.9"]}"#[..],
+            404,
+            "has no release `9.9`",
+        ),
+        (
+            &br#"{"kind": "malware", "evidence": "x", "versions": ["1.0 or so"]}"#[..],
+            400,
+            "not a PEP 440 version",
+        ),
+        (
+            &br#"{"kind": "malware", "evidence": "x", "evidence_url": "file:///etc/passwd"}"#[..],
+            400,
+            "http(s) URL",
+        ),
+        (
+            &br#"{"kind": "malware", "evidence": "x", "admin": true}"#[..],
+            400,
+            "unknown field `admin`",
+        ),
+    ] {
+        let (got, answer) = post_raw(&registry, "ambertrail", &alice, body);
+        assert_eq!(got, status, "{answer}");
+        assert!(says(&answer, text), "{text}: {answer}");
+    }
+    let (status, answer) = report(&registry, "no-such-project", &alice, &malware);
+    assert_eq!(status, 404);
+    assert!(
+        says(&answer, "No project named `no-such-project`"),
+        "{answer}"
+    );
+    let (status, answer) = report(&registry, "ambertrail", &owner, &malware);
+    assert_eq!(status, 400);
+    assert!(says(&answer, "you own `ambertrail`"), "{answer}");
+    let (status, _) = registry.post_json("/api/v1/projects/ambertrail/reports", None, &malware);
+    assert_eq!(status, 401);
+    let session = registry.login("alice", Some(&common::registry::totp_now(&alice_secret)));
+    let (status, answer) = report(&registry, "ambertrail", &session, &malware);
+    assert_eq!(status, 403);
+    assert!(says(&answer, "with an API token"), "{answer}");
+    admin(
+        &registry,
+        &["reporter-trust", "alice", "blocked", "--reason", "abuse"],
+    );
+    let (status, answer) = report(&registry, "ambertrail", &alice, &malware);
+    assert_eq!(status, 403);
+    assert!(says(&answer, "not accepted"), "{answer}");
+
+    // Over the per-reporter limit (3 an hour; trent filed one): a 429 naming it.
+    for project in ["p-one", "p-two", "p-three"] {
+        let (status, answer) = registry.upload_wheel(
+            &owner,
+            project,
+            "1.0",
+            &[(
+                &format!("{}/__init__.py", project.replace('-', "_")),
+                module,
+            )],
+        );
+        assert_eq!(status, 200, "{answer}");
+    }
+    for project in ["p-one", "p-two"] {
+        assert_eq!(report(&registry, project, &trent, &malware).0, 201);
+    }
+    let (status, answer) = report(&registry, "p-three", &trent, &malware);
+    assert_eq!(status, 429, "{answer}");
+    assert!(says(&answer, "report-user: at most 3 per hour"), "{answer}");
+}

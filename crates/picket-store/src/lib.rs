@@ -140,13 +140,13 @@ pub enum StoreError {
     #[error("no report {0}")]
     NoReport(i64),
     /// The report is not in the state the decision needs.
-    #[error("report {id} is {status}; only an {expected} report can be decided that way")]
+    #[error("report {id} is {status}; only {expected} report can be decided that way")]
     ReportState {
         /// The report.
         id: i64,
         /// Its status.
         status: String,
-        /// The status the decision needs.
+        /// The status the decision needs, with its article (`an open`).
         expected: &'static str,
     },
     /// No such OSV record.

@@ -389,15 +389,15 @@ impl Store {
         let report = report_in(&mut tx, id)
             .await?
             .ok_or(StoreError::NoReport(id))?;
-        let expected = match decision {
-            Decision::Confirm | Decision::Reject => "open",
-            Decision::Revert => "confirmed",
+        let (expected, needs) = match decision {
+            Decision::Confirm | Decision::Reject => ("open", "an open"),
+            Decision::Revert => ("confirmed", "a confirmed"),
         };
         if report.status != expected {
             return Err(StoreError::ReportState {
                 id,
                 status: report.status,
-                expected,
+                expected: needs,
             });
         }
         let mut changes = Vec::new();

@@ -696,3 +696,109 @@ async fn quarantine_hides_and_bulk_actions_are_whole_and_reversible() {
         "campaign"
     );
 }
+
+#[tokio::test]
+async fn campaigns_and_malicious_removals_publish_records_that_a_release_withdraws() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store
+        .set_setting(picket_store::ID_PREFIX_KEY, "MAL-TEST-")
+        .await
+        .unwrap();
+    let user_id = user(&store, "bot").await;
+    for (i, name) in ["bait-one", "bait-two"].iter().enumerate() {
+        let sha = format!("{i}").repeat(64);
+        let file = format!("{name}-1.0.tar.gz");
+        store
+            .record_upload(&upload(name, "1.0", &file, &sha, (user_id, "bot")))
+            .await
+            .unwrap();
+    }
+    let report = json!({"accounts": ["bot"], "projects": ["bait-one", "bait-two", "gone"],
+                        "signals": [{"name": "empty-artifacts"}, {"name": "scripted-setup"}]});
+    store
+        .upsert_campaign("inbox-1", T, &report, T, &[])
+        .await
+        .unwrap();
+    let cx = AdminContext {
+        actor: "cli:test",
+        reason: "confirmed campaign",
+        time_ms: T,
+    };
+    let apply = AdminAction::ApplyCampaign {
+        id: "inbox-1".into(),
+        accounts: vec!["bot".into()],
+        projects: vec!["bait-one".into(), "bait-two".into(), "gone".into()],
+        domains: vec![],
+        expires_ms: 1000,
+    };
+    // The dry run lists the records; nothing is published.
+    let dry = store.admin(&apply, &cx, true).await.unwrap();
+    assert_eq!(dry.iter().filter(|e| e.kind == "osv.publish").count(), 2);
+    assert!(store.malicious_records().await.unwrap().is_empty());
+    store.admin(&apply, &cx, false).await.unwrap();
+    let records = store.malicious_records().await.unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["MAL-TEST-2025-1", "MAL-TEST-2025-2"]);
+    assert!(records[0].whole_project);
+    assert_eq!(records[0].versions, ["1.0"]);
+    assert!(
+        records[0].details.contains("campaign inbox-1")
+            && records[0].details.contains("empty-artifacts")
+            && records[0].details.contains("confirmed campaign"),
+        "{}",
+        records[0].details
+    );
+    assert_eq!(records[0].origins[0]["kind"], "campaign");
+    let version = store.malicious_records_version().await.unwrap();
+
+    // Releasing a project reverts the campaign for it: its record is withdrawn, not deleted.
+    let later = AdminContext {
+        time_ms: T + 1000,
+        ..cx.clone()
+    };
+    let released = store
+        .admin(
+            &AdminAction::Release(vec!["bait-one".into()]),
+            &later,
+            false,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = released.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["project.release", "osv.withdraw"]);
+    let records = store.malicious_records().await.unwrap();
+    assert_eq!(records[0].withdrawn_at, Some(T + 1000));
+    assert_eq!(records[1].withdrawn_at, None);
+    assert_ne!(store.malicious_records_version().await.unwrap(), version);
+
+    // Removed as malicious: the record keeps its id and comes back with the new origin alone.
+    let remove = AdminAction::RemoveProject {
+        projects: vec!["bait-one".into()],
+        prohibit_name: false,
+        malicious: true,
+    };
+    let removed = store.admin(&remove, &later, false).await.unwrap();
+    let kinds: Vec<&str> = removed.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["osv.publish", "project.remove"]);
+    let record = &store.malicious_records().await.unwrap()[0];
+    assert_eq!(
+        (record.id.as_str(), record.withdrawn_at),
+        ("MAL-TEST-2025-1", None)
+    );
+    assert_eq!(record.origins.len(), 1);
+    assert_eq!(record.origins[0]["kind"], "removal");
+    assert!(store.project("bait-one").await.unwrap().is_none());
+    // Withdrawn by id; an unknown id is refused by name.
+    let withdrawn = store
+        .withdraw_malicious_record("MAL-TEST-2025-1", &later)
+        .await
+        .unwrap();
+    assert_eq!(withdrawn[0].kind, "osv.withdraw");
+    assert!(matches!(
+        store
+            .withdraw_malicious_record("MAL-TEST-2025-9", &later)
+            .await,
+        Err(StoreError::NoRecord(_))
+    ));
+}
