@@ -207,6 +207,9 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Accelerated sign-ups: the per-address and per-domain limits would stop this burst first
     // (as they should); here the detector is what is tested, over a fresh journal.
+    // inbox.example plays a free-mail provider (the shipped list has the real ones).
+    let detector_toml = tmp.path().join("detector.toml");
+    std::fs::write(&detector_toml, "free-mail-domains = [\"inbox.example\"]\n").unwrap();
     let (hook_base, hooks) = common::recording_server();
     let hook = format!("{hook_base}/hook");
     let registry = Registry::start(
@@ -218,6 +221,10 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
             ("PICKET_SERVE_RATE_REGISTER_IP", "off"),
             ("PICKET_SERVE_RATE_LOGIN_IP", "off"),
             ("PICKET_SERVE_CAMPAIGN_WARMUP_HOURS", "0"),
+            (
+                "PICKET_SERVE_CAMPAIGN_CONFIG",
+                detector_toml.to_str().unwrap(),
+            ),
         ],
     );
     let (lena, _) = registry.onboard_with("lena", "lena@own.example");
@@ -394,6 +401,64 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
     }
     let out = admin(tmp.path(), &data, &["campaign", "show", "no-such-campaign"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // Issue 13: a company onboarding ten staff by script on its own domain is the same burst
+    // and the same scripted set-up, with no evidence of abuse: watched, never acted on.
+    for i in 0..10 {
+        registry.register_verified(&format!("staff{i}"), &format!("staff{i}@corp.example"));
+    }
+    for i in 0..10 {
+        registry.set_up_publishing(&format!("staff{i}"));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let watch = loop {
+        if let Ok(text) = std::fs::read_to_string(data.join("campaign-watch.json")) {
+            let watch: Value = serde_json::from_str(&text).unwrap();
+            if watch["watch"].as_array().unwrap().iter().any(|c| {
+                c["report"]["accounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|a| a.as_str().unwrap().starts_with("staff"))
+                    .count()
+                    >= 8
+            }) {
+                break watch;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the onboarding was not put on watch"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let cohort = watch["watch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["report"])
+        .find(|c| c["accounts"][0].as_str().unwrap().starts_with("staff"))
+        .unwrap();
+    assert!(
+        cohort["reasons"]
+            .to_string()
+            .contains("no evidence of abuse"),
+        "{cohort}"
+    );
+    assert_eq!(cohort["level"], "watch");
+    assert_eq!(cohort["actions"], serde_json::json!([]));
+    let out = admin(tmp.path(), &data, &["--format", "json", "campaigns"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "only the bots: {list}");
+    let (status, body) = registry.post_json(
+        "/api/v1/register",
+        None,
+        &serde_json::json!({"username": "staff99", "email": "staff99@corp.example", "password": "correct horse battery"}),
+    );
+    assert!(
+        status < 300,
+        "the company's domain is not throttled: {status} {body}"
+    );
 }
 
 #[test]

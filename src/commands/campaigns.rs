@@ -40,6 +40,7 @@ struct Run {
     events: u64,
     skipped: u64,
     campaigns: Vec<Campaign>,
+    watch: Vec<Campaign>,
     elapsed_ms: u128,
     peak_state: picket_campaigns::Stats,
 }
@@ -118,7 +119,8 @@ fn run_detector(file: &Path, config: DetectorConfig, quiet: bool) -> anyhow::Res
     Ok(Run {
         events,
         skipped,
-        campaigns: detector.campaigns().to_vec(),
+        campaigns: detector.campaigns(),
+        watch: detector.watch(),
         elapsed_ms: started.elapsed().as_millis(),
         peak_state: peak,
     })
@@ -224,6 +226,7 @@ fn replay_checked(args: &ReplayArgs, format: Format) -> anyhow::Result<Exit> {
         "events": run.events,
         "skipped_lines": run.skipped,
         "campaigns": run.campaigns,
+        "watch": run.watch,
         "elapsed_ms": run.elapsed_ms,
         "state": run.peak_state,
     });
@@ -255,9 +258,10 @@ fn table(run: &Run) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} events, {} campaigns ({} ms{})",
+        "{} events, {} campaigns, {} cohorts on watch ({} ms{})",
         run.events,
         run.campaigns.len(),
+        run.watch.len(),
         run.elapsed_ms,
         if run.skipped > 0 {
             format!(", {} lines skipped", run.skipped)
@@ -275,13 +279,11 @@ fn table(run: &Run) -> String {
             c.detected_at,
             c.accounts.len(),
             c.projects.len(),
-            c.domains
-                .iter()
-                .take(5)
-                .map(|d| format!("{} ({})", d.domain, d.accounts))
-                .collect::<Vec<_>>()
-                .join(", ")
+            c.domain_list(5)
         );
+        for reason in &c.reasons {
+            let _ = writeln!(s, "  why: {reason}");
+        }
         for sig in &c.signals {
             let _ = writeln!(
                 s,
@@ -308,6 +310,27 @@ fn table(run: &Run) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+    }
+    if !run.watch.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nOn watch (worth a look; nothing is done to their members):"
+        );
+    }
+    for c in &run.watch {
+        let _ = writeln!(
+            s,
+            "  {}  confidence {:.2}  since {}  {} accounts, {} projects; domains: {}",
+            c.id,
+            c.confidence,
+            c.detected_at,
+            c.accounts.len(),
+            c.projects.len(),
+            c.domain_list(3)
+        );
+        for reason in &c.reasons {
+            let _ = writeln!(s, "    why: {reason}");
+        }
     }
     s
 }
@@ -386,6 +409,13 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
             &format!("{} from a day before its first member", c.id),
             Some(c.detected_ms().div_euclid(3_600_000)),
         ));
+        for reason in &c.reasons {
+            let _ = writeln!(
+                page,
+                "<p><span class=\"k\">why</span> {}</p>",
+                escape(reason)
+            );
+        }
         page.push_str("<table><tr><th>signal</th><th>strength</th><th>evidence</th></tr>");
         for s in &c.signals {
             let _ = write!(
@@ -397,15 +427,27 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
             );
         }
         page.push_str("</table><p><span class=\"k\">domains</span> ");
-        page.push_str(
-            &c.domains
-                .iter()
-                .take(8)
-                .map(|d| format!("{} ({})", escape(&d.domain), d.accounts))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        page.push_str(&escape(&c.domain_list(8)));
         page.push_str("</p></div>\n");
+    }
+    if !run.watch.is_empty() {
+        let _ = writeln!(
+            page,
+            "<h2>On watch: {} cohort{} (no action)</h2><table><tr><th>id</th><th>since</th><th>accounts</th><th>why</th></tr>",
+            run.watch.len(),
+            if run.watch.len() == 1 { "" } else { "s" }
+        );
+        for c in &run.watch {
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&c.id),
+                escape(&c.detected_at),
+                c.accounts.len(),
+                escape(&c.reasons.join("; "))
+            );
+        }
+        page.push_str("</table>\n");
     }
     page.push_str("</body></html>\n");
     Ok(page)

@@ -20,6 +20,10 @@ pub struct Artifact<'a> {
     /// Console/GUI scripts.
     #[serde(borrow)]
     pub console_scripts: Vec<Cow<'a, str>>,
+    /// A digest of the artifact's code (its Python sources, names aside), when the log has one:
+    /// identical code under different names shows as the same digest.
+    #[serde(borrow)]
+    pub code_digest: Option<Cow<'a, str>>,
 }
 
 /// One event, borrowing from its line where it can.
@@ -224,8 +228,8 @@ pub struct OwnedEvent {
     artifact: Option<OwnedArtifact>,
 }
 
-/// `files`, `python_files`, `code_lines`, `empty`, `console_scripts`.
-type OwnedArtifact = (u64, u64, u64, bool, Vec<Box<str>>);
+/// `files`, `python_files`, `code_lines`, `empty`, `console_scripts`, `code_digest`.
+type OwnedArtifact = (u64, u64, u64, bool, Vec<Box<str>>, Option<Box<str>>);
 
 /// The kinds the detector reads, kept without an allocation.
 const KINDS: [&str; 6] = [
@@ -260,6 +264,7 @@ impl OwnedEvent {
                     a.code_lines,
                     a.empty,
                     a.console_scripts.iter().map(|c| Box::from(&**c)).collect(),
+                    a.code_digest.as_deref().map(Box::from),
                 )
             }),
         }
@@ -279,12 +284,13 @@ impl OwnedEvent {
             summary: text(self.summary.as_deref()),
             size: self.size,
             artifact: self.artifact.as_ref().map(
-                |(files, python_files, code_lines, empty, scripts)| Artifact {
+                |(files, python_files, code_lines, empty, scripts, digest)| Artifact {
                     files: *files,
                     python_files: *python_files,
                     code_lines: *code_lines,
                     empty: *empty,
                     console_scripts: scripts.iter().map(|s| Cow::Borrowed(&**s)).collect(),
+                    code_digest: digest.as_deref().map(Cow::Borrowed),
                 },
             ),
         }

@@ -18,6 +18,7 @@
 //! idle. Memory follows the registry's activity in the last weeks, not the length of the log.
 #![deny(missing_docs)]
 
+pub mod evaluate;
 pub mod event;
 pub mod simulate;
 
@@ -56,8 +57,32 @@ pub struct Config {
     pub min_accounts: usize,
     /// New projects in a day that make one young account a flood.
     pub flood_projects: u32,
-    /// Alert at this confidence (0–1), with at least two signals.
+    /// Alert at this confidence (0–1), with at least two signals and a reason to act (see
+    /// `ARCHITECTURE.md`: evidence of abuse, or a pattern legitimate groups do not produce).
     pub alert_confidence: f64,
+    /// Watch a cohort at this confidence (0–1), with at least two signals: worth an admin's look,
+    /// no action against its members.
+    pub watch_confidence: f64,
+    /// Bait names are evidence of abuse when at least this share of a cohort's uploads has them…
+    pub alert_bait_share: f64,
+    /// …from at least this many of its accounts (one account's unlucky name is not a cohort's).
+    pub min_bait_accounts: usize,
+    /// The same, for accounts that uploaded identical non-trivial code: the code already ties
+    /// them to one actor, so fewer bait names show what that actor is doing.
+    pub min_bait_accounts_shared_code: usize,
+    /// A registration burst at a free-mail provider alerts by itself when at least this share of
+    /// its decided accounts was set up by script: one actor opening mailboxes and accounts in
+    /// bulk, which an organisation onboarding its staff (on its own domain) does not look like.
+    pub alert_scripted_share: f64,
+    /// An artifact is specific (its fingerprint can tie strangers together) only when it is not
+    /// empty and has at least this many substantive code lines; an empty package, a bare
+    /// `__init__.py` or a project template's skeleton is not evidence of one actor.
+    pub specific_min_code_lines: u64,
+    /// Domains treated as free-mail providers besides the shipped list.
+    pub free_mail_domains: Vec<String>,
+    /// An account that uploaded this many empty packages under bait names is squatting names:
+    /// evidence of abuse by itself, and its fingerprint cohort's alert.
+    pub squat_min_bait: u32,
     /// Name-imitation matches below this confidence don't count as bait.
     pub bait_min_confidence: f32,
     /// Signal weights (each a probability-like 0–1 strength, combined by noisy-OR).
@@ -76,8 +101,10 @@ pub struct Weights {
     pub empty: f64,
     /// The share of the cohort's uploads with bait names or commands.
     pub bait: f64,
-    /// Accounts sharing one artifact fingerprint.
+    /// Accounts sharing one specific artifact (identical non-trivial code).
     pub shared_fingerprint: f64,
+    /// One account uploading several empty packages under bait names.
+    pub bait_squatting: f64,
     /// Young accounts starting to upload together.
     pub young_uploaders: f64,
     /// One account's flood of new projects.
@@ -91,9 +118,10 @@ impl Default for Weights {
             scripted_setup: 0.45,
             empty: 0.5,
             bait: 0.3,
-            shared_fingerprint: 0.4,
+            shared_fingerprint: 0.5,
             young_uploaders: 0.15,
             flood: 0.4,
+            bait_squatting: 0.45,
         }
     }
 }
@@ -110,6 +138,14 @@ impl Default for Config {
             min_accounts: 8,
             flood_projects: 20,
             alert_confidence: 0.6,
+            watch_confidence: 0.3,
+            alert_bait_share: 0.15,
+            min_bait_accounts: 3,
+            min_bait_accounts_shared_code: 2,
+            alert_scripted_share: 0.8,
+            specific_min_code_lines: 20,
+            free_mail_domains: Vec::new(),
+            squat_min_bait: 2,
             bait_min_confidence: 0.7,
             weights: Weights::default(),
         }
@@ -160,16 +196,31 @@ pub struct DomainCount {
     pub accounts: u64,
 }
 
-/// A detected campaign.
+/// How far a cohort has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Worth an admin's look; nothing is done to its members.
+    Watch,
+    /// A campaign: its members are restricted, its uploads quarantined on arrival.
+    Alert,
+}
+
+/// A detected campaign (an alert) or a cohort on watch.
 #[derive(Debug, Clone, Serialize)]
 pub struct Campaign {
-    /// `C1`, `C2`, … in order of detection.
+    /// `C1`, `C2`, … in order of detection (watch cohorts and alerts share the numbering).
     pub id: String,
+    /// `alert` or `watch`.
+    pub level: Level,
+    /// Why it is at its level, in words an admin reads: what was seen and, for a watch, what is
+    /// missing for an alert.
+    pub reasons: Vec<String>,
     /// 0–1.
     pub confidence: f64,
     /// Creation of the earliest member account (RFC 3339).
     pub first_seen: String,
-    /// The `time` of the event at which it first crossed the threshold.
+    /// The `time` of the event at which it reached its level (for an alert: when it alerted).
     pub detected_at: String,
     /// Member accounts, in order of joining.
     pub accounts: Vec<String>,
@@ -195,6 +246,10 @@ pub struct Campaign {
     project_set: FxHashSet<String>,
     #[serde(skip)]
     burst_domains: std::collections::BTreeSet<String>,
+    #[serde(skip)]
+    account_set: FxHashSet<Box<str>>,
+    #[serde(skip)]
+    joined_ms: Vec<i64>,
 }
 
 impl Campaign {
@@ -206,6 +261,21 @@ impl Campaign {
     /// Milliseconds of `first_seen`.
     pub fn first_seen_ms(&self) -> i64 {
         self.first_seen_ms
+    }
+
+    /// Its first `n` domains as `a.example (12), b.example (3)`.
+    pub fn domain_list(&self, n: usize) -> String {
+        self.domains
+            .iter()
+            .take(n)
+            .map(|d| format!("{} ({})", d.domain, d.accounts))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// When each of `accounts` joined, in the same order (for an alert: when it was alerted).
+    pub fn joined_ms(&self) -> &[i64] {
+        &self.joined_ms
     }
 
     fn finish(&mut self) {
@@ -233,6 +303,11 @@ impl Campaign {
         self.signals
             .sort_by(|a, b| b.strength.total_cmp(&a.strength).then(a.name.cmp(b.name)));
         let mut actions = Vec::new();
+        if self.level == Level::Watch {
+            // A watch is for reading, not acting.
+            self.actions = actions;
+            return;
+        }
         for d in &self.domains {
             // A domain whose burst the campaign is: a time-boxed prohibition.
             if self.burst_domains.contains(&d.domain) {
@@ -294,17 +369,23 @@ impl NameJudge {
         }
     }
 
-    /// Whether the project name or one of its commands is bait.
+    /// Whether the project name or one of its commands is bait. A name numbered by a script
+    /// (`reqeusts-17`) is judged by its stem too.
     pub fn is_bait(&self, project: &str, commands: &[std::borrow::Cow<'_, str>]) -> bool {
         let normalized = picket_formats::normalize(project);
-        let rank = self.squats.popular_rank(&normalized);
-        if rank.is_none()
-            && self
-                .squats
-                .check(&normalized, None)
-                .iter()
-                .any(|m| m.confidence >= self.min_confidence)
-        {
+        let stem = normalized
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim_end_matches('-');
+        let numbered = stem.len() < normalized.len() && !stem.is_empty();
+        let imitates = |name: &str| {
+            self.squats.popular_rank(name).is_none()
+                && self
+                    .squats
+                    .check(name, None)
+                    .iter()
+                    .any(|m| m.confidence >= self.min_confidence)
+        };
+        if imitates(&normalized) || (numbered && imitates(stem)) {
             return true;
         }
         commands.iter().any(|c| {
@@ -320,8 +401,11 @@ impl NameJudge {
 }
 
 struct Account {
+    /// Empty for an account first seen uploading (created before the log, or long enough ago
+    /// that it is no longer followed): a sleeper waking up.
     domain: Box<str>,
     created: i64,
+    dormant: bool,
     verified: Option<i64>,
     twofa: Option<i64>,
     token: Option<i64>,
@@ -336,8 +420,16 @@ struct Account {
     upload_days: Vec<(i64, u64)>,
 }
 
+/// Where a cohort's findings went: its alert (a campaign) and its watch record.
+#[derive(Default, Clone, Copy)]
+struct Slot {
+    alert: Option<usize>,
+    watch: Option<usize>,
+}
+
 #[derive(Default)]
 struct Domain {
+    free_mail: bool,
     ema: f64,
     hour: i64,
     hour_count: u32,
@@ -354,17 +446,35 @@ struct Domain {
     uploaders: u64,
     peak: u64,
     allowance: u64,
-    campaign: Option<usize>,
+    slot: Slot,
+}
+
+/// What one account did inside a fingerprint cluster.
+#[derive(Default, Clone, Copy)]
+struct ClusterMember {
+    uploads: u32,
+    bait: u32,
+    /// Empty uploads under bait names.
+    squats: u32,
 }
 
 #[derive(Default)]
 struct Cluster {
-    accounts: FxHashSet<Box<str>>,
+    /// Non-trivial code: the fingerprint itself ties its accounts together.
+    specific: bool,
+    code_lines: u64,
+    accounts: FxHashMap<Box<str>, ClusterMember>,
     uploads: u64,
     empty: u64,
     bait: u64,
     last_seen: i64,
-    campaign: Option<usize>,
+    slot: Slot,
+}
+
+impl Cluster {
+    fn has_campaign(&self) -> bool {
+        self.slot.alert.is_some() || self.slot.watch.is_some()
+    }
 }
 
 /// Counts of what a run saw.
@@ -384,6 +494,7 @@ pub struct Stats {
 pub struct Detector {
     config: Config,
     judge: NameJudge,
+    free_mail: FxHashSet<Box<str>>,
     decay: f64,
     start: Option<i64>,
     clock: i64,
@@ -392,6 +503,7 @@ pub struct Detector {
     by_age: VecDeque<(i64, Box<str>)>,
     domains: FxHashMap<Box<str>, Domain>,
     clusters: FxHashMap<u64, Cluster>,
+    /// Accounts in alerts, and the alert each is in.
     members: FxHashMap<Box<str>, usize>,
     campaigns: Vec<Campaign>,
     last_sweep: i64,
@@ -400,6 +512,10 @@ pub struct Detector {
     weight_hours: i64,
     weight: f64,
 }
+
+/// The shipped list of free-mail providers (`data/free-mail-domains.txt`, source and licence in
+/// its header).
+pub const FREE_MAIL_DOMAINS: &str = include_str!("../data/free-mail-domains.txt");
 
 /// The registrable domain of an address.
 pub fn email_domain(email: &str) -> Option<String> {
@@ -420,14 +536,79 @@ fn noisy_or(strengths: &[f64]) -> f64 {
         .fold(1.0, |acc, s| acc * (1.0 - s.clamp(0.0, 1.0)))
 }
 
+/// A cohort's judgement: its signals, their combined confidence, the level it reached (if any)
+/// and why.
+struct Verdict {
+    signals: Vec<Signal>,
+    confidence: f64,
+    level: Option<Level>,
+    reasons: Vec<String>,
+}
+
+impl Verdict {
+    /// Judges `signals`: an alert needs `abuse` or `pattern` (the reasons for acting); without
+    /// them the cohort is at most watched.
+    fn new(
+        config: &Config,
+        signals: Vec<Signal>,
+        mut reasons: Vec<String>,
+        abuse: bool,
+        pattern: bool,
+    ) -> Self {
+        let strengths: Vec<f64> = signals.iter().map(|s| s.strength).collect();
+        let confidence = noisy_or(&strengths);
+        let counted = signals.iter().filter(|s| s.strength > 0.0).count();
+        let level = if counted < 2 {
+            None
+        } else if confidence >= config.alert_confidence && (abuse || pattern) {
+            Some(Level::Alert)
+        } else if confidence >= config.watch_confidence {
+            if !(abuse || pattern) {
+                reasons.push(
+                    "no evidence of abuse (bait names) and no pattern legitimate groups don't \
+                     produce: watched, not acted on"
+                        .into(),
+                );
+            }
+            Some(Level::Watch)
+        } else {
+            None
+        };
+        Self {
+            signals,
+            confidence,
+            level,
+            reasons,
+        }
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn share(n: u64, of: u64) -> f64 {
+    n as f64 / of.max(1) as f64
+}
+
 impl Detector {
     /// A detector with `config`, judging names with `judge`.
     pub fn new(config: Config, judge: NameJudge) -> Self {
         let half_life_hours = (config.baseline_half_life_days * 24.0).max(1.0);
+        let free_mail = FREE_MAIL_DOMAINS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(Box::from)
+            .chain(
+                config
+                    .free_mail_domains
+                    .iter()
+                    .map(|d| Box::from(d.trim().to_ascii_lowercase().as_str())),
+            )
+            .collect();
         Self {
             decay: 0.5f64.powf(1.0 / half_life_hours),
             config,
             judge,
+            free_mail,
             start: None,
             clock: i64::MIN,
             events: 0,
@@ -445,6 +626,12 @@ impl Detector {
         }
     }
 
+    /// Whether a registrable domain is a free-mail provider (the shipped list plus
+    /// `free-mail-domains`).
+    pub fn is_free_mail(&self, domain: &str) -> bool {
+        self.free_mail.contains(domain)
+    }
+
     /// What the detector holds right now.
     pub fn stats(&self) -> Stats {
         Stats {
@@ -455,12 +642,25 @@ impl Detector {
         }
     }
 
-    /// The campaigns found so far, with their derived fields filled in.
-    pub fn campaigns(&mut self) -> &[Campaign] {
-        for c in &mut self.campaigns {
-            c.finish();
-        }
-        &self.campaigns
+    /// The alerts so far (campaigns to act on), with their derived fields filled in.
+    pub fn campaigns(&mut self) -> Vec<Campaign> {
+        self.at_level(Level::Alert)
+    }
+
+    /// The cohorts on watch so far (worth an admin's look; no action).
+    pub fn watch(&mut self) -> Vec<Campaign> {
+        self.at_level(Level::Watch)
+    }
+
+    fn at_level(&mut self, level: Level) -> Vec<Campaign> {
+        self.campaigns
+            .iter_mut()
+            .filter(|c| c.level == level)
+            .map(|c| {
+                c.finish();
+                c.clone()
+            })
+            .collect()
     }
 
     /// Consumes one event at `time` (ms).
@@ -529,10 +729,13 @@ impl Detector {
         self.domains.retain(|_, d| {
             let idle_hours = clock.div_euclid(HOUR).saturating_sub(d.hour).min(100_000);
             let baseline = d.ema * decay.powi(i32::try_from(idle_hours).unwrap_or(i32::MAX));
-            clock.saturating_sub(d.last_seen) < 2 * young || baseline > 0.01 || d.campaign.is_some()
+            clock.saturating_sub(d.last_seen) < 2 * young
+                || baseline > 0.01
+                || d.slot.alert.is_some()
+                || d.slot.watch.is_some()
         });
         self.clusters
-            .retain(|_, c| clock.saturating_sub(c.last_seen) < young || c.campaign.is_some());
+            .retain(|_, c| clock.saturating_sub(c.last_seen) < young || c.has_campaign());
     }
 
     fn account_created(&mut self, user: &str, domain: &str, time: i64, since_start: i64) {
@@ -548,7 +751,14 @@ impl Detector {
         let cfg = &self.config;
         let decay = self.decay;
         if !self.domains.contains_key(domain) {
-            self.domains.insert(domain.into(), Domain::default());
+            let free_mail = self.free_mail.contains(domain);
+            self.domains.insert(
+                domain.into(),
+                Domain {
+                    free_mail,
+                    ..Domain::default()
+                },
+            );
         }
         let Some(d) = self.domains.get_mut(domain) else {
             return;
@@ -592,25 +802,8 @@ impl Detector {
         } else if in_burst {
             newly.push(user.into());
         }
-        self.accounts.insert(
-            user.into(),
-            Account {
-                domain: domain.into(),
-                created: time,
-                verified: None,
-                twofa: None,
-                token: None,
-                scripted: false,
-                in_burst: false,
-                uploads: 0,
-                empty: 0,
-                bait: 0,
-                flood_day: 0,
-                flood_count: 0,
-                projects: Vec::new(),
-                upload_days: Vec::new(),
-            },
-        );
+        self.accounts
+            .insert(user.into(), new_account(domain, time, false));
         self.by_age.push_back((time, user.into()));
         for u in newly {
             self.join_burst(&u, domain);
@@ -652,7 +845,7 @@ impl Detector {
         let done = [a.verified, a.twofa, a.token]
             .iter()
             .all(|t| t.is_some_and(|t| t.saturating_sub(a.created) <= window));
-        if done && !a.scripted {
+        if done && !a.scripted && !a.dormant {
             a.scripted = true;
             if a.in_burst {
                 let domain = a.domain.clone();
@@ -669,22 +862,39 @@ impl Detector {
             return;
         };
         let member = self.members.get(user).copied();
-        let Some(a) = self.accounts.get_mut(user) else {
-            // An established account: only a member of a known campaign is followed further.
-            if let Some(c) = member {
-                add_project(&mut self.campaigns[c], project, time);
-            }
-            return;
-        };
         let empty_artifact = Artifact::default();
         let artifact = e.artifact.as_ref().unwrap_or(&empty_artifact);
-        let fp = fingerprint(artifact, e.summary.as_deref(), project);
+        if !self.accounts.contains_key(user) {
+            // An account no longer (or never) followed. A member of a known campaign is followed
+            // further; one that wakes up with an empty or bait upload — a sleeper created long
+            // ago, or before the log — is followed from now on; anyone else (an established
+            // maintainer releasing real code) is left alone.
+            if let Some(c) = member {
+                add_project(&mut self.campaigns[c], project, time);
+                return;
+            }
+            if !artifact.empty && !self.judge.is_bait(project, &artifact.console_scripts) {
+                return;
+            }
+            self.accounts
+                .insert(user.into(), new_account("", time, true));
+            self.by_age.push_back((time, user.into()));
+        }
+        let (fp, specific) = fingerprint(
+            artifact,
+            e.summary.as_deref(),
+            project,
+            self.config.specific_min_code_lines,
+        );
         // Judging a name costs a few microseconds: only where it can tip a cohort — empty
-        // artifacts, burst accounts, crowded fingerprints, accounts creating many projects.
-        let crowded = self
-            .clusters
-            .get(&fp)
-            .is_some_and(|c| c.accounts.len() * 2 >= self.config.min_accounts);
+        // artifacts, burst accounts, shared code, crowded fingerprints, accounts creating many
+        // projects.
+        let crowded = self.clusters.get(&fp).is_some_and(|c| {
+            c.accounts.len() * 2 >= self.config.min_accounts || (specific && !c.accounts.is_empty())
+        });
+        let Some(a) = self.accounts.get_mut(user) else {
+            return;
+        };
         let busy = a.flood_count * 2 >= self.config.flood_projects;
         let bait = (artifact.empty || a.in_burst || crowded || busy)
             && self.judge.is_bait(project, &artifact.console_scripts);
@@ -706,7 +916,8 @@ impl Detector {
             Some((d, n)) if *d == day => *n += 1,
             _ => a.upload_days.push((day, 1)),
         }
-        let (domain, in_burst, flood) = (a.domain.clone(), a.in_burst, a.flood_count);
+        let (domain, in_burst, flood, scripted) =
+            (a.domain.clone(), a.in_burst, a.flood_count, a.scripted);
         let suspicious = artifact.empty || bait;
         if in_burst && let Some(d) = self.domains.get_mut(&domain) {
             d.uploads += 1;
@@ -715,7 +926,13 @@ impl Detector {
             d.uploaders += u64::from(first_upload);
         }
         let cluster = self.clusters.entry(fp).or_default();
-        cluster.accounts.insert(user.into());
+        cluster.specific = specific;
+        cluster.code_lines = artifact.code_lines;
+        let m = cluster.accounts.entry(user.into()).or_default();
+        m.uploads += 1;
+        m.bait += u32::from(bait);
+        m.squats += u32::from(bait && artifact.empty);
+        let squatter = is_squatter(m, scripted, &self.config);
         cluster.uploads += 1;
         cluster.empty += u64::from(artifact.empty);
         cluster.bait += u64::from(bait);
@@ -727,7 +944,15 @@ impl Detector {
         if in_burst {
             self.evaluate_domain(&domain, time);
         }
-        self.evaluate_cluster(fp, time);
+        if squatter
+            || self.clusters.get(&fp).is_some_and(|c| {
+                c.accounts.len() >= self.config.min_accounts
+                    || (c.bait > 0 && c.accounts.len() >= self.config.min_bait_accounts)
+                    || (c.bait > 0 && specific && c.accounts.len() >= 2)
+            })
+        {
+            self.evaluate_cluster(fp, time);
+        }
         if flood >= self.config.flood_projects && suspicious {
             self.evaluate_flood(user, time);
         }
@@ -743,15 +968,26 @@ impl Detector {
         if d.cohort.is_empty() {
             return;
         }
+        let provider = if d.free_mail {
+            "free-mail provider"
+        } else {
+            "organisation or unlisted domain"
+        };
         let mut signals = Vec::new();
+        let mut reasons = Vec::new();
         if n >= cfg.min_accounts as u64 {
             signals.push(Signal {
                 name: "registration-burst",
                 strength: w.burst,
                 evidence: json!({ "domain": domain, "burst_accounts": n, "peak_per_hour": d.peak,
-                                  "allowed_per_hour": d.allowance }),
+                                  "allowed_per_hour": d.allowance, "provider": provider }),
             });
+            reasons.push(format!(
+                "{n} accounts from {domain} ({provider}) in a registration burst: up to {} an hour against {} allowed by its own history",
+                d.peak, d.allowance
+            ));
         }
+        let mut scripted_share = 0.0;
         if d.scripted >= cfg.min_accounts as u64 {
             // Accounts still inside the set-up window are undecided, not counted against it.
             let window = i64::from(cfg.setup_minutes) * 60_000;
@@ -762,14 +998,17 @@ impl Detector {
                 .filter(|a| !a.scripted && time.saturating_sub(a.created) < window)
                 .count() as u64;
             let decided = d.joined.saturating_sub(undecided).max(d.scripted).max(1);
-            #[allow(clippy::cast_precision_loss)]
-            let share = d.scripted as f64 / decided as f64;
+            scripted_share = share(d.scripted, decided);
             signals.push(Signal {
                 name: "scripted-setup",
-                strength: w.scripted_setup * share,
+                strength: w.scripted_setup * scripted_share,
                 evidence: json!({ "accounts": d.scripted, "of": d.joined,
                                   "within_minutes": cfg.setup_minutes }),
             });
+            reasons.push(format!(
+                "{} of {} set up by script (verified, 2FA and a token within {} minutes)",
+                d.scripted, d.joined, cfg.setup_minutes
+            ));
         }
         push_upload_signals(&mut signals, w, d.uploads, d.empty, d.bait);
         if d.uploaders >= 5 {
@@ -779,22 +1018,62 @@ impl Detector {
                 evidence: json!({ "uploading_accounts": d.uploaders }),
             });
         }
-        let existing = d.campaign;
-        let members: Vec<Box<str>> = d
-            .cohort
-            .iter()
-            .filter(|u| {
-                self.accounts
-                    .get(*u)
-                    .is_some_and(|a| a.scripted || a.empty > 0 || a.bait > 0)
-            })
-            .cloned()
-            .collect();
-        if let Some(c) = self.raise(existing, signals, &members, time)
-            && let Some(d) = self.domains.get_mut(domain)
-        {
-            d.campaign = Some(c);
+        let suspicious = |a: &Account| a.scripted || a.empty > 0 || a.bait > 0;
+        let mut members: Vec<Box<str>> = Vec::new();
+        let mut bait_accounts = 0u64;
+        for u in &d.cohort {
+            if let Some(a) = self.accounts.get(u) {
+                bait_accounts += u64::from(a.bait > 0);
+                if suspicious(a) {
+                    members.push(u.clone());
+                }
+            }
         }
+        let abuse = self.bait_abuse(
+            d.uploads,
+            d.bait,
+            (bait_accounts, cfg.min_bait_accounts),
+            &mut reasons,
+        );
+        let pattern = d.free_mail
+            && d.scripted >= cfg.min_accounts as u64
+            && scripted_share >= cfg.alert_scripted_share;
+        if pattern {
+            reasons.push(format!(
+                "scripted mass sign-up at a free-mail provider: {:.0}% of the burst set up by script, which an organisation onboarding staff on its own domain does not look like",
+                scripted_share * 100.0
+            ));
+        }
+        let verdict = Verdict::new(cfg, signals, reasons, abuse, pattern);
+        let watchers: Vec<Box<str>> = if members.is_empty() {
+            d.cohort.clone()
+        } else {
+            members.clone()
+        };
+        let slot = d.slot;
+        let slot = self.raise(slot, verdict, &members, &watchers, time);
+        if let Some(d) = self.domains.get_mut(domain) {
+            d.slot = slot;
+        }
+    }
+
+    /// Whether a cohort's bait names are evidence of abuse; says why in `reasons`.
+    fn bait_abuse(
+        &self,
+        uploads: u64,
+        bait: u64,
+        (bait_accounts, min_accounts): (u64, usize),
+        reasons: &mut Vec<String>,
+    ) -> bool {
+        let abuse = uploads > 0
+            && share(bait, uploads) >= self.config.alert_bait_share
+            && bait_accounts >= min_accounts as u64;
+        if abuse {
+            reasons.push(format!(
+                "bait names: {bait} of {uploads} uploads, from {bait_accounts} accounts, imitate popular projects or shadow well-known commands"
+            ));
+        }
+        abuse
     }
 
     fn evaluate_cluster(&mut self, fp: u64, time: i64) {
@@ -804,28 +1083,122 @@ impl Detector {
             return;
         };
         let n = c.accounts.len() as u64;
-        if n < cfg.min_accounts as u64 || (c.empty == 0 && c.bait == 0) {
+        let (mut scripted, mut free_mail, mut bait_accounts) = (0u64, 0u64, 0u64);
+        let mut members = Vec::new();
+        let mut squatters = Vec::new();
+        for (u, m) in &c.accounts {
+            let account = self.accounts.get(u);
+            let is_scripted = account.is_some_and(|a| a.scripted);
+            scripted += u64::from(is_scripted);
+            free_mail += u64::from(account.is_some_and(|a| self.free_mail.contains(&a.domain)));
+            bait_accounts += u64::from(m.bait > 0);
+            // A trivial shape ties no one to anyone: only accounts with something of their own
+            // against them (bait, scripted set-up, several of the cohort's uploads) are members.
+            if c.specific || m.bait > 0 || is_scripted || m.uploads >= 2 {
+                members.push(u.clone());
+            }
+            if is_squatter(m, is_scripted, cfg) {
+                squatters.push(u.clone());
+            }
+        }
+        let cohort = n >= cfg.min_accounts as u64 && (c.specific || c.empty > 0 || c.bait > 0);
+        // Bait names are abuse in themselves: a few accounts suffice to tie a cohort.
+        let min_bait_accounts = if c.specific {
+            cfg.min_bait_accounts_shared_code
+        } else {
+            cfg.min_bait_accounts
+        };
+        let small = n >= cfg.min_bait_accounts as u64 && bait_accounts >= min_bait_accounts as u64;
+        if !cohort && !small && squatters.is_empty() {
             return;
         }
-        let mut signals = vec![
-            Signal {
+        let mut signals = Vec::new();
+        let mut reasons = Vec::new();
+        if !squatters.is_empty() {
+            signals.push(Signal {
+                name: "bait-squatting",
+                strength: w.bait_squatting,
+                evidence: json!({ "accounts": squatters.len(), "min_empty_bait_uploads": cfg.squat_min_bait }),
+            });
+            reasons.push(format!(
+                "{} new publishers uploaded empty packages under names imitating popular projects ({} or more, or one after a scripted set-up): squatting names",
+                squatters.len(),
+                cfg.squat_min_bait
+            ));
+        }
+        if (cohort || small) && c.specific {
+            signals.push(Signal {
                 name: "shared-fingerprint",
                 strength: w.shared_fingerprint,
-                evidence: json!({ "accounts": n, "uploads": c.uploads, "fingerprint": format!("{fp:016x}") }),
-            },
-            Signal {
-                name: "young-uploaders",
-                strength: w.young_uploaders,
-                evidence: json!({ "uploading_accounts": n }),
-            },
-        ];
+                evidence: json!({ "accounts": n, "uploads": c.uploads, "fingerprint": format!("{fp:016x}"),
+                                  "code_lines": c.code_lines }),
+            });
+            reasons.push(format!(
+                "{n} new publishers uploaded the same non-trivial code ({} substantive lines)",
+                c.code_lines
+            ));
+        } else if cohort {
+            reasons.push(format!(
+                "{n} new publishers uploaded artifacts of one trivial shape ({}): not by itself evidence of one actor",
+                if c.empty > 0 { "empty packages" } else { "a skeleton" }
+            ));
+        }
+        signals.push(Signal {
+            name: "young-uploaders",
+            strength: w.young_uploaders,
+            evidence: json!({ "uploading_accounts": n }),
+        });
+        let scripted_share = share(scripted, n);
+        if cohort && scripted >= cfg.min_accounts as u64 / 2 {
+            signals.push(Signal {
+                name: "scripted-setup",
+                strength: w.scripted_setup * scripted_share,
+                evidence: json!({ "accounts": scripted, "of": n, "within_minutes": cfg.setup_minutes }),
+            });
+            reasons.push(format!(
+                "{scripted} of {n} set up by script (verified, 2FA and a token within {} minutes)",
+                cfg.setup_minutes
+            ));
+        }
         push_upload_signals(&mut signals, w, c.uploads, c.empty, c.bait);
-        let existing = c.campaign;
-        let members: Vec<Box<str>> = c.accounts.iter().cloned().collect();
-        if let Some(id) = self.raise(existing, signals, &members, time)
-            && let Some(c) = self.clusters.get_mut(&fp)
-        {
-            c.campaign = Some(id);
+        let abuse = !squatters.is_empty()
+            || self.bait_abuse(
+                c.uploads,
+                c.bait,
+                (bait_accounts, min_bait_accounts),
+                &mut reasons,
+            );
+        // Accounts opened by script at public providers, uploading nothing but empty packages:
+        // bulk sign-up with nothing to publish, which neither strangers (who set up by hand)
+        // nor an organisation (on its own domain) look like.
+        let pattern = cohort
+            && !c.specific
+            && scripted >= cfg.min_accounts as u64
+            && scripted_share >= cfg.alert_scripted_share
+            && share(free_mail, n) >= 0.5
+            && share(c.empty, c.uploads) >= cfg.alert_scripted_share;
+        if pattern {
+            reasons.push(format!(
+                "{:.0}% of them set up by script at free-mail providers, uploading only empty packages",
+                scripted_share * 100.0
+            ));
+        }
+        let mut verdict = Verdict::new(cfg, signals, reasons, abuse, pattern);
+        if !cohort && verdict.level == Some(Level::Watch) {
+            // Too few to watch as a cohort; only abuse counts below `min-accounts`.
+            verdict.level = None;
+        }
+        // Before the cohort itself is judged, only the squatters are alerted.
+        let alert_members = if cohort || small { members } else { squatters };
+        let watchers: Vec<Box<str>> = if cohort {
+            c.accounts.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let slot = c.slot;
+        let slot = self.raise(slot, verdict, &alert_members, &watchers, time);
+        if let Some(c) = self.clusters.get_mut(&fp) {
+            c.slot = slot;
         }
     }
 
@@ -854,60 +1227,98 @@ impl Detector {
             u64::from(a.empty),
             u64::from(a.bait),
         );
-        let existing = self.members.get(user).copied();
-        self.raise(existing, signals, &[user.into()], time);
+        let reasons = vec![format!(
+            "one new publisher created {} projects in a day, {} of its {} uploads empty and {} with bait names: squatting names in bulk",
+            a.flood_count, a.empty, a.uploads, a.bait
+        )];
+        // Only called for empty or bait uploads: a flood of them is abuse in itself.
+        let verdict = Verdict::new(cfg, signals, reasons, true, false);
+        let slot = Slot {
+            alert: self.members.get(user).copied(),
+            watch: None,
+        };
+        self.raise(slot, verdict, &[user.into()], &[user.into()], time);
     }
 
-    /// Opens or grows a campaign when the signals are strong enough; returns its index.
+    fn open(&mut self, level: Level, time: i64) -> usize {
+        self.campaigns.push(Campaign {
+            id: format!("C{}", self.campaigns.len() + 1),
+            level,
+            reasons: Vec::new(),
+            confidence: 0.0,
+            first_seen: String::new(),
+            detected_at: String::new(),
+            accounts: Vec::new(),
+            projects: Vec::new(),
+            domains: Vec::new(),
+            signals: Vec::new(),
+            timeline: Vec::new(),
+            actions: Vec::new(),
+            first_seen_ms: i64::MAX,
+            detected_ms: time,
+            domain_counts: BTreeMap::new(),
+            days: BTreeMap::new(),
+            project_set: FxHashSet::default(),
+            burst_domains: std::collections::BTreeSet::new(),
+            account_set: FxHashSet::default(),
+            joined_ms: Vec::new(),
+        });
+        self.campaigns.len() - 1
+    }
+
+    /// Records a cohort's verdict: opens or grows its alert (once alerted, qualifying members
+    /// keep joining as they arrive) or its watch record. Returns where it went.
     fn raise(
         &mut self,
-        existing: Option<usize>,
-        signals: Vec<Signal>,
-        members: &[Box<str>],
+        mut slot: Slot,
+        verdict: Verdict,
+        alert_members: &[Box<str>],
+        watch_members: &[Box<str>],
         time: i64,
-    ) -> Option<usize> {
-        let strengths: Vec<f64> = signals.iter().map(|s| s.strength).collect();
-        let confidence = noisy_or(&strengths);
-        let strong = signals.iter().filter(|s| s.strength > 0.0).count() >= 2
-            && confidence >= self.config.alert_confidence;
-        // Join an existing campaign: this cohort's, or the one its members already belong to.
-        let existing =
-            existing.or_else(|| members.iter().find_map(|m| self.members.get(m).copied()));
-        let index = match existing {
-            Some(i) => i,
-            None if strong && !members.is_empty() => {
-                self.campaigns.push(Campaign {
-                    id: format!("C{}", self.campaigns.len() + 1),
-                    confidence,
-                    first_seen: String::new(),
-                    detected_at: String::new(),
-                    accounts: Vec::new(),
-                    projects: Vec::new(),
-                    domains: Vec::new(),
-                    signals: Vec::new(),
-                    timeline: Vec::new(),
-                    actions: Vec::new(),
-                    first_seen_ms: i64::MAX,
-                    detected_ms: time,
-                    domain_counts: BTreeMap::new(),
-                    days: BTreeMap::new(),
-                    project_set: FxHashSet::default(),
-                    burst_domains: std::collections::BTreeSet::new(),
-                });
-                self.campaigns.len() - 1
-            }
-            None => return None,
+    ) -> Slot {
+        let Verdict {
+            signals,
+            confidence,
+            level,
+            reasons,
+        } = verdict;
+        let (index, members) = if slot.alert.is_some() || level == Some(Level::Alert) {
+            // Join the cohort's alert, or the one its members are already in.
+            let existing = slot.alert.or_else(|| {
+                alert_members
+                    .iter()
+                    .find_map(|m| self.members.get(m).copied())
+            });
+            let index = match existing {
+                Some(i) => i,
+                None if !alert_members.is_empty() => self.open(Level::Alert, time),
+                None => return slot,
+            };
+            slot.alert = Some(index);
+            (index, alert_members)
+        } else if level == Some(Level::Watch) {
+            let index = match slot.watch {
+                Some(i) => i,
+                None if !watch_members.is_empty() => self.open(Level::Watch, time),
+                None => return slot,
+            };
+            slot.watch = Some(index);
+            (index, watch_members)
+        } else {
+            return slot;
         };
         let campaign = &mut self.campaigns[index];
+        let at_level = level == Some(campaign.level);
+        if at_level && (confidence >= campaign.confidence || campaign.reasons.is_empty()) {
+            campaign.confidence = campaign.confidence.max(confidence);
+            campaign.reasons = reasons;
+        }
         for s in &signals {
             if s.name == "registration-burst"
                 && let Some(d) = s.evidence.get("domain").and_then(Value::as_str)
             {
                 campaign.burst_domains.insert(d.to_owned());
             }
-        }
-        if strong && confidence >= campaign.confidence {
-            campaign.confidence = confidence;
         }
         for s in signals.into_iter().filter(|s| s.strength > 0.0) {
             match campaign.signals.iter_mut().find(|x| x.name == s.name) {
@@ -916,24 +1327,33 @@ impl Detector {
                 None => campaign.signals.push(s),
             }
         }
+        let alert = campaign.level == Level::Alert;
         for m in members {
-            if self.members.contains_key(m) {
+            if alert {
+                if self.members.contains_key(m) {
+                    continue;
+                }
+                self.members.insert(m.clone(), index);
+            }
+            let campaign = &mut self.campaigns[index];
+            if !campaign.account_set.insert(m.clone()) {
                 continue;
             }
-            self.members.insert(m.clone(), index);
-            let campaign = &mut self.campaigns[index];
             campaign.accounts.push(m.to_string());
+            campaign.joined_ms.push(time);
             if let Some(a) = self.accounts.get(m) {
                 campaign.first_seen_ms = campaign.first_seen_ms.min(a.created);
-                *campaign
-                    .domain_counts
-                    .entry(a.domain.to_string())
-                    .or_default() += 1;
+                let domain = if a.domain.is_empty() {
+                    "(unknown: seen first uploading)"
+                } else {
+                    &a.domain
+                };
+                *campaign.domain_counts.entry(domain.to_owned()).or_default() += 1;
                 campaign
                     .days
                     .entry(a.created.div_euclid(DAY))
                     .or_default()
-                    .0 += 1;
+                    .0 += u64::from(!a.dormant);
                 for (day, n) in &a.upload_days {
                     campaign.days.entry(*day).or_default().1 += n;
                 }
@@ -944,7 +1364,33 @@ impl Detector {
                 }
             }
         }
-        Some(index)
+        slot
+    }
+}
+
+/// An account squatting names: `squat-min-bait` empty uploads under bait names, or one after a
+/// set-up by script (the shape of one account of the 2025 campaign).
+fn is_squatter(m: &ClusterMember, scripted: bool, config: &Config) -> bool {
+    m.squats >= config.squat_min_bait || (scripted && m.squats >= 1)
+}
+
+fn new_account(domain: &str, time: i64, dormant: bool) -> Account {
+    Account {
+        domain: domain.into(),
+        created: time,
+        dormant,
+        verified: None,
+        twofa: None,
+        token: None,
+        scripted: false,
+        in_burst: false,
+        uploads: 0,
+        empty: 0,
+        bait: 0,
+        flood_day: 0,
+        flood_count: 0,
+        projects: Vec::new(),
+        upload_days: Vec::new(),
     }
 }
 
@@ -983,11 +1429,29 @@ fn add_project(c: &mut Campaign, project: &str, time: i64) {
     }
 }
 
-/// The shape of an artifact: layout counts, emptiness, and the summary with the project's name
-/// and digits taken out (a campaign's summaries are one template).
-fn fingerprint(a: &Artifact<'_>, summary: Option<&str>, project: &str) -> u64 {
+/// An artifact's fingerprint, and whether it is specific. Non-trivial code (not empty, at least
+/// `specific_min_code_lines` substantive lines) is fingerprinted by its code digest when the log
+/// has one, else by its layout counts: identical code under other names and summaries is the
+/// same fingerprint. Anything else — an empty package, a bare `__init__.py`, a template's
+/// skeleton — is fingerprinted by its layout counts and its summary with the project's name and
+/// digits taken out (a campaign's summaries are one template), and is not specific: strangers
+/// produce such shapes too.
+fn fingerprint(
+    a: &Artifact<'_>,
+    summary: Option<&str>,
+    project: &str,
+    specific_min_code_lines: u64,
+) -> (u64, bool) {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
+    let specific = !a.empty && a.code_lines >= specific_min_code_lines;
+    if specific {
+        match a.code_digest.as_deref() {
+            Some(digest) => (1u8, digest).hash(&mut h),
+            None => (2u8, a.files, a.python_files, a.code_lines).hash(&mut h),
+        }
+        return (h.finish(), true);
+    }
     (a.files, a.python_files, a.code_lines, a.empty).hash(&mut h);
     if let Some(s) = summary {
         let lower = s.to_ascii_lowercase();
@@ -1006,7 +1470,7 @@ fn fingerprint(a: &Artifact<'_>, summary: Option<&str>, project: &str) -> u64 {
             previous_digit = digit;
         }
     }
-    h.finish()
+    (h.finish(), false)
 }
 
 #[cfg(test)]
@@ -1027,20 +1491,72 @@ mod tests {
             empty: true,
             ..Artifact::default()
         };
+        let fp = |a: &Artifact<'_>, summary: &str, project: &str| {
+            fingerprint(a, Some(summary), project, 20)
+        };
         assert_eq!(
-            fingerprint(&a, Some("The foo-bar package 1"), "foo-bar"),
-            fingerprint(&a, Some("The baz package 22"), "baz")
+            fp(&a, "The foo-bar package 1", "foo-bar"),
+            fp(&a, "The baz package 22", "baz")
         );
-        assert_ne!(
-            fingerprint(&a, Some("x"), "p"),
-            fingerprint(
-                &Artifact {
-                    files: 4,
-                    ..a.clone()
-                },
-                Some("x"),
-                "p"
-            )
+        assert!(!fp(&a, "x", "p").1, "an empty package is not specific");
+        let four = Artifact {
+            files: 4,
+            ..a.clone()
+        };
+        assert_ne!(fp(&a, "x", "p"), fp(&four, "x", "p"));
+    }
+
+    #[test]
+    fn only_non_trivial_code_is_a_specific_fingerprint() {
+        let skeleton = Artifact {
+            files: 12,
+            python_files: 3,
+            code_lines: 4,
+            code_digest: Some("aa".into()),
+            ..Artifact::default()
+        };
+        let payload = Artifact {
+            files: 5,
+            python_files: 2,
+            code_lines: 84,
+            code_digest: Some("bb".into()),
+            ..Artifact::default()
+        };
+        assert!(!fingerprint(&skeleton, None, "p", 20).1);
+        let (a, specific) = fingerprint(&payload, Some("Fast JSON"), "p", 20);
+        assert!(specific);
+        // The same code under another name and summary is the same fingerprint…
+        assert_eq!(
+            (a, true),
+            fingerprint(&payload, Some("HTTP for humans"), "q", 20)
         );
+        // …and other code with the same counts is not.
+        let other = Artifact {
+            code_digest: Some("cc".into()),
+            ..payload.clone()
+        };
+        assert_ne!(a, fingerprint(&other, None, "p", 20).0);
+    }
+
+    #[test]
+    fn the_free_mail_list_has_the_big_providers_and_no_organisations() {
+        let config = Config {
+            free_mail_domains: vec!["Inbox.Example".into()],
+            ..Config::default()
+        };
+        let d = Detector::new(config, NameJudge::new(&[], 0.7));
+        for p in [
+            "gmail.com",
+            "qq.com",
+            "163.com",
+            "inbox.ru",
+            "proton.me",
+            "inbox.example",
+        ] {
+            assert!(d.is_free_mail(p), "{p}");
+        }
+        for o in ["python.org", "acme-example.com", "ut.ee"] {
+            assert!(!d.is_free_mail(o), "{o}");
+        }
     }
 }

@@ -39,7 +39,14 @@ pub struct Options {
 }
 
 /// The scenarios `picket simulate` knows.
-pub const SCENARIOS: [&str; 3] = ["inbox-2025", "drip", "flood"];
+pub const SCENARIOS: [&str; 6] = [
+    "inbox-2025",
+    "drip",
+    "flood",
+    "sleeper",
+    "rotating",
+    "payload",
+];
 
 impl Options {
     /// The defaults: 60 days from 12 May 2025, 200,000 sign-ups.
@@ -64,6 +71,9 @@ pub struct Truth {
     pub projects: Vec<String>,
     /// Per scenario: its accounts, projects and the time of its first account.
     pub scenarios: Vec<ScenarioTruth>,
+    /// The legitimate cohorts planted to look like campaigns (a detector must not alert on
+    /// them; watching them is allowed).
+    pub legitimate: Vec<CohortTruth>,
     /// Events written.
     pub events: u64,
 }
@@ -79,6 +89,19 @@ pub struct ScenarioTruth {
     pub projects: Vec<String>,
     /// RFC 3339 time of its first account.
     pub first_account: String,
+    /// RFC 3339 time of its first upload.
+    pub first_upload: String,
+    #[serde(skip)]
+    first_upload_ms: Option<i64>,
+}
+
+/// A planted legitimate cohort.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CohortTruth {
+    /// What it is (`it-onboarding`, `hackathon`, …).
+    pub name: String,
+    /// Its accounts.
+    pub accounts: Vec<String>,
 }
 
 /// splitmix64: small, fast, deterministic.
@@ -131,6 +154,24 @@ fn word(rng: &mut Rng, parts: u64) -> String {
         .collect()
 }
 
+/// How an attacker's account is set up.
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    /// Verified, 2FA and a token within minutes.
+    Scripted,
+    /// The same with random pauses of up to 40 minutes between steps.
+    Jittered,
+    /// Over days, like a person.
+    Slow,
+}
+
+/// FNV-1a, to turn a digest's description into a stable hex digest.
+fn fx(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Pending {
     time: i64,
@@ -140,23 +181,60 @@ struct Pending {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum PendingLine {
-    Create {
-        user: u32,
-        email: String,
-    },
-    Step {
-        user: u32,
-        kind: u8,
-    },
-    Upload {
-        user: u32,
-        project: String,
-        empty: bool,
-        scripts: Vec<String>,
-        summary: String,
-        files: u64,
-        lines: u64,
-    },
+    Create { user: u32, email: String },
+    Step { user: u32, kind: u8 },
+    Upload(Upload),
+}
+
+/// One file upload and what the inspector would say of it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Upload {
+    user: u32,
+    project: String,
+    version: String,
+    empty: bool,
+    scripts: Vec<String>,
+    summary: String,
+    files: u64,
+    python_files: u64,
+    lines: u64,
+    /// The code's digest; `None` for an empty artifact.
+    digest: Option<String>,
+}
+
+impl Upload {
+    /// Real code of its own: a digest no other upload shares.
+    fn real(user: u32, project: String, summary: String, files: u64, lines: u64) -> Self {
+        let digest = Some(format!("own:{project}:{files}:{lines}"));
+        Self {
+            user,
+            project,
+            version: "1.0".into(),
+            empty: false,
+            scripts: vec![],
+            summary,
+            files,
+            python_files: files.saturating_sub(2).max(1),
+            lines,
+            digest,
+        }
+    }
+
+    /// An empty package (no code at all).
+    fn empty(user: u32, project: String, summary: String, files: u64) -> Self {
+        Self {
+            user,
+            project,
+            version: "1.0".into(),
+            empty: true,
+            scripts: vec![],
+            summary,
+            files,
+            python_files: files.saturating_sub(2),
+            lines: 0,
+            digest: None,
+        }
+    }
 }
 
 struct Gen<'a> {
@@ -206,23 +284,18 @@ impl Gen<'_> {
                         _ => json!({"time": time, "kind": "account.login", "user": user}),
                     }
                 }
-                PendingLine::Upload {
-                    user,
-                    project,
-                    empty,
-                    scripts,
-                    summary,
-                    files,
-                    lines,
-                } => {
-                    let filename = format!("{}-1.0.tar.gz", project.replace('-', "_"));
-                    json!({"time": time, "kind": "file.upload", "user": self.names[user as usize],
-                        "project": project, "version": "1.0", "filename": filename,
-                        "size": 900 + files * 300 + lines * 40, "sha256": format!("{:064x}", self.seq),
-                        "summary": summary,
-                        "artifact": {"files": files, "python_files": files.saturating_sub(2),
-                            "code_lines": lines, "empty": empty, "console_scripts": scripts,
-                            "native_binaries": 0}})
+                PendingLine::Upload(u) => {
+                    let filename = format!("{}-{}.tar.gz", u.project.replace('-', "_"), u.version);
+                    let mut artifact = json!({"files": u.files, "python_files": u.python_files,
+                        "code_lines": u.lines, "empty": u.empty, "console_scripts": u.scripts,
+                        "native_binaries": 0});
+                    if let Some(d) = &u.digest {
+                        artifact["code_digest"] = json!(format!("{:016x}", fx(d)));
+                    }
+                    json!({"time": time, "kind": "file.upload", "user": self.names[u.user as usize],
+                        "project": u.project, "version": u.version, "filename": filename,
+                        "size": 900 + u.files * 300 + u.lines * 40, "sha256": format!("{:064x}", p.seq),
+                        "summary": u.summary, "artifact": artifact})
                 }
             };
             (self.out)(&line.to_string());
@@ -268,19 +341,55 @@ impl Gen<'_> {
                         format!("{} for {}", word(&mut self.rng, 3), word(&mut self.rng, 2));
                     self.push(
                         at,
-                        PendingLine::Upload {
-                            user: u,
-                            project,
-                            empty: false,
-                            scripts: vec![],
-                            summary,
-                            files,
-                            lines,
-                        },
+                        PendingLine::Upload(Upload::real(u, project, summary, files, lines)),
                     );
                 }
             }
         }
+    }
+
+    /// A legitimate account that sets up 2FA and a token within minutes, the way an IT
+    /// department's script or a workshop's instructor does it.
+    fn quick_setup(&mut self, u: u32, t: i64) {
+        let verify = t + MINUTE + self.rng.within(5 * MINUTE);
+        let twofa = verify + MINUTE + self.rng.within(6 * MINUTE);
+        let token = twofa + MINUTE + self.rng.within(6 * MINUTE);
+        for (kind, at) in [(0, verify), (1, twofa), (2, token)] {
+            self.push(at, PendingLine::Step { user: u, kind });
+        }
+    }
+
+    /// A new account at `t` with an address at `domain`; its id and name.
+    fn create(&mut self, prefix: &str, t: i64, domain: &str) -> (u32, String) {
+        let u = self.user(prefix);
+        let name = self.names[u as usize].clone();
+        self.push(
+            t,
+            PendingLine::Create {
+                user: u,
+                email: format!("{name}@{domain}"),
+            },
+        );
+        (u, name)
+    }
+
+    /// A planted legitimate account: created at `t` from `domain`, recorded in `cohort`.
+    fn planted(&mut self, cohort: usize, prefix: &str, t: i64, domain: &str) -> u32 {
+        let (u, name) = self.create(prefix, t, domain);
+        self.truth.legitimate[cohort].accounts.push(name);
+        u
+    }
+
+    fn cohort(&mut self, name: &str) -> usize {
+        self.truth.legitimate.push(CohortTruth {
+            name: name.into(),
+            accounts: Vec::new(),
+        });
+        self.truth.legitimate.len() - 1
+    }
+
+    fn pick<'s>(&mut self, from: &[&'s str]) -> &'s str {
+        from[usize::try_from(self.rng.below(from.len() as u64)).unwrap_or(0)]
     }
 
     fn legit_domain(&mut self) -> String {
@@ -301,18 +410,28 @@ impl Gen<'_> {
     }
 
     fn malicious(&mut self, scenario: usize, prefix: &str, t: i64, domain: &str) -> u32 {
-        let u = self.user(prefix);
-        let name = self.names[u as usize].clone();
-        self.push(
-            t,
-            PendingLine::Create {
-                user: u,
-                email: format!("{name}@{domain}"),
-            },
-        );
-        let verify = t + MINUTE + self.rng.within(4 * MINUTE);
-        let twofa = verify + MINUTE + self.rng.within(4 * MINUTE);
-        let token = twofa + MINUTE + self.rng.within(4 * MINUTE);
+        self.malicious_with(scenario, prefix, t, domain, Setup::Scripted)
+    }
+
+    fn malicious_with(
+        &mut self,
+        scenario: usize,
+        prefix: &str,
+        t: i64,
+        domain: &str,
+        setup: Setup,
+    ) -> u32 {
+        let (u, name) = self.create(prefix, t, domain);
+        let step = match setup {
+            Setup::Scripted => 4 * MINUTE,
+            // Pauses between steps to look human: some accounts finish within half an hour,
+            // most don't.
+            Setup::Jittered => 40 * MINUTE,
+            Setup::Slow => 2 * DAY,
+        };
+        let verify = t + MINUTE + self.rng.within(step);
+        let twofa = verify + MINUTE + self.rng.within(step);
+        let token = twofa + MINUTE + self.rng.within(step);
         for (kind, at) in [(0, verify), (1, twofa), (2, token)] {
             self.push(at, PendingLine::Step { user: u, kind });
         }
@@ -348,6 +467,13 @@ impl Gen<'_> {
     }
 
     fn malicious_upload(&mut self, scenario: usize, user: u32, at: i64, project: String) {
+        let summary = format!("A {project} package");
+        let upload = Upload::empty(user, project, summary, 4);
+        self.malicious_file(scenario, at, upload);
+    }
+
+    /// Records a malicious upload in the truth (its project once) and schedules it.
+    fn malicious_file(&mut self, scenario: usize, at: i64, mut upload: Upload) {
         let scripts = if self.rng.chance(0.15) {
             vec![
                 ["aws", "pip", "django-admin", "jupyter", "pytest", "black"]
@@ -357,23 +483,19 @@ impl Gen<'_> {
         } else {
             vec![]
         };
-        let summary = format!("A {project} package");
-        self.truth.projects.push(project.clone());
-        self.truth.scenarios[scenario]
+        upload.scripts = scripts;
+        let first_upload = &mut self.truth.scenarios[scenario].first_upload_ms;
+        *first_upload = Some(first_upload.map_or(at, |t: i64| t.min(at)));
+        if !self.truth.scenarios[scenario]
             .projects
-            .push(project.clone());
-        self.push(
-            at,
-            PendingLine::Upload {
-                user,
-                project,
-                empty: true,
-                scripts,
-                summary,
-                files: 4,
-                lines: 0,
-            },
-        );
+            .contains(&upload.project)
+        {
+            self.truth.projects.push(upload.project.clone());
+            self.truth.scenarios[scenario]
+                .projects
+                .push(upload.project.clone());
+        }
+        self.push(at, PendingLine::Upload(upload));
     }
 }
 
@@ -390,98 +512,30 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
     };
     let start = options.start_ms;
     let days = i64::from(options.days.max(1));
-    let end = start + days * DAY;
     let per_day = options.accounts / u64::try_from(days).unwrap_or(1);
 
     // Established accounts (registered before the log starts) keep releasing real code.
     let established: Vec<u32> = (0..2000).map(|_| g.user("maint")).collect();
 
-    // Legitimate bursts, spread over the period.
-    let trap_day = |k: i64| start + (k * 7 % days.max(1)) * DAY;
-    let students_at = trap_day(3) + 14 * HOUR;
-    let company_at = trap_day(5) + 9 * HOUR;
-    let monorepo_at = trap_day(6) + 11 * HOUR;
-
-    // Attack scenarios.
     let popular = if options.popular.is_empty() {
         vec!["requests".to_owned()]
     } else {
         options.popular.clone()
     };
+    // Legitimate cohorts that look like campaigns, at seed-dependent days.
+    let mut day_of =
+        |g: &mut Gen<'_>, k: i64| start + ((k * 7 + g.rng.below(5).cast_signed()) % days) * DAY;
+    let students_at = day_of(&mut g, 3) + 14 * HOUR;
+    let company_at = day_of(&mut g, 5) + 9 * HOUR;
+    let monorepo_at = day_of(&mut g, 6) + 11 * HOUR;
+    plant_legitimate(&mut g, start, days, &established, &mut day_of);
+
     for (si, scenario) in options.scenarios.iter().enumerate() {
-        g.truth.scenarios.push(crate::simulate::ScenarioTruth {
+        g.truth.scenarios.push(ScenarioTruth {
             name: scenario.clone(),
             ..Default::default()
         });
-        match scenario.as_str() {
-            "inbox-2025" => {
-                let day = |date: &str| parse_rfc3339(&format!("{date}T00:00:00Z")).unwrap_or(start);
-                let mut members = Vec::new();
-                for (date, hour, count, hours) in
-                    [("2025-06-11", 8, 46, 3), ("2025-06-24", 13, 207, 4)]
-                {
-                    let t0 = day(date) + hour * HOUR;
-                    for i in 0..count {
-                        let t = t0 + i * hours * HOUR / count + g.rng.within(2 * MINUTE);
-                        members.push(g.malicious(si, "", t, "inbox.ru"));
-                    }
-                }
-                let mut n = 0usize;
-                let mut uploads = vec![("2025-06-26", 9), ("2025-06-27", 295), ("2025-06-30", 740)];
-                let rest = [
-                    "2025-07-01",
-                    "2025-07-02",
-                    "2025-07-03",
-                    "2025-07-04",
-                    "2025-07-05",
-                    "2025-07-06",
-                    "2025-07-07",
-                    "2025-07-08",
-                ];
-                for (k, d) in rest.iter().enumerate() {
-                    uploads.push((d, if k < 1 { 61 } else { 60 }));
-                }
-                for (date, count) in uploads {
-                    for _ in 0..count {
-                        let user = members
-                            [usize::try_from(g.rng.below(members.len() as u64)).unwrap_or(0)];
-                        let at = day(date) + g.rng.within(DAY);
-                        let project = format!("{}-{n}", g.bait_name(&popular, n));
-                        g.malicious_upload(si, user, at, project);
-                        n += 1;
-                    }
-                }
-            }
-            "drip" => {
-                let mut k = 0;
-                for i in 0..120i64 {
-                    let t = start + 10 * DAY + i * 6 * HOUR + g.rng.within(HOUR);
-                    let domain = PROVIDERS
-                        [usize::try_from(g.rng.below(PROVIDERS.len() as u64)).unwrap_or(0)]
-                    .0;
-                    let user = g.malicious(si, "", t, domain);
-                    for _ in 0..(3 + g.rng.below(3)) {
-                        let at = t + DAY + g.rng.within(3 * DAY);
-                        let project = format!("{}-{k}", g.bait_name(&popular, k));
-                        g.malicious_upload(si, user, at, project);
-                        k += 1;
-                    }
-                }
-            }
-            "flood" => {
-                let t = start + 40 * DAY + 10 * HOUR;
-                let user = g.malicious(si, "", t, "gmail.com");
-                for k in 0..100 {
-                    let at = t + 2 * HOUR + k * 5 * MINUTE;
-                    let project = format!(
-                        "{}-{k}",
-                        g.bait_name(&popular, usize::try_from(k).unwrap_or(0))
-                    );
-                    g.malicious_upload(si, user, at, project);
-                }
-            }
-            _ => {}
-        }
+        plant_attack(&mut g, si, scenario, start, days, &popular);
         let first = g
             .heap
             .iter()
@@ -497,9 +551,17 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
             })
             .min()
             .unwrap_or(start);
-        g.truth.scenarios[si].first_account = format_rfc3339(first);
+        let s = &mut g.truth.scenarios[si];
+        s.first_account = format_rfc3339(first);
+        s.first_upload = s.first_upload_ms.map(format_rfc3339).unwrap_or_default();
     }
 
+    let students = g.cohort("students");
+    let company = g.cohort("company-onboarding");
+    let monorepo = g.cohort("monorepo");
+    g.truth.legitimate[monorepo]
+        .accounts
+        .push(g.names[established[0] as usize].clone());
     for d in 0..days {
         let day_start = start + d * DAY;
         for _ in 0..per_day {
@@ -524,41 +586,22 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
             let (files, lines) = (5 + g.rng.below(200), 100 + g.rng.below(20_000));
             g.push(
                 at,
-                PendingLine::Upload {
-                    user,
-                    project,
-                    empty: false,
-                    scripts: vec![],
-                    summary,
-                    files,
-                    lines,
-                },
+                PendingLine::Upload(Upload::real(user, project, summary, files, lines)),
             );
         }
         if (day_start..day_start + DAY).contains(&students_at) {
-            // 60 students in an hour; a third upload the same homework (real code) later.
+            // 60 students of one university in an hour; a third upload their homework later.
             for i in 0..60 {
                 let t = students_at + i * MINUTE + g.rng.within(MINUTE);
-                let u = g.user("stud");
-                let email = format!("{}@uni-tartu-example.edu", g.names[u as usize]);
-                g.push(t, PendingLine::Create { user: u, email });
+                let u = g.planted(students, "stud", t, "uni-tartu-example.edu");
                 let verify = t + 2 * MINUTE + g.rng.within(20 * MINUTE);
                 g.push(verify, PendingLine::Step { user: u, kind: 0 });
                 if i % 3 == 0 {
                     let at = t + 2 * DAY + g.rng.within(3 * DAY);
                     let project = format!("hw3-{}", g.names[u as usize]);
-                    g.push(
-                        at,
-                        PendingLine::Upload {
-                            user: u,
-                            project,
-                            empty: false,
-                            scripts: vec![],
-                            summary: "Homework 3: linked lists".into(),
-                            files: 6,
-                            lines: 180,
-                        },
-                    );
+                    let upload =
+                        Upload::real(u, project, "Homework 3: linked lists".into(), 6, 180);
+                    g.push(at, PendingLine::Upload(upload));
                 }
             }
         }
@@ -566,9 +609,7 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
             // A company onboards 40 staff in an hour; 2FA and tokens come over the following days.
             for i in 0..40 {
                 let t = company_at + i * 90_000;
-                let u = g.user("staff");
-                let email = format!("{}@acme-example.com", g.names[u as usize]);
-                g.push(t, PendingLine::Create { user: u, email });
+                let u = g.planted(company, "staff", t, "acme-example.com");
                 let v = t + 5 * MINUTE + g.rng.within(HOUR);
                 g.push(v, PendingLine::Step { user: u, kind: 0 });
                 if g.rng.chance(0.7) {
@@ -587,23 +628,324 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
             for k in 0..50 {
                 let at = monorepo_at + k * 4 * MINUTE;
                 let project = format!("acme-monorepo-part-{k}");
-                g.push(
-                    at,
-                    PendingLine::Upload {
-                        user,
-                        project,
-                        empty: false,
-                        scripts: vec![],
-                        summary: "Part of the acme mono-repo".into(),
-                        files: 12,
-                        lines: 900,
-                    },
-                );
+                let upload =
+                    Upload::real(user, project, "Part of the acme mono-repo".into(), 12, 900);
+                g.push(at, PendingLine::Upload(upload));
             }
         }
         g.flush_until(day_start + DAY);
     }
     g.flush_until(i64::MAX);
-    debug_assert!(end > start);
     g.truth
+}
+
+/// The legitimate cohorts of issue 13: IT-scripted onboarding, a hackathon on big providers,
+/// strangers reserving names with empty placeholders, strangers publishing one project
+/// template, nightly-release bots, a young organisation's mono-repo release.
+#[allow(clippy::too_many_lines, clippy::many_single_char_names)]
+fn plant_legitimate(
+    g: &mut Gen<'_>,
+    start: i64,
+    days: i64,
+    established: &[u32],
+    day_of: &mut dyn FnMut(&mut Gen<'_>, i64) -> i64,
+) {
+    let big = [
+        "gmail.com",
+        "outlook.com",
+        "qq.com",
+        "163.com",
+        "yahoo.com",
+        "hotmail.com",
+    ];
+    // IT-scripted onboarding: 30 staff of a company in two hours on its own domain, each with
+    // 2FA and a token within minutes; nothing uploaded. A few colleagues signed up earlier.
+    let it = g.cohort("it-onboarding");
+    let corp = format!("{}-corp.com", word(&mut g.rng, 2));
+    for _ in 0..3 {
+        let t = start + g.rng.within(20 * DAY);
+        let u = g.planted(it, "emp", t, &corp);
+        g.quick_setup(u, t);
+    }
+    let at = day_of(g, 2) + 9 * HOUR;
+    for i in 0..30 {
+        let t = at + i * 4 * MINUTE + g.rng.within(2 * MINUTE);
+        let u = g.planted(it, "emp", t, &corp);
+        g.quick_setup(u, t);
+    }
+
+    // A hackathon: 80 people in two hours on the big providers; the instructor walks half of
+    // them through 2FA and a token; 30 teams upload the starter project (identical code).
+    let hack = g.cohort("hackathon");
+    let at = day_of(g, 4) + 10 * HOUR;
+    let edition = word(&mut g.rng, 2);
+    for i in 0..80 {
+        let t = at + i * 90_000 + g.rng.within(MINUTE);
+        let domain = g.pick(&big);
+        let u = g.planted(hack, "hack", t, domain);
+        if g.rng.chance(0.5) {
+            g.quick_setup(u, t);
+        } else {
+            let at = t + g.rng.within(3 * HOUR);
+            g.push(at, PendingLine::Step { user: u, kind: 0 });
+        }
+        if i < 30 {
+            let upload_at = t + 3 * HOUR + g.rng.within(DAY);
+            let project = format!("{edition}-team-{}", word(&mut g.rng, 2));
+            let mut upload =
+                Upload::real(u, project, format!("{edition} hackathon starter"), 9, 150);
+            upload.digest = Some(format!("hackathon-starter-{edition}"));
+            g.push(upload_at, PendingLine::Upload(upload));
+        }
+    }
+
+    // Four groups of strangers reserving names with empty placeholders, over one to two weeks,
+    // on the big providers and small company domains.
+    let summaries = [
+        "Placeholder",
+        "Reserved",
+        "",
+        "Coming soon",
+        "placeholder package",
+    ];
+    for k in 0..4 {
+        let c = g.cohort(&format!("placeholders-{}", k + 1));
+        let n = 9 + g.rng.below(11);
+        let from = day_of(g, 7 + k);
+        let span = 7 * DAY + g.rng.within(7 * DAY);
+        let summary = g.pick(&summaries);
+        for _ in 0..n {
+            let t = from + g.rng.within(span);
+            let domain = if g.rng.chance(0.7) {
+                g.pick(&["gmail.com", "163.com", "qq.com", "outlook.com"])
+                    .to_owned()
+            } else {
+                format!("{}.example", word(&mut g.rng, 3))
+            };
+            let u = g.planted(c, "", t, &domain);
+            let at = t + HOUR + g.rng.within(DAY);
+            g.push(at, PendingLine::Step { user: u, kind: 0 });
+            let project = format!("{}-{}", word(&mut g.rng, 2), word(&mut g.rng, 2));
+            let upload = Upload::empty(u, project, summary.into(), 3);
+            let at = t + 2 * HOUR + g.rng.within(2 * DAY);
+            g.push(at, PendingLine::Upload(upload));
+        }
+    }
+
+    // Strangers publishing from one project template, unchanged: the same files and skeleton
+    // code, the template's default summary.
+    let c = g.cohort("cookiecutter");
+    let from = day_of(g, 9);
+    for _ in 0..20 {
+        let t = from + g.rng.within(21 * DAY);
+        let domain = g.pick(&big);
+        let u = g.planted(c, "", t, domain);
+        g.push(t + HOUR, PendingLine::Step { user: u, kind: 0 });
+        let project = format!("{}-{}", word(&mut g.rng, 2), word(&mut g.rng, 3));
+        let mut upload = Upload::real(
+            u,
+            project,
+            "Python Boilerplate contains all the boilerplate you need to create a Python package."
+                .into(),
+            11,
+            6,
+        );
+        upload.python_files = 4;
+        upload.digest = Some("cookiecutter-pypackage".into());
+        let at = t + 3 * HOUR + g.rng.within(5 * DAY);
+        g.push(at, PendingLine::Upload(upload));
+    }
+
+    // Release bots: three accounts set up by script, each publishing two projects every night.
+    let c = g.cohort("nightly-bots");
+    for b in 0..3 {
+        let t = start + (1 + b) * DAY + 10 * HOUR;
+        let u = g.planted(c, "ci-bot", t, "gmail.com");
+        g.quick_setup(u, t);
+        let projects = [word(&mut g.rng, 3), word(&mut g.rng, 3)];
+        for d in (2 + b)..days {
+            for p in &projects {
+                let at = start + d * DAY + 2 * HOUR + g.rng.within(HOUR);
+                let mut upload = Upload::real(
+                    u,
+                    format!("{p}-nightly"),
+                    format!("{p} nightly build"),
+                    30,
+                    2400,
+                );
+                upload.version = format!("1.0.dev{d}");
+                upload.digest = Some(format!("{p}-{d}"));
+                g.push(at, PendingLine::Upload(upload));
+            }
+        }
+    }
+
+    // A young organisation account releases the 30 packages of its mono-repo within an hour.
+    let c = g.cohort("young-monorepo");
+    let t = day_of(g, 8) + 8 * HOUR;
+    let org = word(&mut g.rng, 2);
+    let u = g.planted(c, "org", t, &format!("{org}-labs.io"));
+    g.quick_setup(u, t);
+    for k in 0..30 {
+        let at = t + 2 * HOUR + k * 2 * MINUTE;
+        let lines = 200 + g.rng.below(3000);
+        let upload = Upload::real(
+            u,
+            format!("{org}-{}", word(&mut g.rng, 2)),
+            format!("Part of the {org} toolkit"),
+            14,
+            lines,
+        );
+        g.push(at, PendingLine::Upload(upload));
+    }
+    let _ = established;
+}
+
+/// One attack scenario, its accounts and uploads scheduled and recorded in the truth.
+#[allow(clippy::too_many_lines)]
+fn plant_attack(
+    g: &mut Gen<'_>,
+    si: usize,
+    scenario: &str,
+    start: i64,
+    days: i64,
+    popular: &[String],
+) {
+    let providers: Vec<&str> = PROVIDERS.iter().map(|(d, _)| *d).collect();
+    match scenario {
+        "inbox-2025" => {
+            let day = |date: &str| parse_rfc3339(&format!("{date}T00:00:00Z")).unwrap_or(start);
+            let mut members = Vec::new();
+            for (date, hour, count, hours) in [("2025-06-11", 8, 46, 3), ("2025-06-24", 13, 207, 4)]
+            {
+                let t0 = day(date) + hour * HOUR;
+                for i in 0..count {
+                    let t = t0 + i * hours * HOUR / count + g.rng.within(2 * MINUTE);
+                    members.push(g.malicious(si, "", t, "inbox.ru"));
+                }
+            }
+            let mut n = 0usize;
+            let mut uploads = vec![("2025-06-26", 9), ("2025-06-27", 295), ("2025-06-30", 740)];
+            for (k, d) in [
+                "2025-07-01",
+                "2025-07-02",
+                "2025-07-03",
+                "2025-07-04",
+                "2025-07-05",
+                "2025-07-06",
+                "2025-07-07",
+                "2025-07-08",
+            ]
+            .iter()
+            .enumerate()
+            {
+                uploads.push((d, if k < 1 { 61 } else { 60 }));
+            }
+            for (date, count) in uploads {
+                for _ in 0..count {
+                    let user =
+                        members[usize::try_from(g.rng.below(members.len() as u64)).unwrap_or(0)];
+                    let at = day(date) + g.rng.within(DAY);
+                    let project = format!("{}-{n}", g.bait_name(popular, n));
+                    g.malicious_upload(si, user, at, project);
+                    n += 1;
+                }
+            }
+        }
+        "drip" => {
+            // Slow: an account every six hours for a month, across the big providers.
+            let mut k = 0;
+            for i in 0..120i64 {
+                let t = start + 10 * DAY + i * 6 * HOUR + g.rng.within(HOUR);
+                let domain =
+                    providers[usize::try_from(g.rng.below(providers.len() as u64)).unwrap_or(0)];
+                let user = g.malicious(si, "", t, domain);
+                for _ in 0..(3 + g.rng.below(3)) {
+                    let at = t + DAY + g.rng.within(3 * DAY);
+                    let project = format!("{}-{k}", g.bait_name(popular, k));
+                    g.malicious_upload(si, user, at, project);
+                    k += 1;
+                }
+            }
+        }
+        "flood" => {
+            let t = start + 40 * DAY + 10 * HOUR;
+            let user = g.malicious(si, "", t, "gmail.com");
+            for k in 0..100 {
+                let at = t + 2 * HOUR + k * 5 * MINUTE;
+                let project = format!(
+                    "{}-{k}",
+                    g.bait_name(popular, usize::try_from(k).unwrap_or(0))
+                );
+                g.malicious_upload(si, user, at, project);
+            }
+        }
+        "sleeper" => {
+            // Aged accounts: opened in the first days, set up like a person, silent for six
+            // weeks, then all waking within ten hours with empty bait packages.
+            let wake = start + (days * 3 / 4).max(1) * DAY + 9 * HOUR;
+            let summary = word(&mut g.rng, 3);
+            let mut k = 0;
+            for _ in 0..30 {
+                let t = start + g.rng.within(5 * DAY);
+                let domain =
+                    providers[usize::try_from(g.rng.below(providers.len() as u64)).unwrap_or(0)];
+                let user = g.malicious_with(si, "", t, domain, Setup::Slow);
+                for _ in 0..(2 + g.rng.below(3)) {
+                    let at = wake + g.rng.within(10 * HOUR);
+                    let project = g.bait_name(popular, k);
+                    let upload = Upload::empty(user, project, format!("{summary} {k}"), 5);
+                    g.malicious_file(si, at, upload);
+                    k += 1;
+                }
+            }
+        }
+        "rotating" => {
+            // Rotating domains: two or three accounts per freshly registered domain, set up
+            // with pauses, each uploading a few empty bait packages within days.
+            let from = start + days / 3 * DAY;
+            let mut k = 0;
+            let mut domain = String::new();
+            for i in 0..60 {
+                if i % (2 + usize::try_from(g.rng.below(2)).unwrap_or(0)) == 0 || domain.is_empty()
+                {
+                    domain = format!("{}{}.net", word(&mut g.rng, 2), word(&mut g.rng, 2));
+                }
+                let t = from + g.rng.within(10 * DAY);
+                let user = g.malicious_with(si, "", t, &domain, Setup::Jittered);
+                for _ in 0..(2 + g.rng.below(3)) {
+                    let at = t + 2 * HOUR + g.rng.within(3 * DAY);
+                    let project = g.bait_name(popular, k);
+                    let upload =
+                        Upload::empty(user, project.clone(), format!("The {project} library"), 3);
+                    g.malicious_file(si, at, upload);
+                    k += 1;
+                }
+            }
+        }
+        "payload" => {
+            // One non-empty payload (an install hook that phones home) under bait names, from
+            // accounts across the big providers over three days, with jittered set-up.
+            let from = start + days / 2 * DAY;
+            let digest = format!("payload-{}", word(&mut g.rng, 3));
+            let mut k = 0;
+            for _ in 0..25 {
+                let t = from + g.rng.within(3 * DAY);
+                let domain =
+                    providers[usize::try_from(g.rng.below(providers.len() as u64)).unwrap_or(0)];
+                let user = g.malicious_with(si, "", t, domain, Setup::Jittered);
+                for _ in 0..=g.rng.below(3) {
+                    let at = t + HOUR + g.rng.within(DAY);
+                    let project = g.bait_name(popular, k);
+                    let mut upload =
+                        Upload::real(user, project.clone(), format!("{project} helpers"), 6, 64);
+                    upload.python_files = 3;
+                    upload.digest = Some(digest.clone());
+                    g.malicious_file(si, at, upload);
+                    k += 1;
+                }
+            }
+        }
+        _ => {}
+    }
 }

@@ -380,7 +380,7 @@ pub async fn serve(
     tokio::spawn(watch_journal(state.clone()));
     tokio::spawn(notify::run(state.clone()));
     if state.config.campaign_detection {
-        tokio::spawn(live::run(state.clone()));
+        tokio::spawn(live::run(state.clone(), data_dir.join("campaign-watch.json")));
     }
     on_bound(bound);
     let read_timeout = std::time::Duration::from_secs(state.config.read_timeout_secs.max(1));

@@ -1,6 +1,6 @@
 //! The live campaign detector: the registry feeds its own journal to [`picket_campaigns`] as it
 //! grows (polled each second; on start the whole journal is replayed so restarts lose nothing)
-//! and answers a campaign the moment it crosses the threshold:
+//! and answers an alert — a campaign — the moment it crosses the threshold:
 //!
 //! - member accounts are restricted — their next uploads are quarantined on arrival;
 //! - registrations from the campaign's burst domains are throttled (`campaign-throttle-hours`, one
@@ -10,6 +10,9 @@
 //!   `X-Picket-Signature-256: sha256=HEX`, the HMAC-SHA256 of the body).
 //!
 //! Campaigns are stored (`picket admin campaigns`); `apply` and `dismiss` are the admin's answer.
+//! Cohorts on watch (worth a look, no evidence of abuse: a company onboarding its staff by
+//! script, strangers reserving names) get no response at all: they are kept apart, in
+//! `DATA_DIR/campaign-watch.json` (rewritten when the list changes) and logged once each.
 
 use picket_campaigns::{Config as DetectorConfig, Detector, NameJudge, parse_line};
 use picket_store::{AdminContext, Event};
@@ -40,8 +43,8 @@ pub fn check_config(path: &str) -> Result<DetectorConfig, String> {
     })
 }
 
-/// Runs until the process ends.
-pub async fn run(state: AppState) {
+/// Runs until the process ends; the watch list goes to `watch_file`.
+pub async fn run(state: AppState, watch_file: std::path::PathBuf) {
     let config = DetectorConfig {
         warmup_hours: state.config.campaign_warmup_hours,
         ..detector_config(state.config.campaign_config.as_deref())
@@ -50,6 +53,7 @@ pub async fn run(state: AppState) {
     let judge = NameJudge::with_detector(state.knowledge.squats(), min_confidence);
     let mut detector = Detector::new(config, judge);
     let mut last_id = 0i64;
+    let mut watched = Vec::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
@@ -77,11 +81,46 @@ pub async fn run(state: AppState) {
         if fed && let Err(e) = respond(&state, &mut detector).await {
             tracing::warn!(error = %e, "answering a campaign");
         }
+        if fed {
+            keep_watch(&mut detector, &mut watched, &watch_file).await;
+        }
     }
 }
 
+/// Writes the watch list when it changed (a new cohort, or one that grew); logs new cohorts.
+async fn keep_watch(
+    detector: &mut Detector,
+    watched: &mut Vec<(String, usize)>,
+    watch_file: &std::path::Path,
+) {
+    let watch = detector.watch();
+    let now: Vec<(String, usize)> = watch
+        .iter()
+        .map(|c| (stable_id(c), c.accounts.len()))
+        .collect();
+    if now == *watched {
+        return;
+    }
+    for (c, (id, _)) in watch.iter().zip(&now) {
+        if !watched.iter().any(|(w, _)| w == id) {
+            tracing::info!(cohort = %id, accounts = c.accounts.len(), reasons = %c.reasons.join("; "), "cohort on watch (no action)");
+        }
+    }
+    *watched = now;
+    let body = json!({ "watch": watch.iter().map(|c| json!({ "id": stable_id(c), "report": c })).collect::<Vec<_>>() });
+    let tmp = watch_file.with_extension("json.tmp");
+    let written = tokio::fs::write(&tmp, body.to_string() + "\n").await;
+    if let Err(e) = match written {
+        Ok(()) => tokio::fs::rename(&tmp, watch_file).await,
+        Err(e) => Err(e),
+    } {
+        tracing::warn!(error = %e, file = %watch_file.display(), "writing the watch list");
+    }
+}
+
+/// Only alerts are answered: restriction, throttles, notices.
 async fn respond(state: &AppState, detector: &mut Detector) -> Result<(), String> {
-    let campaigns: Vec<picket_campaigns::Campaign> = detector.campaigns().to_vec();
+    let campaigns: Vec<picket_campaigns::Campaign> = detector.campaigns();
     for c in campaigns {
         let id = stable_id(&c);
         let now = now_ms();
@@ -152,11 +191,7 @@ async fn notify(state: &AppState, id: &str, c: &picket_campaigns::Campaign) {
         c.detected_at,
         c.accounts.len(),
         c.projects.len(),
-        c.domains
-            .iter()
-            .map(|d| format!("{} ({})", d.domain, d.accounts))
-            .collect::<Vec<_>>()
-            .join(", "),
+        c.domain_list(usize::MAX),
         c.signals
             .iter()
             .map(|s| format!("  {} {:.2} {}", s.name, s.strength, s.evidence))
