@@ -401,8 +401,8 @@ impl NameJudge {
 }
 
 struct Account {
-    /// Empty for an account first seen uploading (created before the log, or long enough ago
-    /// that it is no longer followed): a sleeper waking up.
+    /// Empty for an account first seen uploading something empty (created before the log, or
+    /// long enough ago that it is no longer followed): a sleeper waking up.
     domain: Box<str>,
     created: i64,
     dormant: bool,
@@ -866,14 +866,15 @@ impl Detector {
         let artifact = e.artifact.as_ref().unwrap_or(&empty_artifact);
         if !self.accounts.contains_key(user) {
             // An account no longer (or never) followed. A member of a known campaign is followed
-            // further; one that wakes up with an empty or bait upload — a sleeper created long
-            // ago, or before the log — is followed from now on; anyone else (an established
-            // maintainer releasing real code) is left alone.
+            // further; one that wakes up with an empty upload — a sleeper created long ago, or
+            // before the log — is followed from now on; anyone else (an established maintainer
+            // releasing real code) is left alone, without judging its names: that is most of a
+            // registry's uploads.
             if let Some(c) = member {
                 add_project(&mut self.campaigns[c], project, time);
                 return;
             }
-            if !artifact.empty && !self.judge.is_bait(project, &artifact.console_scripts) {
+            if !artifact.empty {
                 return;
             }
             self.accounts
