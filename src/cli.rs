@@ -389,6 +389,16 @@ pub enum AdminCommand {
     /// picket's own OSV records (`MAL-` style), as `/osv/all.zip` publishes them.
     #[command(subcommand)]
     Osv(OsvCommand),
+    /// Re-check now the domains of verified addresses through RDAP (`rdap-url`), unverifying
+    /// addresses whose domain expired or was registered again after they were verified.
+    CheckDomains {
+        /// The RDAP service (else `rdap-url` of `[serve]` in `--config`/`picket.toml`).
+        #[arg(long, value_name = "URL")]
+        rdap_url: Option<String>,
+        /// The configuration file to read `rdap-url` from.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `picket admin reports …`.

@@ -15,15 +15,7 @@ use common::{picket, picket_with_stdin, text, venv};
 use serde_json::{Value, json};
 
 fn admin(registry: &Registry, args: &[&str]) -> Value {
-    let mut all = vec![
-        "--format",
-        "json",
-        "admin",
-        "--data-dir",
-        registry.data.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let out = picket_with_stdin(registry.data.parent().unwrap(), &all, "");
+    let out = common::admin_json(&registry.data, args);
     assert!(out.status.success(), "{args:?}: {}", both(&out));
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }

@@ -591,6 +591,36 @@ async fn act(
             }
         }
         AdminCommand::Osv(sub) => return osv(store, sub, actor, format).await,
+        AdminCommand::CheckDomains { rdap_url, config } => {
+            let serve = crate::config::Config::load_with_env(config.as_deref())
+                .map_err(|e| AdminError::Input(format!("{e:#}")))?
+                .serve;
+            let url = rdap_url.clone().or(serve.rdap_url).ok_or_else(|| {
+                AdminError::Input(
+                    "no RDAP service: pass --rdap-url URL or set rdap-url in [serve]".into(),
+                )
+            })?;
+            let margin = serve.rdap_expiry_margin_days;
+            let summary = picket_server::domains::check_all(store, &url, margin, actor)
+                .await
+                .map_err(AdminError::Input)?;
+            let _ = output::emit(format, &summary, |w| {
+                for (user, email, reason) in &summary.unverified {
+                    writeln!(w, "unverified {email} ({user}): {reason}")?;
+                }
+                for (domain, error) in &summary.failed {
+                    writeln!(w, "left as is: {domain}: {error}")?;
+                }
+                writeln!(
+                    w,
+                    "{} domains of {} verified addresses checked; {} unverified, {} not answered",
+                    summary.domains,
+                    summary.addresses,
+                    summary.unverified.len(),
+                    summary.failed.len()
+                )
+            });
+        }
         AdminCommand::ImportBaseline { file } => {
             let text = std::fs::read(file)
                 .map_err(|e| AdminError::Input(format!("{}: {e}", file.display())))?;

@@ -68,6 +68,19 @@ pub fn code_wheel(dir: &Path, name: &str, code: &[u8]) -> PathBuf {
     path
 }
 
+/// `picket --format json admin --data-dir DATA ARGS…`, run beside the data directory.
+pub fn admin_json(data: &Path, args: &[&str]) -> Output {
+    let mut all = vec![
+        "--format",
+        "json",
+        "admin",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    picket_with_stdin(data.parent().unwrap(), &all, "")
+}
+
 /// Lossy text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -91,7 +91,7 @@ pub fn normalize_email(email: &str) -> Result<String, String> {
     Ok(normalized)
 }
 
-fn validate_password(password: &str) -> Result<(), String> {
+pub(crate) fn validate_password(password: &str) -> Result<(), String> {
     if password.chars().count() < 8 {
         return Err("Your password is too short: use at least 8 characters.".into());
     }

@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod domains;
 pub mod error;
 pub mod files;
 pub mod gate;
@@ -29,6 +30,7 @@ pub mod negotiate;
 pub mod notify;
 pub mod osv_api;
 pub mod osv_feed;
+pub mod password_reset;
 pub mod policy;
 pub mod reports;
 pub mod simple;
@@ -261,6 +263,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/account/emails", post(accounts::add_email))
+        .route(
+            "/api/v1/account/password-reset",
+            post(password_reset::request),
+        )
+        .route(
+            "/api/v1/account/password-reset/confirm",
+            post(password_reset::confirm),
+        )
         .route("/api/v1/admin/actions", post(admin::action))
         .route("/api/v1/admin/audit", get(admin::audit))
         .route(
@@ -379,6 +389,7 @@ pub async fn serve(
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
     tokio::spawn(notify::run(state.clone()));
+    tokio::spawn(domains::run(state.clone()));
     if state.config.campaign_detection {
         tokio::spawn(live::run(state.clone(), data_dir.join("campaign-watch.json")));
     }

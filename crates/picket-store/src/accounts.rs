@@ -191,8 +191,8 @@ impl Store {
         }
         let id = sqlx::query(
             "INSERT INTO users (username, email, email_verified, password_hash, is_admin, created_at, \
-                                email_domain) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                email_domain, email_verified_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(user.username)
         .bind(user.email)
@@ -201,6 +201,7 @@ impl Store {
         .bind(i64::from(user.is_admin))
         .bind(user.time_ms)
         .bind(user.email_domain)
+        .bind(user.email_verified.then_some(user.time_ms))
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
@@ -272,18 +273,14 @@ impl Store {
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO email_verifications (token_hash, user_id, email, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(email)
-        .bind(now_ms)
-        .bind(expires_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let link = Link {
+            user_id,
+            email,
+            token_hash,
+            now_ms,
+            expires_ms,
+        };
+        insert_link(&self.pool, "email_verifications", &link).await
     }
 
     /// Uses a verification link: marks the address verified if the link is known, unused and not
@@ -314,21 +311,20 @@ impl Store {
             .bind(token_hash)
             .execute(&mut *tx)
             .await?;
+        // The time of verification: a domain registered after it has changed hands since.
         for sql in [
-            "UPDATE users SET email_verified = 1 WHERE id = ? AND email = ?",
-            "UPDATE user_emails SET verified = 1 WHERE user_id = ? AND email = ?",
+            "UPDATE users SET email_verified = 1, email_verified_at = ?, \
+             email_unverified_reason = NULL WHERE id = ? AND email = ?",
+            "UPDATE user_emails SET verified = 1, verified_at = ? WHERE user_id = ? AND email = ?",
         ] {
             sqlx::query(sql)
+                .bind(now_ms)
                 .bind(user_id)
                 .bind(&email)
                 .execute(&mut *tx)
                 .await?;
         }
-        let user_row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let user = User::from_row(&user_row);
+        let user = user_in(&mut tx, user_id).await?;
         append(&mut tx, &[make_event(&user, &email)]).await?;
         tx.commit().await?;
         Ok(Some((user, email)))
@@ -580,6 +576,47 @@ pub(crate) async fn end_access(
         0
     };
     Ok((sessions, tokens))
+}
+
+/// A mailed link (verification, password reset): whose, for which address, until when.
+pub(crate) struct Link<'a> {
+    pub(crate) user_id: i64,
+    pub(crate) email: &'a str,
+    pub(crate) token_hash: &'a str,
+    pub(crate) now_ms: i64,
+    pub(crate) expires_ms: i64,
+}
+
+/// Stores a link in `table` (`email_verifications` or `password_resets`, which share columns).
+pub(crate) async fn insert_link<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    table: &str,
+    link: &Link<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (token_hash, user_id, email, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?)"
+    ))
+    .bind(link.token_hash)
+    .bind(link.user_id)
+    .bind(link.email)
+    .bind(link.now_ms)
+    .bind(link.expires_ms)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// The account with this id, inside a transaction.
+pub(crate) async fn user_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+) -> Result<User, StoreError> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(User::from_row(&row))
 }
 
 fn prefixed(table: &str, columns: &str) -> String {

@@ -14,6 +14,7 @@
 mod accounts;
 mod blobs;
 mod defenses;
+mod domains;
 mod journal;
 mod malicious;
 mod packages;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use accounts::{NewUser, TokenInfo, TokenScope, User};
 pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
 pub use defenses::{AdminAction, AdminContext, NameProhibition, RateDecision, SIGNUP_BUCKET_MS};
+pub use domains::{DomainCheck, VerifiedAddress};
 pub use journal::{Event, rfc3339};
 pub use malicious::{DEFAULT_ID_PREFIX, ID_PREFIX_KEY, MaliciousRecord};
 pub use packages::{FileRow, Project, Quarantine, ReleaseRow, Removal, Upload, UploadOutcome};
