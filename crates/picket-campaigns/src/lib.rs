@@ -121,7 +121,7 @@ impl Default for Weights {
             shared_fingerprint: 0.5,
             young_uploaders: 0.15,
             flood: 0.4,
-            bait_squatting: 0.45,
+            bait_squatting: 0.55,
         }
     }
 }

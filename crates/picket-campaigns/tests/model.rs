@@ -1,0 +1,191 @@
+//! The graded response on small hand-made logs: what is watched, what is alerted, and why.
+
+use picket_campaigns::{Config, Detector, Level, NameJudge, parse_line};
+
+const T0: i64 = 1_750_000_000_000; // 2025-06-15, a Sunday
+const MIN: i64 = 60_000;
+
+/// A log under construction: events are fed to a detector as they are written.
+struct Log {
+    detector: Detector,
+}
+
+impl Log {
+    fn new() -> Self {
+        let popular = picket_names::NameIndex::embedded().ranked();
+        let config = Config {
+            warmup_hours: 0,
+            ..Config::default()
+        };
+        Self {
+            detector: Detector::new(config, NameJudge::new(&popular, 0.7)),
+        }
+    }
+
+    fn event(&mut self, minute: i64, json: &str) {
+        let time = picket_campaigns::format_rfc3339(T0 + minute * MIN);
+        let line = format!(r#"{{"time":"{time}",{json}}}"#);
+        let (t, e) = parse_line(line.as_bytes()).unwrap().unwrap();
+        self.detector.observe(t, &e);
+    }
+
+    fn account(&mut self, minute: i64, user: &str, domain: &str, scripted: bool) {
+        self.event(
+            minute,
+            &format!(r#""kind":"account.create","user":"{user}","email":"{user}@{domain}""#),
+        );
+        let steps = [
+            "account.email.verify",
+            "account.2fa.add",
+            "account.token.create",
+        ];
+        for (k, kind) in (0i64..).zip(steps) {
+            // By script: minutes apart; by hand: the next days.
+            let at = if scripted {
+                2 + 3 * k
+            } else {
+                2 + 1500 * (k + 1)
+            };
+            self.event(minute + at, &format!(r#""kind":"{kind}","user":"{user}""#));
+        }
+    }
+
+    fn upload(&mut self, minute: i64, user: &str, project: &str, summary: &str, code_lines: u64) {
+        let empty = code_lines == 0;
+        self.event(
+            minute,
+            &format!(
+                r#""kind":"file.upload","user":"{user}","project":"{project}","summary":"{summary}","artifact":{{"files":3,"python_files":1,"code_lines":{code_lines},"empty":{empty}}}"#
+            ),
+        );
+    }
+
+    /// (level, accounts, reasons) of every cohort, alerts first.
+    fn cohorts(&mut self) -> Vec<(Level, usize, String)> {
+        let mut all = self.detector.campaigns();
+        all.extend(self.detector.watch());
+        all.iter()
+            .map(|c| (c.level, c.accounts.len(), c.reasons.join(" | ")))
+            .collect()
+    }
+}
+
+fn burst(domain: &str, scripted: bool) -> Log {
+    let mut log = Log::new();
+    for i in 0..12 {
+        log.account(i * 5, &format!("u{i}"), domain, scripted);
+    }
+    log.event(24 * 60 * 3, r#""kind":"account.login","user":"late""#);
+    log
+}
+
+#[test]
+fn a_scripted_burst_is_watched_on_an_organisations_domain_and_alerted_at_a_free_mail_provider() {
+    let mut company = burst("northwind-example.com", true);
+    let cohorts = company.cohorts();
+    assert_eq!(cohorts.len(), 1, "{cohorts:?}");
+    let (level, accounts, reasons) = &cohorts[0];
+    assert_eq!(*level, Level::Watch);
+    assert_eq!(*accounts, 12);
+    assert!(
+        reasons.contains("organisation or unlisted domain"),
+        "{reasons}"
+    );
+    assert!(reasons.contains("no evidence of abuse"), "{reasons}");
+
+    let mut provider = burst("inbox.ru", true);
+    let cohorts = provider.cohorts();
+    assert_eq!(cohorts[0].0, Level::Alert, "{cohorts:?}");
+    assert!(
+        cohorts[0]
+            .2
+            .contains("scripted mass sign-up at a free-mail provider")
+    );
+
+    // The same burst set up by hand (a class signing up together) is not even a campaign.
+    let mut class = burst("inbox.ru", false);
+    assert!(
+        class.cohorts().iter().all(|c| c.0 == Level::Watch),
+        "{:?}",
+        class.cohorts()
+    );
+}
+
+#[test]
+fn strangers_uploading_empty_placeholders_are_watched_never_alerted() {
+    let mut log = Log::new();
+    let domains = ["gmail.com", "163.com", "qq.com", "tiny-shop.example"];
+    for (i, domain) in (0i64..15).zip(domains.iter().cycle()) {
+        let user = format!("p{i}");
+        let at = i * 24 * 60; // one a day
+        log.account(at, &user, domain, false);
+        log.upload(
+            at + 120,
+            &user,
+            &format!("kalo-mira-{}", i * 7),
+            "Placeholder",
+            0,
+        );
+    }
+    let cohorts = log.cohorts();
+    assert!(
+        !cohorts.is_empty(),
+        "15 identical placeholders are worth a look"
+    );
+    assert!(cohorts.iter().all(|c| c.0 == Level::Watch), "{cohorts:?}");
+    assert!(cohorts[0].2.contains("not by itself evidence of one actor"));
+}
+
+#[test]
+fn an_account_squatting_popular_names_with_empty_packages_is_alerted_alone() {
+    let mut log = Log::new();
+    log.account(0, "sq", "gmail.com", false);
+    log.upload(60, "sq", "reqeusts", "A package", 0);
+    assert!(
+        log.cohorts().is_empty(),
+        "one bait name is the upload gate's business"
+    );
+    log.upload(90, "sq", "nunpy-17", "A package", 0);
+    let cohorts = log.cohorts();
+    assert_eq!(cohorts.len(), 1);
+    assert_eq!(cohorts[0].0, Level::Alert);
+    assert!(cohorts[0].2.contains("squatting names"), "{cohorts:?}");
+}
+
+#[test]
+fn identical_code_is_watched_until_it_comes_under_bait_names() {
+    let mut log = Log::new();
+    // A workshop: twelve people upload the same 150-line starter project under their own names.
+    let providers = ["gmail.com", "outlook.com", "qq.com", "yahoo.com"];
+    for (i, domain) in (0i64..12).zip(providers.iter().cycle()) {
+        let user = format!("w{i}");
+        log.account(i * 3, &user, domain, false);
+        log.upload(
+            240 + i,
+            &user,
+            &format!("team-{i}-solver"),
+            "Workshop starter",
+            150,
+        );
+    }
+    let cohorts = log.cohorts();
+    assert_eq!(cohorts.len(), 1, "{cohorts:?}");
+    assert_eq!(cohorts[0].0, Level::Watch);
+    assert!(
+        cohorts[0].2.contains("same non-trivial code"),
+        "{cohorts:?}"
+    );
+    // The same code under names imitating popular projects, from new accounts: one actor
+    // spreading a payload.
+    let mut log = Log::new();
+    for (i, name) in (0i64..).zip(["reqeusts", "nunpy", "pandsa", "flsak"]) {
+        let user = format!("x{i}");
+        log.account(i * 300, &user, "outlook.com", false);
+        log.upload(i * 300 + 60, &user, name, "helpers", 64);
+    }
+    let cohorts = log.cohorts();
+    assert!(
+        cohorts.iter().any(|c| c.0 == Level::Alert && c.1 >= 3),
+        "{cohorts:?}"
+    );
+}
