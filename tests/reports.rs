@@ -88,20 +88,63 @@ fn scan_finds_malicious(data: &Path, work: &Path) -> bool {
         .any(|f| f["id"] == "known-malicious")
 }
 
-fn db_update(data: &Path, url: &str) -> Value {
-    let out = picket(
-        data,
-        &[
-            "--format",
-            "json",
-            "db",
-            "update",
-            "--url",
-            url,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-    );
+/// The OSV records of picket-osv's fixtures as an `all.zip` on a loopback server; its URL.
+fn public_feed() -> String {
+    use std::io::Write as _;
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/picket-osv/tests/fixtures/osv");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        zip.start_file(
+            path.file_name().unwrap().to_str().unwrap(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    let body = zip.finish().unwrap().into_inner();
+    let base = common::canned_server(vec![(
+        "/PyPI/all.zip".to_owned(),
+        common::Canned {
+            status: 200,
+            content_type: "application/zip",
+            body,
+        },
+    )]);
+    format!("{}PyPI/all.zip", base.trim_end_matches("simple/"))
+}
+
+/// pip-audit asking `registry`'s OSV API about `quartzfeather==1.0`: the ids it reports.
+fn pip_audit_ids(venv: &Path, registry: &Registry, work: &Path) -> Vec<String> {
+    let requirements = work.join("audit-requirements.txt");
+    std::fs::write(&requirements, "quartzfeather==1.0\n").unwrap();
+    let out = std::process::Command::new(venv.join("bin/pip-audit"))
+        .arg("-r")
+        .arg(&requirements)
+        .args(["--disable-pip", "--no-deps", "-s", "osv", "--osv-url"])
+        .arg(format!("{}/v1/query", registry.base))
+        .args(["-f", "json", "--progress-spinner", "off", "--cache-dir"])
+        .arg(work.join("pip-audit-cache"))
+        .output()
+        .unwrap();
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(&out)));
+    doc["dependencies"][0]["vulns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn db_update(data: &Path, urls: &[&str]) -> Value {
+    let mut args = vec!["--format", "json", "db", "update"];
+    for url in urls {
+        args.extend(["--url", url]);
+    }
+    args.extend(["--data-dir", data.to_str().unwrap()]);
+    let out = picket(data, &args);
     assert!(out.status.success(), "{}", both(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -225,7 +268,7 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
     let downstream_data = tmp.path().join("downstream");
     let downstream = Registry::start(&downstream_data, &[]);
     let feed = format!("{}/osv/all.zip", registry.base);
-    let first = db_update(&downstream_data, &feed);
+    let first = db_update(&downstream_data, &[&feed]);
     assert_eq!(
         (first["updated"].as_bool(), first["records"].as_u64()),
         (Some(true), Some(1)),
@@ -236,7 +279,21 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
         record_id.as_str()
     );
     assert!(scan_finds_malicious(&downstream_data, tmp.path()));
-    assert_eq!(db_update(&downstream_data, &feed)["updated"], false);
+    assert_eq!(db_update(&downstream_data, &[&feed])["updated"], false);
+    // pip-audit, asking either index's OSV API, reports the record.
+    assert_eq!(
+        pip_audit_ids(&venv, &registry, tmp.path()),
+        [record_id.as_str()]
+    );
+    assert_eq!(
+        pip_audit_ids(&venv, &downstream, tmp.path()),
+        [record_id.as_str()]
+    );
+    // Subscribed to the public records too: both sources in one database.
+    let public = public_feed();
+    let merged = db_update(&downstream_data, &[&public, &feed]);
+    assert_eq!(merged["records"], 7, "{merged}");
+    assert!(scan_finds_malicious(&downstream_data, tmp.path()));
 
     // The admin reverts: the project is back, the record withdrawn upstream…
     let reverted = admin(
@@ -255,11 +312,11 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
     mail_to(&registry, "mallory@attacker.example", "is restored");
 
     // … and downstream on the next update.
-    let again = db_update(&downstream_data, &feed);
+    let again = db_update(&downstream_data, &[&public, &feed]);
     assert_eq!(
         (again["records"].as_u64(), again["withdrawn"].as_u64()),
-        (Some(0), Some(1)),
-        "{again}"
+        (Some(6), Some(2)),
+        "the fixtures' own withdrawn record and ours: {again}"
     );
     assert_eq!(query(&downstream, "quartzfeather", "1.0"), json!({}));
     assert!(!scan_finds_malicious(&downstream_data, tmp.path()));
