@@ -435,10 +435,10 @@ impl Store {
                 .bind(project.id)
                 .execute(&mut *tx)
                 .await?;
+                // The reporter is not named: the record is public.
                 let details = format!(
-                    "Reported as {} by {} (report {id}): {}{}\n\nConfirmed by {}: {}",
+                    "Reported as {} (report {id}): {}{}\n\nConfirmed by {}: {}",
                     report.kind,
-                    report.reporter,
                     report.evidence,
                     report
                         .evidence_url
