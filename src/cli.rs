@@ -102,6 +102,10 @@ pub enum Command {
     Deps(DepsArgs),
     /// Run the package index: a PyPI-compatible server that pip, uv and twine use unchanged.
     Serve(ServeArgs),
+    /// Run an index in front of an upstream index (`--upstream URL`) that pip, uv, poetry and pdm
+    /// use unchanged, hiding releases inside the cooldown and refusing known-malicious, look-alike,
+    /// empty and denied packages with the reason; `picket proxy report` lists every decision.
+    Proxy(ProxyArgs),
     /// Administer a registry's data directory: users, tokens, projects, the event journal.
     Admin(AdminArgs),
     /// Find coordinated fake-account and fake-project campaigns in a registry's event log.
@@ -191,6 +195,38 @@ pub struct ServeArgs {
     /// Log lines as `text` or `json` (overrides `[serve] log-format`).
     #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     pub log_format: Option<String>,
+}
+
+/// `picket proxy`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ProxyArgs {
+    /// `report`: the decisions journaled so far.
+    #[command(subcommand)]
+    pub command: Option<ProxyCommand>,
+    /// Where the proxy keeps its caches and journal.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on (overrides `[proxy] listen`; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// An upstream simple-API URL; repeat for several, asked in order (overrides `[proxy]
+    /// upstream`; default: the index your pip/uv configuration names).
+    #[arg(long = "upstream", value_name = "URL")]
+    pub upstream: Vec<String>,
+    /// Hide files younger than this: `P3D`, `PT72H`, `72h`, `3d` (overrides `[proxy] cooldown`).
+    #[arg(long, value_name = "DURATION")]
+    pub cooldown: Option<String>,
+    /// The settings file (default: ./picket.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `picket proxy …`.
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// List the files the proxy hid or refused, and why (from its journal).
+    Report,
 }
 
 /// `picket admin`.

@@ -53,6 +53,9 @@ pub struct Config {
     /// `[serve]`: the package index (see `picket_server::ServeConfig` for every key).
     #[serde(default)]
     pub serve: picket_server::ServeConfig,
+    /// `[proxy]`: `picket proxy` (see `picket_proxy::ProxyConfig`).
+    #[serde(default)]
+    pub proxy: picket_proxy::ProxyConfig,
 }
 
 impl Config {

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         cli::Command::Names(command) => commands::names::run(command, cli.format),
         cli::Command::Db(command) => commands::db::run(command, cli.format),
         cli::Command::Serve(args) => commands::serve::run(args),
+        cli::Command::Proxy(args) => commands::proxy::run(args, cli.format),
         cli::Command::Admin(args) => commands::admin::run(args, cli.format),
         cli::Command::Replay(args) => commands::campaigns::replay(args, cli.format),
         cli::Command::Simulate(args) => commands::campaigns::simulate_command(args),

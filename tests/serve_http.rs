@@ -3,47 +3,11 @@
 
 mod common;
 
-use common::registry::Registry;
+use common::registry::{Registry, registry_with_user};
 use common::{picket_with_stdin, text};
 use serde_json::{Value, json};
 
 const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
-
-/// A registry with one user (created by the admin CLI, so no 2FA dance) and its token.
-fn registry_with_user(tmp: &std::path::Path, env: &[(&str, &str)]) -> (Registry, String) {
-    let data = tmp.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let out = picket_with_stdin(
-        tmp,
-        &[
-            "admin",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "create-user",
-            "carol",
-            "--email",
-            "carol@example.org",
-            "--password-stdin",
-        ],
-        "a long enough password\n",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = picket_with_stdin(
-        tmp,
-        &[
-            "admin",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "create-token",
-            "carol",
-        ],
-        "",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let token = text(&out.stdout).trim().to_owned();
-    assert!(token.starts_with("pkt-"), "{token}");
-    (Registry::start(&data, env), token)
-}
 
 #[test]
 fn the_simple_api_negotiates_caches_and_serves_files() {

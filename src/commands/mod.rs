@@ -7,6 +7,7 @@ pub mod db;
 pub mod deps;
 pub mod inspect;
 pub mod names;
+pub mod proxy;
 pub mod sbom;
 pub mod scan;
 pub mod scan_formats;

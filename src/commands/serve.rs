@@ -41,15 +41,9 @@ pub fn run(args: &ServeArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            error(&format!("starting the async runtime: {e}"));
-            return Exit::Error;
-        }
+        Err(exit) => return exit,
     };
     let result = runtime.block_on(picket_server::serve(
         dir.clone(),
@@ -79,7 +73,18 @@ pub fn run(args: &ServeArgs) -> Exit {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// The multi-threaded runtime a server runs on (the error is printed).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            error(&format!("starting the async runtime: {e}"));
+            Exit::Error
+        })
+}
+
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PICKET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -96,7 +101,7 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

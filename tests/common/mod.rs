@@ -158,6 +158,18 @@ impl Drop for Server {
     }
 }
 
+/// The URL a server announces on its first line of stdout (`picket serve: listening on URL …`).
+pub fn announced_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .unwrap();
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in `{line}`"))
+        .to_owned()
+}
+
 /// Waits until `port` accepts connections.
 pub fn wait_for_port(port: u16) {
     let start = Instant::now();

@@ -1,6 +1,5 @@
 //! A real `picket serve` on a free loopback port, and the real clients that talk to it.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -30,14 +29,7 @@ impl Registry {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start picket serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in `{line}`"))
+        let base = super::announced_url(&mut child)
             .trim_end_matches("/simple/")
             .to_owned();
         Self {
@@ -339,9 +331,24 @@ impl Registry {
         version: &str,
         files: &[(&str, &[u8])],
     ) -> (u16, String) {
+        self.upload_wheel_bytes(
+            token,
+            name,
+            version,
+            &picket_testkit::wheel(name, version, files),
+        )
+    }
+
+    /// Uploads `bytes` as the wheel of `name` `version`, with the form fields twine sends.
+    pub fn upload_wheel_bytes(
+        &self,
+        token: &str,
+        name: &str,
+        version: &str,
+        bytes: &[u8],
+    ) -> (u16, String) {
         let escaped: String = picket_formats::normalize(name).replace('-', "_");
         let filename = format!("{escaped}-{version}-py3-none-any.whl");
-        let bytes = picket_testkit::wheel(name, version, files);
         self.upload_raw(
             Some(token),
             &[
@@ -352,7 +359,7 @@ impl Registry {
                 ("filetype", "bdist_wheel"),
                 ("metadata_version", "2.1"),
             ],
-            Some((&filename, &bytes)),
+            Some((&filename, bytes)),
         )
     }
 }
@@ -380,4 +387,40 @@ pub fn raw_status(base: &str, request: &str) -> u16 {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("no status in `{head}`"))
+}
+
+/// A registry with one user (created by the admin CLI, so no 2FA dance) and its token.
+pub fn registry_with_user(tmp: &std::path::Path, env: &[(&str, &str)]) -> (Registry, String) {
+    let data = tmp.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let out = super::picket_with_stdin(
+        tmp,
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-user",
+            "carol",
+            "--email",
+            "carol@example.org",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = super::picket_with_stdin(
+        tmp,
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-token",
+            "carol",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("pkt-"), "{token}");
+    (Registry::start(&data, env), token)
 }

@@ -54,6 +54,46 @@ pub fn wheel(name: &str, version: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
     zip(&all)
 }
 
+/// A wheel pip and uv install: [`wheel`] plus a `RECORD` with every file's sha256 and size.
+pub fn installable_wheel(name: &str, version: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    use sha2::Digest;
+    use std::fmt::Write as _;
+    let dist_info = format!("{}-{version}.dist-info", name.replace('-', "_"));
+    let meta = metadata(name, version);
+    let wheel_file: &[u8] = b"Wheel-Version: 1.0\nGenerator: picket-testkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
+    let meta_path = format!("{dist_info}/METADATA");
+    let wheel_path = format!("{dist_info}/WHEEL");
+    let record_path = format!("{dist_info}/RECORD");
+    let mut all: Vec<(&str, &[u8])> = files.to_vec();
+    all.push((&meta_path, &meta));
+    all.push((&wheel_path, wheel_file));
+    let mut record = String::new();
+    for (path, bytes) in &all {
+        let digest = base64url(&sha2::Sha256::digest(bytes));
+        let _ = writeln!(record, "{path},sha256={digest},{}", bytes.len());
+    }
+    record.push_str(&record_path);
+    record.push_str(",,\n");
+    all.push((&record_path, record.as_bytes()));
+    zip(&all)
+}
+
+/// Base64 with the URL-safe alphabet and no padding, as `RECORD` writes hashes.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
+}
+
 /// One entry of a hand-built tar: raw path bytes, so hostile names are possible.
 pub enum TarEntry<'a> {
     /// A regular file.
@@ -275,4 +315,18 @@ pub fn hostile_archives() -> Vec<Hostile> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn record_hashes_are_base64url_without_padding() {
+        // sha256("abc"), as Python's urlsafe_b64encode(...).rstrip(b"=") writes it.
+        use sha2::Digest;
+        assert_eq!(
+            super::base64url(&sha2::Sha256::digest(b"abc")),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+        assert_eq!(super::base64url(b"ab"), "YWI");
+    }
 }
