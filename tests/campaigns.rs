@@ -323,6 +323,30 @@ fn the_live_detector_restricts_a_campaign_and_its_next_uploads_are_quarantined()
     assert!(!out.status.success(), "{}", both(&out));
     let out = pip_install(&target, &registry, &["lenas-tool"]);
     assert!(out.status.success(), "{}", both(&out));
+    // The journal ties code, not names: each upload carries the digest of its code, none for
+    // an empty package.
+    let exported = tmp.path().join("journal.jsonl");
+    let out = admin(
+        tmp.path(),
+        &data,
+        &["export-events", "--out", exported.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let uploads: Vec<Value> = std::fs::read_to_string(&exported)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "file.upload")
+        .collect();
+    let digest = |project: &str| {
+        uploads
+            .iter()
+            .find(|e| e["project"] == project)
+            .map(|e| e["artifact"]["code_digest"].clone())
+            .unwrap()
+    };
+    assert_eq!(digest("lenas-tool").as_str().map(str::len), Some(16));
+    assert_eq!(digest("useful-thing-0"), Value::Null);
 
     // The domain's registrations are throttled; admins were told.
     let (status, body) = registry.post_json(

@@ -36,6 +36,8 @@ pub(crate) struct Collector<'l> {
     total: u64,
     measures: Measures,
     python: Vec<(String, PythonLines)>,
+    /// A hash of each Python file that does something, for [`Measures::code_digest`].
+    code_hashes: Vec<u64>,
     kept: Vec<(String, Vec<u8>)>,
 }
 
@@ -103,6 +105,7 @@ impl<'l> Collector<'l> {
             total: 0,
             measures: Measures::default(),
             python: Vec::new(),
+            code_hashes: Vec::new(),
             kept: Vec::new(),
         }
     }
@@ -268,6 +271,10 @@ impl<'l> Collector<'l> {
         }
         if is_python {
             let lines = python_lines::count(&content);
+            if lines.substantive > 0 {
+                self.code_hashes
+                    .push(fnv1a(0xcbf2_9ce4_8422_2325, &content));
+            }
             self.measures.python_files += 1;
             self.measures.code_lines += lines.code;
             self.python.push((path.clone(), lines));
@@ -475,6 +482,15 @@ impl<'l> Collector<'l> {
             .and_then(|path| self.kept(path))
             .map(<[u8]>::to_vec);
         self.measures.substantive_lines = self.substantive_lines();
+        self.measures.code_digest = (!self.code_hashes.is_empty()).then(|| {
+            // Paths left out (a payload moves with the project's name), order too.
+            self.code_hashes.sort_unstable();
+            let digest = self
+                .code_hashes
+                .iter()
+                .fold(0xcbf2_9ce4_8422_2325, |h, c| fnv1a(h, &c.to_le_bytes()));
+            format!("{digest:016x}")
+        });
         let emptiness = self.emptiness();
         Ok(Inventory {
             filename: filename.to_owned(),
@@ -555,4 +571,12 @@ impl<'l> Collector<'l> {
             ),
         }
     }
+}
+
+/// FNV-1a over `bytes`, continuing from `hash`: a grouping key, not a security hash (a collision
+/// only puts an attacker's upload beside another's).
+fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -103,6 +103,10 @@ pub struct Measures {
     pub native_sources: Vec<String>,
     /// Their lines of code (not blank, not only a comment or a brace).
     pub native_source_lines: u64,
+    /// A digest of the Python files that do something, their contents only (not their paths or
+    /// order): the same code under another project's name has the same digest. `None` without
+    /// such files. The campaign detector ties new publishers by it.
+    pub code_digest: Option<String>,
 }
 
 /// A native executable or library found in an archive.

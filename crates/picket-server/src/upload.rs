@@ -145,6 +145,7 @@ pub fn artifact_summary(inv: &Inventory) -> serde_json::Value {
         "console_scripts": inv.console_scripts().collect::<Vec<_>>(),
         "native_binaries": inv.measures.native_binaries.len(),
         "native_sources": inv.measures.native_sources.len(),
+        "code_digest": inv.measures.code_digest,
     });
     if let Some(meta) = inv.metadata.as_ref().filter(|m| !m.warnings.is_empty()) {
         summary["metadata_warnings"] = serde_json::json!(meta.warnings);
