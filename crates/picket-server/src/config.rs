@@ -393,6 +393,23 @@ mod tests {
     }
 
     #[test]
+    fn record_prefixes_and_report_kinds_are_checked() {
+        assert_eq!(ServeConfig::default().check(), Ok(()));
+        for (toml, says) in [
+            ("osv-id-prefix = \"PICKET-\"", "must start with `MAL-`"),
+            ("osv-id-prefix = \"MAL-picket-\"", "only A-Z"),
+            ("osv-id-prefix = \"MAL-PICKET\"", "end with `-`"),
+            ("report-quarantine-kinds = [\"virus\"]", "not a report kind"),
+        ] {
+            let c: ServeConfig = toml::from_str(toml).unwrap();
+            let e = c.check().unwrap_err();
+            assert!(e.contains(says), "{toml}: {e}");
+        }
+        let c: ServeConfig = toml::from_str("osv-id-prefix = \"MAL-EXAMPLE-ORG-\"").unwrap();
+        assert_eq!(c.check(), Ok(()));
+    }
+
+    #[test]
     fn gate_actions_from_toml() {
         let c: ServeConfig =
             toml::from_str("gate-empty = \"flag\"\nrate-login-ip = \"off\"").unwrap();

@@ -95,8 +95,8 @@ impl Feed {
     pub fn json_of(&self, record: &Record) -> Option<&Value> {
         self.db
             .records()
-            .iter()
-            .any(|r| std::ptr::eq(r, record))
+            .as_ptr_range()
+            .contains(&std::ptr::from_ref(record))
             .then(|| self.json.get(&record.id))
             .flatten()
     }

@@ -492,8 +492,12 @@ impl Store {
                 }
             }
             Decision::Revert => {
-                if require_project(&mut tx, &report.project).await.is_ok() {
-                    crate::defenses::release_in(&mut tx, &report.project, cx, &mut changes).await?;
+                // A project removed since is gone for good; its record is still withdrawn.
+                let released =
+                    crate::defenses::release_in(&mut tx, &report.project, cx, &mut changes).await;
+                match released {
+                    Ok(()) | Err(StoreError::NoProject(_)) => {}
+                    Err(e) => return Err(e),
                 }
                 withdraw_in(&mut tx, &report.project, cx, &mut changes).await?;
             }
