@@ -64,20 +64,20 @@ fn mail_to(registry: &Registry, to: &str, subject: &str) -> String {
     }
 }
 
-/// `picket scan --offline` of a requirements file naming `quartzfeather==1.0`, with `data`.
+/// Whether `picket scan --offline` of a requirements file naming `quartzfeather==1.0`, with
+/// `data`, calls it malicious.
 fn scan_finds_malicious(data: &Path, work: &Path) -> bool {
+    scan_with(data, work, &["--offline"])
+}
+
+/// [`scan_finds_malicious`] with other flags (`--osv-url URL`: an OSV API, not the data).
+fn scan_with(data: &Path, work: &Path, flags: &[&str]) -> bool {
     let requirements = work.join("requirements.txt");
     std::fs::write(&requirements, "quartzfeather==1.0\n").unwrap();
-    let out = picket(
-        data,
-        &[
-            "--format",
-            "json",
-            "scan",
-            "--offline",
-            requirements.to_str().unwrap(),
-        ],
-    );
+    let mut args = vec!["--format", "json", "scan"];
+    args.extend_from_slice(flags);
+    args.push(requirements.to_str().unwrap());
+    let out = picket(data, &args);
     let doc: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(&out)));
     let package = common::package(&doc, "quartzfeather");
@@ -205,6 +205,25 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
     let list = admin(&registry, &["reports", "list", "--status", "open"]);
     assert_eq!(list[0]["project"], "quartzfeather", "{list}");
     assert!(list[0]["quarantined_at"].is_i64());
+    let table = picket(
+        &data,
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "reports",
+            "list",
+        ],
+    );
+    let table = text(&table.stdout);
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.contains("open")
+            && l.contains("malware")
+            && l.contains("quartzfeather")
+            && l.contains("rita")
+            && l.contains("[quarantined] quartzfeather/__init__.py posts")),
+        "{table}"
+    );
     let id = list[0]["id"].to_string();
     let confirmed = admin(
         &registry,
@@ -280,6 +299,11 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
     );
     assert!(scan_finds_malicious(&downstream_data, tmp.path()));
     assert_eq!(db_update(&downstream_data, &[&feed])["updated"], false);
+    // `picket scan --osv-url` asking the first index's OSV API instead of a database.
+    let empty = tmp.path().join("no-database");
+    std::fs::create_dir_all(&empty).unwrap();
+    let api = format!("{}/v1/query", registry.base);
+    assert!(scan_with(&empty, tmp.path(), &["--osv-url", &api]));
     // pip-audit, asking either index's OSV API, reports the record.
     assert_eq!(
         pip_audit_ids(&venv, &registry, tmp.path()),
