@@ -391,7 +391,10 @@ pub async fn serve(
     tokio::spawn(notify::run(state.clone()));
     tokio::spawn(domains::run(state.clone()));
     if state.config.campaign_detection {
-        tokio::spawn(live::run(state.clone(), data_dir.join("campaign-watch.json")));
+        tokio::spawn(live::run(
+            state.clone(),
+            data_dir.join("campaign-watch.json"),
+        ));
     }
     on_bound(bound);
     let read_timeout = std::time::Duration::from_secs(state.config.read_timeout_secs.max(1));
