@@ -106,6 +106,11 @@ pub enum Command {
     /// use unchanged, hiding releases inside the cooldown and refusing known-malicious, look-alike,
     /// empty and denied packages with the reason; `picket proxy report` lists every decision.
     Proxy(ProxyArgs),
+    /// Run pip, uv or pdm through an ephemeral `picket proxy` in front of the index your own
+    /// configuration names, then say what was refused or held back: `picket guard -- pip install
+    /// NAME`. Exit code: the command's, or 1 when picket refused a download.
+    #[command(after_help = GUARD_HELP)]
+    Guard(GuardArgs),
     /// Administer a registry's data directory: users, tokens, projects, the event journal.
     Admin(AdminArgs),
     /// Find coordinated fake-account and fake-project campaigns in a registry's event log.
@@ -204,12 +209,20 @@ pub struct ProxyArgs {
     /// `report`: the decisions journaled so far.
     #[command(subcommand)]
     pub command: Option<ProxyCommand>,
-    /// Where the proxy keeps its caches and journal.
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Address to listen on (overrides `[proxy] listen`; port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Upstream, cooldown, settings and data folder.
+    #[command(flatten)]
+    pub options: ProxyOptions,
+}
+
+/// What `picket proxy` and `picket guard` share.
+#[derive(Debug, Args)]
+pub struct ProxyOptions {
+    /// Where the proxy keeps its caches and journal.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// An upstream simple-API URL; repeat for several, asked in order (overrides `[proxy]
     /// upstream`; default: the index your pip/uv configuration names).
     #[arg(long = "upstream", value_name = "URL")]
@@ -221,6 +234,27 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
+
+/// `picket guard`.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Upstream, cooldown, settings and data folder.
+    #[command(flatten)]
+    pub options: ProxyOptions,
+    /// The command to run, after `--`: `pip install …`, `uv pip install …`, `uv add …`,
+    /// `pdm add …`.
+    #[arg(required = true, last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// What `picket guard --help` adds.
+pub const GUARD_HELP: &str = "\
+How it works: the command runs with PIP_INDEX_URL, UV_DEFAULT_INDEX and PDM_PYPI_URL pointing at a
+proxy on a loopback port; extra indexes set in the environment are removed so nothing bypasses it.
+Poetry takes its sources from pyproject.toml: run `picket proxy` and add it as the primary source.
+
+Exit codes: the command's own; 1 when picket refused a download (the command then failed); 2 when
+the guard itself could not start (no upstream, a port, the command not found).";
 
 /// `picket proxy …`.
 #[derive(Debug, Subcommand)]

@@ -74,21 +74,26 @@ pub fn emit<T: serde::Serialize>(
     }
 }
 
+/// Stderr, with styles stripped where color is off (not a terminal, `NO_COLOR`, `--color never`).
+pub fn stderr() -> AutoStream<std::io::StderrLock<'static>> {
+    AutoStream::auto(std::io::stderr().lock())
+}
+
 /// Prints `error: MESSAGE` on stderr.
 pub fn error(message: &str) {
-    let mut err = AutoStream::auto(std::io::stderr().lock());
+    let mut err = stderr();
     let _ = writeln!(err, "{BAD}error{BAD:#}: {message}");
 }
 
 /// Prints `warning: MESSAGE` on stderr.
 pub fn warning(message: &str) {
-    let mut err = AutoStream::auto(std::io::stderr().lock());
+    let mut err = stderr();
     let _ = writeln!(err, "{BOLD}warning{BOLD:#}: {message}");
 }
 
 /// Prints `hint: MESSAGE` on stderr.
 pub fn hint(message: &str) {
-    let mut err = AutoStream::auto(std::io::stderr().lock());
+    let mut err = stderr();
     let _ = writeln!(err, "{BOLD}hint{BOLD:#}: {message}");
 }
 

@@ -1,5 +1,5 @@
 //! `picket proxy` in front of real upstreams (pypiserver, `picket serve`) and hostile ones, driven
-//! by real pip and uv: what installs, what is refused and how the person learns why, cooldowns,
+//! by real pip, uv and poetry: what installs, what is refused and how the person learns why, cooldowns,
 //! the cache with the upstream gone, shadowing, and upstreams that misbehave.
 
 mod common;
@@ -139,7 +139,7 @@ fn import_malicious(dir: &Path, data: &Path, name: &str) {
 }
 
 #[test]
-fn pip_and_uv_install_through_the_proxy_and_show_why_a_package_is_refused() {
+fn pip_uv_and_poetry_install_through_the_proxy_and_show_why_a_package_is_refused() {
     let Some(venv) = venv() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let packages = wheels(
@@ -200,6 +200,39 @@ fn pip_and_uv_install_through_the_proxy_and_show_why_a_package_is_refused() {
     for (name, _) in cases {
         assert!(!listed.contains(name), "{name} got installed: {listed}");
     }
+
+    // Poetry, with the proxy as its primary source, the same.
+    let app = tmp.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"demo-app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.9\"\ndependencies = []\n\n\
+             [[tool.poetry.source]]\nname = \"picket\"\nurl = \"{}\"\npriority = \"primary\"\n\n\
+             [tool.poetry]\npackage-mode = false\n",
+            proxy.simple
+        ),
+    )
+    .unwrap();
+    let poetry = |name: &str| {
+        Command::new(venv.join("bin/poetry"))
+            .args(["add", "--no-interaction", name])
+            .current_dir(&app)
+            .env("POETRY_VIRTUALENVS_IN_PROJECT", "true")
+            .env("POETRY_CACHE_DIR", tmp.path().join("poetry-cache"))
+            .env_remove("PIP_FIND_LINKS")
+            .output()
+            .expect("run poetry")
+    };
+    let out = poetry("tinylib");
+    assert!(out.status.success(), "{}", both(&out));
+    let out = poetry("evil-helper");
+    let shown = both(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains("403 Client Error: picket blocked") && shown.contains("MAL-2026-4242"),
+        "{shown}"
+    );
 
     // Every refusal is journaled with its rule, and counted.
     let out = picket(
@@ -561,5 +594,100 @@ fn hostile_upstreams_are_refused_with_a_clear_error_and_nothing_bad_is_cached() 
     assert_eq!(
         pages,
         ["badhash.body", "badhash.json", "bomb.body", "bomb.json"]
+    );
+}
+
+/// `picket guard -- COMMAND` with the user's index in `PIP_INDEX_URL`.
+fn guard(dir: &Path, index: &str, command: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["guard", "--data-dir"])
+        .arg(dir.join("guard-data"))
+        .arg("--")
+        .args(command)
+        .current_dir(dir)
+        .env("PIP_INDEX_URL", index)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("UV_NO_CONFIG", "1")
+        .env("PICKET_LOG", "warn")
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PICKET_INDEX_URL")
+        .env_remove("UV_DEFAULT_INDEX")
+        .output()
+        .expect("run picket guard")
+}
+
+#[test]
+fn guard_runs_pip_and_uv_through_the_proxy_and_says_what_it_refused() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let packages = wheels(
+        tmp.path(),
+        &[("tinylib", "1.0", CODE), ("reqeusts", "2.0", CODE)],
+    );
+    let (_upstream, upstream_url) = pypiserver(&venv, &packages);
+    let target = tmp.path().join("target");
+    fresh_venv(&venv, &target);
+    let python = target.join("bin/python");
+    let python = python.to_str().unwrap();
+    let uv = venv.join("bin/uv");
+    let uv = uv.to_str().unwrap();
+
+    let pip_install = |name: &str| {
+        guard(
+            tmp.path(),
+            &upstream_url,
+            &[python, "-m", "pip", "install", "--no-cache-dir", name],
+        )
+    };
+    let out = pip_install("tinylib");
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(
+        text(&out.stderr).contains("picket guard: nothing refused or held back"),
+        "{}",
+        both(&out)
+    );
+    let out = pip_install("reqeusts");
+    let shown = both(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("403 Client Error: picket blocked"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("picket guard: refused reqeusts==2.0 (name)") && shown.contains("requests"),
+        "{shown}"
+    );
+
+    let out = guard(
+        tmp.path(),
+        &upstream_url,
+        &[
+            uv,
+            "pip",
+            "install",
+            "--no-cache",
+            "--python",
+            python,
+            "reqeusts",
+        ],
+    );
+    let shown = both(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("403 picket blocked"), "{shown}");
+    assert!(
+        shown.contains("picket guard: refused reqeusts==2.0"),
+        "{shown}"
+    );
+
+    // The command's own exit code passes through when picket refused nothing.
+    let out = guard(tmp.path(), &upstream_url, &["sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", both(&out));
+    // Poetry can't be redirected from the environment: said, with what to do instead.
+    let out = guard(tmp.path(), &upstream_url, &["poetry", "add", "tinylib"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("poetry source add"),
+        "{}",
+        both(&out)
     );
 }

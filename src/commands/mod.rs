@@ -5,6 +5,7 @@ pub mod campaigns;
 pub mod check;
 pub mod db;
 pub mod deps;
+pub mod guard;
 pub mod inspect;
 pub mod names;
 pub mod proxy;

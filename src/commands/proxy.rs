@@ -12,7 +12,7 @@ use crate::config::{Config, data_dir};
 use crate::output::{self, BOLD, DIM, Exit, error, hint};
 
 pub fn run(args: &ProxyArgs, format: Format) -> Exit {
-    let dir = match data_dir(args.data_dir.as_deref()) {
+    let dir = match data_dir(args.options.data_dir.as_deref()) {
         Ok(d) => d,
         Err(e) => {
             error(&format!("{e:#}"));
@@ -25,21 +25,28 @@ pub fn run(args: &ProxyArgs, format: Format) -> Exit {
     }
 }
 
+/// The flags that override `[proxy]`.
+pub(crate) struct Overrides<'a> {
+    pub(crate) listen: Option<&'a str>,
+    pub(crate) upstream: &'a [String],
+    pub(crate) cooldown: Option<&'a str>,
+}
+
 /// The proxy's settings: `[proxy]` with the flags over it, the upstream defaulting to the index
 /// the user's own pip/uv configuration names.
 pub(crate) fn settings(
-    args: &ProxyArgs,
     config: &Config,
+    flags: &Overrides<'_>,
 ) -> anyhow::Result<picket_proxy::ProxyConfig> {
     let mut proxy = config.proxy.clone();
-    if let Some(listen) = &args.listen {
-        proxy.listen.clone_from(listen);
+    if let Some(listen) = flags.listen {
+        listen.clone_into(&mut proxy.listen);
     }
-    if !args.upstream.is_empty() {
-        proxy.upstream.clone_from(&args.upstream);
+    if !flags.upstream.is_empty() {
+        proxy.upstream = flags.upstream.to_vec();
     }
-    if let Some(cooldown) = &args.cooldown {
-        proxy.cooldown.clone_from(cooldown);
+    if let Some(cooldown) = flags.cooldown {
+        cooldown.clone_into(&mut proxy.cooldown);
     }
     if proxy.upstream.is_empty()
         && let Some(found) = index_url::resolve(None, config.index_url.as_deref(), &|k| {
@@ -54,7 +61,7 @@ pub(crate) fn settings(
 }
 
 fn serve(args: &ProxyArgs, dir: &std::path::Path) -> Exit {
-    let config = match Config::load(args.config.as_deref()) {
+    let config = match Config::load(args.options.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             error(&format!("{e:#}"));
@@ -62,7 +69,12 @@ fn serve(args: &ProxyArgs, dir: &std::path::Path) -> Exit {
         }
     };
     super::serve::init_logging(config.serve.log_format);
-    let settings = match settings(args, &config) {
+    let flags = Overrides {
+        listen: args.listen.as_deref(),
+        upstream: &args.options.upstream,
+        cooldown: args.options.cooldown.as_deref(),
+    };
+    let settings = match settings(&config, &flags) {
         Ok(s) => s,
         Err(e) => {
             error(&format!("{e:#}"));
@@ -106,6 +118,15 @@ fn serve(args: &ProxyArgs, dir: &std::path::Path) -> Exit {
             }
             Exit::Error
         }
+    }
+}
+
+/// The hint for a proxy without an upstream.
+pub(crate) fn hint_upstream(e: &anyhow::Error) {
+    if e.to_string().contains("no upstream") {
+        hint(
+            "name the index to stand in front of: --upstream URL (or PIP_INDEX_URL, UV_DEFAULT_INDEX, pip.conf, `upstream` in [proxy])",
+        );
     }
 }
 

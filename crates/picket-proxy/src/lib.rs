@@ -137,6 +137,8 @@ struct Inner {
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     journal: Mutex<Option<std::fs::File>>,
     logged: Mutex<HashSet<(String, &'static str)>>,
+    /// What this instance decided, once per file and rule, for `picket guard`'s summary.
+    decided: Mutex<Vec<JournalEntry>>,
     metrics: Metrics,
 }
 
@@ -225,8 +227,14 @@ impl Proxy {
             flights: Mutex::new(HashMap::new()),
             journal: Mutex::new(Some(journal)),
             logged: Mutex::new(HashSet::new()),
+            decided: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
         })))
+    }
+
+    /// What this proxy hid or refused since it started, once per file and rule.
+    pub fn decisions(&self) -> Vec<JournalEntry> {
+        self.0.decided.lock().expect("decided lock").clone()
     }
 
     /// The upstream URLs, in the order asked.
@@ -349,6 +357,7 @@ impl Proxy {
                 tracing::warn!(error = %e, "writing the decision journal");
             }
         }
+        self.0.decided.lock().expect("decided lock").push(entry);
     }
 
     /// The rendered page of `project`: from memory, from the disk cache while fresh, else from
