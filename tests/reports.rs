@@ -165,6 +165,22 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
     assert_eq!(status, 200);
 
     // A researcher the admins trust reports it.
+    let out = picket_with_stdin(
+        tmp.path(),
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-user",
+            "root",
+            "--email",
+            "root@index.example",
+            "--admin",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(out.status.success(), "{}", both(&out));
     let (researcher, _) = registry.onboard_with("rita", "rita@research.example");
     admin(
         &registry,
@@ -200,6 +216,11 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
         "quarantined after reports",
     );
     assert!(!mail.contains("rita"), "owners never learn who reported");
+    let mail = mail_to(&registry, "root@index.example", "on quartzfeather");
+    assert!(
+        mail.contains("rita reported quartzfeather as malware"),
+        "{mail}"
+    );
 
     // The admins' queue, and the confirmation.
     let list = admin(&registry, &["reports", "list", "--status", "open"]);
@@ -318,6 +339,27 @@ fn issue_16_reported_project_is_quarantined_confirmed_published_imported_and_wit
     let merged = db_update(&downstream_data, &[&public, &feed]);
     assert_eq!(merged["records"], 7, "{merged}");
     assert!(scan_finds_malicious(&downstream_data, tmp.path()));
+    // One source failing leaves the database as it was.
+    let dead = format!("http://127.0.0.1:{}/osv/all.zip", common::free_port());
+    let out = picket(
+        &downstream_data,
+        &[
+            "db",
+            "update",
+            "--url",
+            &public,
+            "--url",
+            &dead,
+            "--data-dir",
+            downstream_data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(text(&out.stderr).contains(&dead), "{}", both(&out));
+    assert_eq!(
+        picket_osv::Database::load(&downstream_data).unwrap().len(),
+        7
+    );
 
     // The admin reverts: the project is back, the record withdrawn upstream…
     let reverted = admin(
