@@ -106,6 +106,11 @@ pub enum Command {
     /// use unchanged, hiding releases inside the cooldown and refusing known-malicious, look-alike,
     /// empty and denied packages with the reason; `picket proxy report` lists every decision.
     Proxy(ProxyArgs),
+    /// Serve picket's checks to coding agents over the Model Context Protocol (stdio): tools to
+    /// vet package names, scan a project and get the safe install command, which agents call
+    /// before `pip install` or `uv add`. Configure the agent with
+    /// `{"command": "picket", "args": ["mcp"]}`.
+    Mcp(McpArgs),
     /// Run pip, uv or pdm through an ephemeral `picket proxy` in front of the index your own
     /// configuration names, then say what was refused or held back: `picket guard -- pip install
     /// NAME`. Exit code: the command's, or 1 when picket refused a download.
@@ -618,6 +623,26 @@ pub struct CheckArgs {
     /// Exit 1 at this verdict or worse (default from picket.toml, else `block`).
     #[arg(long, value_enum)]
     pub fail_on: Option<crate::config::FailOn>,
+    /// The policy file (default: ./picket.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where imported data lives (default: `$PICKET_DATA_DIR`, else `~/.local/share/picket`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// How many names to check at once online.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+}
+
+/// `picket mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Use only the local name index, never the network.
+    #[arg(long, conflicts_with = "index")]
+    pub offline: bool,
+    /// The package index (simple API base URL) to check against (else as `check` finds one).
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
     /// The policy file (default: ./picket.toml if present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

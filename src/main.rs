@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Db(command) => commands::db::run(command, cli.format),
         cli::Command::Serve(args) => commands::serve::run(args),
         cli::Command::Proxy(args) => commands::proxy::run(args, cli.format),
+        cli::Command::Mcp(args) => commands::mcp::run(args),
         cli::Command::Guard(args) => return ExitCode::from(commands::guard::run(args)),
         cli::Command::Admin(args) => commands::admin::run(args, cli.format),
         cli::Command::Replay(args) => commands::campaigns::replay(args, cli.format),

@@ -176,15 +176,7 @@ fn run_checked(args: &CheckArgs, format: Format) -> anyhow::Result<Exit> {
     // `[[check.ignore]]` entries naming a finding id leave it out until their date.
     let today = picket_formats::time::now_unix().div_euclid(86_400);
     for report in &mut reports {
-        let normalized = report.normalized.clone();
-        report.findings.retain(|f| {
-            !config
-                .check
-                .ignore
-                .iter()
-                .any(|e| e.applies(&normalized, &[f.id.as_str()], today))
-        });
-        report.verdict = Verdict::of(&report.findings);
+        report.apply_ignores(&config.check.ignore, today);
     }
     let fail_on = args.fail_on.unwrap_or(config.check.fail_on);
     let report = Report {

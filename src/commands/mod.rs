@@ -7,6 +7,7 @@ pub mod db;
 pub mod deps;
 pub mod guard;
 pub mod inspect;
+pub mod mcp;
 pub mod names;
 pub mod proxy;
 pub mod sbom;

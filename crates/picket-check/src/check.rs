@@ -14,7 +14,7 @@ use picket_names::{
 };
 use serde::Serialize;
 
-use crate::config::{CheckPolicy, FailOn, NamesPolicy};
+use crate::config::{CheckPolicy, FailOn, Ignore, NamesPolicy};
 use crate::name_data;
 use crate::online::{IndexSource, OnlineError};
 
@@ -71,6 +71,10 @@ pub struct PackageReport {
     /// where `scan` looks for a release to upgrade to.
     #[serde(skip)]
     pub releases: Option<Vec<Version>>,
+    /// When the project's first file was uploaded, in seconds since the epoch (online, when the
+    /// index says): its age, for front ends that show it.
+    #[serde(skip)]
+    pub first_upload: Option<i64>,
     /// What the inspection of the release noticed that is not a finding (a metadata field
     /// malformed, …), for the caller to show as warnings.
     #[serde(skip)]
@@ -89,8 +93,21 @@ impl PackageReport {
             findings: Vec::new(),
             error: Some(error),
             releases: None,
+            first_upload: None,
             warnings: Vec::new(),
         }
+    }
+
+    /// Leaves out the findings a `[[check.ignore]]` entry names (by finding id) on day `today`
+    /// (days since the epoch), and recomputes the verdict.
+    pub fn apply_ignores(&mut self, ignore: &[Ignore], today: i64) {
+        let normalized = &self.normalized;
+        self.findings.retain(|f| {
+            !ignore
+                .iter()
+                .any(|e| e.applies(normalized, &[f.id.as_str()], today))
+        });
+        self.verdict = Verdict::of(&self.findings);
     }
 }
 
@@ -229,6 +246,7 @@ fn check_one(context: &Checker<'_>, request: &Request) -> PackageReport {
         findings: Vec::new(),
         error: None,
         releases: None,
+        first_upload: None,
         warnings: Vec::new(),
     };
     if context.allow.contains(&normalized) {
@@ -268,6 +286,7 @@ fn check_one(context: &Checker<'_>, request: &Request) -> PackageReport {
         releases.sort();
         releases.dedup();
         report.releases = Some(releases);
+        report.first_upload = first_upload(&page);
         match online_findings(
             context,
             client.as_ref(),
@@ -299,6 +318,14 @@ fn finding(id: FindingId, severity: Severity, message: String, target: Option<St
         target,
         technique: None,
     }
+}
+
+/// The earliest upload time the page lists, in seconds since the epoch.
+fn first_upload(page: &ProjectPage) -> Option<i64> {
+    page.files
+        .iter()
+        .filter_map(|f| f.upload_time.as_deref().and_then(unix_seconds))
+        .min()
 }
 
 /// Findings from the index's page and the inspected release; returns the version checked.
@@ -377,12 +404,7 @@ fn online_findings(
             None,
         ));
     }
-    let first_upload = page
-        .files
-        .iter()
-        .filter_map(|f| f.upload_time.as_deref().and_then(unix_seconds))
-        .min();
-    if let Some(first) = first_upload {
+    if let Some(first) = first_upload(page) {
         let age_days = (context.now - first) / 86_400;
         if age_days < i64::from(context.cooldown_days) {
             findings.push(finding(

@@ -1,0 +1,259 @@
+//! The install command for vetted packages: pinned to the release that was checked, with the
+//! packages that did not pass left out and the reason given.
+
+use std::fmt::Write as _;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::results::{FindingOut, PackageOut, Source, Verdict};
+
+/// The tool that installs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Installer {
+    /// `pip install` into the current environment.
+    #[default]
+    Pip,
+    /// `uv add`: a dependency of the uv project (pyproject.toml and uv.lock).
+    Uv,
+    /// `uv pip install` into the current environment.
+    UvPip,
+    /// `poetry add`: a dependency of the Poetry project.
+    Poetry,
+}
+
+impl Installer {
+    /// The command's first words.
+    fn words(self) -> &'static [&'static str] {
+        match self {
+            Self::Pip => &["pip", "install"],
+            Self::Uv => &["uv", "add"],
+            Self::UvPip => &["uv", "pip", "install"],
+            Self::Poetry => &["poetry", "add"],
+        }
+    }
+
+    /// The option that makes the installer use `index` (where the packages were vetted), if it
+    /// has one on the command line.
+    fn index_option(self, index: &str) -> Option<[String; 2]> {
+        match self {
+            Self::Pip | Self::UvPip => Some(["--index-url".to_owned(), index.to_owned()]),
+            Self::Uv => Some(["--default-index".to_owned(), index.to_owned()]),
+            Self::Poetry => None,
+        }
+    }
+}
+
+/// A package the command installs.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Included {
+    /// The name.
+    pub name: String,
+    /// The version pinned: the release that was checked (or the one asked for). `null` offline
+    /// when no version was given: the command then does not pin it.
+    pub version: Option<String>,
+    /// `allow` or `warn`; a `warn` package's findings are in `warnings`.
+    pub verdict: Verdict,
+}
+
+/// A package left out of the command.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Refused {
+    /// The name as asked.
+    pub name: String,
+    /// `block`, or the verdict so far when it could not be vetted.
+    pub verdict: Verdict,
+    /// Why, for the user.
+    pub reason: String,
+    /// The real projects it was probably meant to be: check and install one of those instead.
+    pub did_you_mean: Vec<String>,
+}
+
+/// A finding on a package the command still installs.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Warning {
+    /// The package.
+    pub name: String,
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: FindingOut,
+}
+
+/// The answer of `safe_install_command`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InstallResult {
+    /// Where the packages were vetted.
+    #[serde(flatten)]
+    pub source: Source,
+    /// The installer the command is for.
+    pub installer: Installer,
+    /// The command to run, for a POSIX shell; `null` when no package passed.
+    pub command: Option<String>,
+    /// The same command as an argument vector (empty when no package passed).
+    pub argv: Vec<String>,
+    /// The packages the command installs.
+    pub included: Vec<Included>,
+    /// The packages left out, with the reason: do not install them.
+    pub refused: Vec<Refused>,
+    /// Findings on included packages (verdict `warn`): tell the user.
+    pub warnings: Vec<Warning>,
+    /// Caveats about the command itself (a version not pinned offline, …).
+    pub notes: Vec<String>,
+}
+
+/// The command for the vetted `packages`: `block` verdicts and packages that could not be
+/// vetted are refused; the rest are pinned to the version checked. `index` is the index the
+/// packages were vetted against, passed to the installer when `pass_index` (the index was
+/// configured for picket, not in the installer's own settings).
+pub fn command(
+    installer: Installer,
+    packages: &[PackageOut],
+    source: Source,
+    pass_index: bool,
+) -> InstallResult {
+    let mut included = Vec::new();
+    let mut refused = Vec::new();
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    for p in packages {
+        if let Some(error) = &p.error {
+            refused.push(Refused {
+                name: p.name.clone(),
+                verdict: p.verdict,
+                reason: format!("could not be vetted: {error}"),
+                did_you_mean: p.did_you_mean.clone(),
+            });
+        } else if p.verdict == Verdict::Block {
+            let reason = p
+                .findings
+                .iter()
+                .filter(|f| matches!(f.severity.as_str(), "high" | "critical"))
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            refused.push(Refused {
+                name: p.name.clone(),
+                verdict: p.verdict,
+                reason,
+                did_you_mean: p.did_you_mean.clone(),
+            });
+        } else {
+            if p.verdict == Verdict::Warn {
+                warnings.extend(p.findings.iter().filter(|f| f.severity != "low").map(|f| {
+                    Warning {
+                        name: p.name.clone(),
+                        finding: f.clone(),
+                    }
+                }));
+            }
+            if p.version.is_none() {
+                notes.push(format!(
+                    "{} is not pinned: offline, picket does not know its releases; give NAME==VERSION, or configure an index (PICKET_INDEX_URL, picket.toml, pip or uv settings) to pin the release checked",
+                    p.name
+                ));
+            }
+            included.push(Included {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                verdict: p.verdict,
+            });
+        }
+    }
+    let mut argv: Vec<String> = Vec::new();
+    if !included.is_empty() {
+        argv.extend(installer.words().iter().map(|w| (*w).to_owned()));
+        if let (true, Some(index)) = (pass_index, &source.index) {
+            match installer.index_option(index) {
+                Some(option) => argv.extend(option),
+                None => notes.push(format!(
+                    "the packages were vetted against {index}; make sure the project installs from that index"
+                )),
+            }
+        }
+        argv.extend(included.iter().map(|p| match &p.version {
+            Some(v) => format!("{}=={v}", p.name),
+            None => p.name.clone(),
+        }));
+    }
+    let command = (!argv.is_empty()).then(|| {
+        argv.iter()
+            .map(|a| shell_word(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    InstallResult {
+        source,
+        installer,
+        command,
+        argv,
+        included,
+        refused,
+        warnings,
+        notes,
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as is when it holds only characters no shell treats
+/// specially, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.=+/:,@".contains(c));
+    if plain && !word.is_empty() {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+impl InstallResult {
+    /// The answer as text.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        match &self.command {
+            Some(command) => {
+                let _ = writeln!(text, "Run: {command}");
+            }
+            None => text.push_str("No install command: no package passed.\n"),
+        }
+        for r in &self.refused {
+            let _ = writeln!(text, "REFUSED {}: {}", r.name, r.reason);
+            if !r.did_you_mean.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "  did you mean: {} (check it before installing)",
+                    r.did_you_mean.join(", ")
+                );
+            }
+        }
+        for w in &self.warnings {
+            let _ = writeln!(
+                text,
+                "WARN {}: {}: {}",
+                w.name, w.finding.id, w.finding.message
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(text, "note: {n}");
+        }
+        self.source.write(&mut text);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("requests==2.32.3"), "requests==2.32.3");
+        assert_eq!(
+            shell_word("http://127.0.0.1:8080/simple/"),
+            "http://127.0.0.1:8080/simple/"
+        );
+        assert_eq!(shell_word("pkg==1!2.0"), "'pkg==1!2.0'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}
