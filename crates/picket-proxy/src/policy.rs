@@ -148,11 +148,12 @@ impl Policy {
                 .filter(|f| f.severity >= Severity::High)
                 .max_by_key(|f| f.severity)
             {
-                let hint = f
-                    .target
-                    .as_deref()
-                    .map(|t| format!("; did you mean {t}?"))
-                    .unwrap_or_default();
+                let hint = match &f.target {
+                    Some(t) if !f.message.contains("did you mean") => {
+                        format!("; did you mean {t}?")
+                    }
+                    _ => String::new(),
+                };
                 return Decision::Block(
                     Rule::Name,
                     format!("{display}: {}: {}{hint}", f.id.as_str(), f.message),
