@@ -6,6 +6,7 @@
 //! so a restart neither loses nor repeats mail; the first start begins at the journal's end.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use picket_store::Event;
 
@@ -100,15 +101,26 @@ async fn mails_for(
     let project = field("project");
     let base = state.base_url();
     let (to, subject, body) = match event.kind.as_str() {
-        "report.create" => (
-            admin_addresses(state).await?,
-            format!("[picket] report {} on {project}", event.data["report"]),
-            format!(
-                "{} reported {project} as {}. Review it with `picket admin reports list`.\n",
-                event.user.as_deref().unwrap_or("someone"),
-                field("report_kind")
-            ),
-        ),
+        "report.create" => {
+            let mut cohorts = String::new();
+            for c in event.data["campaigns"].as_array().into_iter().flatten() {
+                let _ = write!(
+                    cohorts,
+                    "\nIt is a member of campaign {} ({} of its projects reported so far).",
+                    c["campaign"].as_str().unwrap_or_default(),
+                    c["reported_projects"]
+                );
+            }
+            (
+                admin_addresses(state).await?,
+                format!("[picket] report {} on {project}", event.data["report"]),
+                format!(
+                    "{} reported {project} as {}.{cohorts}\nReview it with `picket admin reports list`.\n",
+                    event.user.as_deref().unwrap_or("someone"),
+                    field("report_kind")
+                ),
+            )
+        }
         "report.quarantine" => {
             let mut to = owner_addresses(state, &project).await?;
             to.extend(admin_addresses(state).await?);

@@ -188,6 +188,44 @@ async fn open_reports(
         .collect())
 }
 
+/// The campaigns (not dismissed) whose members include the project, each with how many of its
+/// projects have been reported: several reports across one cohort is a signal of its own, for
+/// admins and for the campaign detector reading the journal.
+async fn reported_cohorts(
+    tx: &mut Transaction<'_, Sqlite>,
+    normalized: &str,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    let rows =
+        sqlx::query("SELECT id, report FROM campaigns WHERE status != 'dismissed' ORDER BY id")
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let report: serde_json::Value =
+            serde_json::from_str(&row.get::<String, _>("report")).unwrap_or_default();
+        let members: Vec<String> = report["projects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(picket_formats::normalize))
+            .collect();
+        if !members.iter().any(|m| m == normalized) {
+            continue;
+        }
+        let mut reported = 0;
+        for member in &members {
+            let any: bool =
+                sqlx::query_scalar("SELECT COUNT(*) > 0 FROM reports WHERE normalized = ?")
+                    .bind(member)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            reported += usize::from(any);
+        }
+        out.push(json!({ "campaign": row.get::<String, _>("id"), "reported_projects": reported }));
+    }
+    Ok(out)
+}
+
 /// Which rule, if any, quarantines the project now that `new` (a report id) is filed.
 fn judge(
     rules: &QuarantineRules,
@@ -281,13 +319,15 @@ impl Store {
         .bind(new.time_ms)
         .fetch_one(&mut *tx)
         .await?;
+        let cohorts = reported_cohorts(&mut tx, &project.normalized).await?;
         let mut events = vec![Event::new(
             "report.create",
             new.time_ms,
             Some(&username),
             new.ip,
             json!({ "report": id, "project": project.name, "report_kind": new.kind,
-                    "versions": new.versions, "evidence_url": new.evidence_url }),
+                    "versions": new.versions, "evidence_url": new.evidence_url,
+                    "campaigns": cohorts }),
         )];
         let open = open_reports(&mut tx, &project.normalized, &rules.kinds).await?;
         let rule = judge(rules, new.time_ms - project.created_at, id, &open);

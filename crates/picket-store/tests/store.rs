@@ -802,3 +802,53 @@ async fn campaigns_and_malicious_removals_publish_records_that_a_release_withdra
         Err(StoreError::NoRecord(_))
     ));
 }
+
+#[tokio::test]
+async fn reports_across_one_campaign_are_counted_in_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let bot = user(&store, "bot").await;
+    let reporter = user(&store, "rita").await;
+    for (i, name) in ["bait-one", "bait-two", "unrelated"].iter().enumerate() {
+        let sha = format!("{i}").repeat(64);
+        let file = format!("{name}-1.0.tar.gz");
+        store
+            .record_upload(&upload(name, "1.0", &file, &sha, (bot, "bot")))
+            .await
+            .unwrap();
+    }
+    let report = json!({"accounts": ["bot"], "projects": ["Bait_One", "bait-two"]});
+    store
+        .upsert_campaign("inbox-1", T, &report, T, &[])
+        .await
+        .unwrap();
+    let rules = picket_store::QuarantineRules::default();
+    let file = |project: &'static str| picket_store::NewReport {
+        project,
+        reporter_id: reporter,
+        kind: "malware",
+        versions: &[],
+        evidence: "empty bait",
+        evidence_url: None,
+        ip: None,
+        time_ms: T,
+    };
+    let mut cohorts = Vec::new();
+    for project in ["bait-one", "bait-two", "unrelated"] {
+        let filed = store
+            .file_report(&file(project), &rules)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(filed.quarantined_by, None, "no rule is on");
+        cohorts.push(filed.events[0].data["campaigns"].clone());
+    }
+    assert_eq!(
+        cohorts,
+        [
+            json!([{"campaign": "inbox-1", "reported_projects": 1}]),
+            json!([{"campaign": "inbox-1", "reported_projects": 2}]),
+            json!([]),
+        ]
+    );
+}
