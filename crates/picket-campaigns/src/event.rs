@@ -38,6 +38,9 @@ pub struct Event<'a> {
     /// The account concerned.
     #[serde(default, borrow)]
     pub user: Option<Cow<'a, str>>,
+    /// The client's IP address.
+    #[serde(default, borrow)]
+    pub ip: Option<Cow<'a, str>>,
     /// The address (`account.create`, `account.email.*`).
     #[serde(default, borrow)]
     pub email: Option<Cow<'a, str>>,
@@ -221,6 +224,7 @@ pub struct OwnedEvent {
     pub time: i64,
     kind: Cow<'static, str>,
     user: Option<Box<str>>,
+    ip: Option<Box<str>>,
     email: Option<Box<str>>,
     project: Option<Box<str>>,
     summary: Option<Box<str>>,
@@ -253,6 +257,7 @@ impl OwnedEvent {
             time,
             kind,
             user: text(&e.user),
+            ip: text(&e.ip),
             email: text(&e.email),
             project: text(&e.project),
             summary: text(&e.summary),
@@ -279,6 +284,7 @@ impl OwnedEvent {
             time: Cow::Borrowed(""),
             kind: Cow::Borrowed(&self.kind),
             user: text(self.user.as_deref()),
+            ip: text(self.ip.as_deref()),
             email: text(self.email.as_deref()),
             project: text(self.project.as_deref()),
             summary: text(self.summary.as_deref()),

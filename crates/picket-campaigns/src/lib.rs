@@ -70,9 +70,11 @@ pub struct Config {
     /// The same, for accounts that uploaded identical non-trivial code: the code already ties
     /// them to one actor, so fewer bait names show what that actor is doing.
     pub min_bait_accounts_shared_code: usize,
-    /// A registration burst at a free-mail provider alerts by itself when at least this share of
-    /// its decided accounts was set up by script: one actor opening mailboxes and accounts in
-    /// bulk, which an organisation onboarding its staff (on its own domain) does not look like.
+    /// A registration burst at a free-mail provider alerts by itself when the share of its
+    /// decided accounts set up by script is credibly at least this high (the lower bound of its
+    /// one-sided 95% Wilson interval, so that 8 of 10 is not yet "nearly all"): one actor opening
+    /// mailboxes and accounts in bulk, which neither an organisation onboarding its staff (on its
+    /// own domain) nor a workshop walking half its people through 2FA looks like.
     pub alert_scripted_share: f64,
     /// An artifact is specific (its fingerprint can tie strangers together) only when it is not
     /// empty and has at least this many substantive code lines; an empty package, a bare
@@ -105,6 +107,8 @@ pub struct Weights {
     pub shared_fingerprint: f64,
     /// One account uploading several empty packages under bait names.
     pub bait_squatting: f64,
+    /// Most of a cohort signing up from one address range (a /24, or an IPv6 /48).
+    pub shared_range: f64,
     /// Young accounts starting to upload together.
     pub young_uploaders: f64,
     /// One account's flood of new projects.
@@ -122,6 +126,7 @@ impl Default for Weights {
             young_uploaders: 0.15,
             flood: 0.4,
             bait_squatting: 0.55,
+            shared_range: 0.2,
         }
     }
 }
@@ -142,7 +147,7 @@ impl Default for Config {
             alert_bait_share: 0.15,
             min_bait_accounts: 3,
             min_bait_accounts_shared_code: 2,
-            alert_scripted_share: 0.8,
+            alert_scripted_share: 0.7,
             specific_min_code_lines: 20,
             free_mail_domains: Vec::new(),
             squat_min_bait: 2,
@@ -405,6 +410,8 @@ struct Account {
     /// long enough ago that it is no longer followed): a sleeper waking up.
     domain: Box<str>,
     created: i64,
+    /// The address range it signed up from ([`address_range`]; 0: unknown).
+    net: u64,
     dormant: bool,
     verified: Option<i64>,
     twofa: Option<i64>,
@@ -588,6 +595,20 @@ fn share(n: u64, of: u64) -> f64 {
     n as f64 / of.max(1) as f64
 }
 
+/// The lower bound of the one-sided 95% Wilson score interval of `n` out of `of`: how high a
+/// share credibly is, given how few it was measured on.
+#[allow(clippy::cast_precision_loss)]
+fn wilson_lower(n: u64, of: u64) -> f64 {
+    if of == 0 {
+        return 0.0;
+    }
+    let z = 1.645f64;
+    let (p, m) = (share(n, of), of as f64);
+    let centre = p + z * z / (2.0 * m);
+    let margin = z * (p * (1.0 - p) / m + z * z / (4.0 * m * m)).sqrt();
+    (centre - margin) / (1.0 + z * z / m)
+}
+
 impl Detector {
     /// A detector with `config`, judging names with `judge`.
     pub fn new(config: Config, judge: NameJudge) -> Self {
@@ -695,7 +716,8 @@ impl Detector {
                         d
                     }
                 };
-                self.account_created(user, &domain, time, time.saturating_sub(start));
+                let net = e.ip.as_deref().map_or(0, address_range);
+                self.account_created(user, &domain, net, time, time.saturating_sub(start));
             }
             "account.email.verify" => self.setup_step(user, time, 0),
             "account.2fa.add" => self.setup_step(user, time, 1),
@@ -738,7 +760,7 @@ impl Detector {
             .retain(|_, c| clock.saturating_sub(c.last_seen) < young || c.has_campaign());
     }
 
-    fn account_created(&mut self, user: &str, domain: &str, time: i64, since_start: i64) {
+    fn account_created(&mut self, user: &str, domain: &str, net: u64, time: i64, since_start: i64) {
         let hours_seen = since_start / HOUR;
         if hours_seen != self.weight_hours {
             self.weight_hours = hours_seen;
@@ -802,8 +824,9 @@ impl Detector {
         } else if in_burst {
             newly.push(user.into());
         }
-        self.accounts
-            .insert(user.into(), new_account(domain, time, false));
+        let mut account = new_account(domain, time, false);
+        account.net = net;
+        self.accounts.insert(user.into(), account);
         self.by_age.push_back((time, user.into()));
         for u in newly {
             self.join_burst(&u, domain);
@@ -988,7 +1011,7 @@ impl Detector {
                 d.peak, d.allowance
             ));
         }
-        let mut scripted_share = 0.0;
+        let (mut scripted_share, mut scripted_low) = (0.0, 0.0);
         if d.scripted >= cfg.min_accounts as u64 {
             // Accounts still inside the set-up window are undecided, not counted against it.
             let window = i64::from(cfg.setup_minutes) * 60_000;
@@ -1000,6 +1023,7 @@ impl Detector {
                 .count() as u64;
             let decided = d.joined.saturating_sub(undecided).max(d.scripted).max(1);
             scripted_share = share(d.scripted, decided);
+            scripted_low = wilson_lower(d.scripted, decided);
             signals.push(Signal {
                 name: "scripted-setup",
                 strength: w.scripted_setup * scripted_share,
@@ -1011,6 +1035,7 @@ impl Detector {
                 d.scripted, d.joined, cfg.setup_minutes
             ));
         }
+        self.push_range_signal(d.cohort.iter(), &mut signals, &mut reasons);
         push_upload_signals(&mut signals, w, d.uploads, d.empty, d.bait);
         if d.uploaders >= 5 {
             signals.push(Signal {
@@ -1038,7 +1063,7 @@ impl Detector {
         );
         let pattern = d.free_mail
             && d.scripted >= cfg.min_accounts as u64
-            && scripted_share >= cfg.alert_scripted_share;
+            && scripted_low >= cfg.alert_scripted_share;
         if pattern {
             reasons.push(format!(
                 "scripted mass sign-up at a free-mail provider: {:.0}% of the burst set up by script, which an organisation onboarding staff on its own domain does not look like",
@@ -1056,6 +1081,39 @@ impl Detector {
         if let Some(d) = self.domains.get_mut(domain) {
             d.slot = slot;
         }
+    }
+
+    /// Coordination, not abuse: most of a cohort (and at least `min-bait-accounts`) signed up from
+    /// one address range — an office or a venue does that as well as a server.
+    fn push_range_signal<'u>(
+        &self,
+        users: impl Iterator<Item = &'u Box<str>>,
+        signals: &mut Vec<Signal>,
+        reasons: &mut Vec<String>,
+    ) {
+        let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
+        let mut n = 0u64;
+        for u in users {
+            n += 1;
+            if let Some(a) = self.accounts.get(u).filter(|a| a.net != 0) {
+                *counts.entry(a.net).or_default() += 1;
+            }
+        }
+        let Some((net, k)) = counts.into_iter().max_by_key(|(net, k)| (*k, *net)) else {
+            return;
+        };
+        if k < self.config.min_bait_accounts as u64 || k * 2 < n {
+            return;
+        }
+        let range = format_range(net);
+        signals.push(Signal {
+            name: "shared-address-range",
+            strength: self.config.weights.shared_range,
+            evidence: json!({ "range": range, "accounts": k, "of": n }),
+        });
+        reasons.push(format!(
+            "{k} of {n} signed up from one address range, {range}"
+        ));
     }
 
     /// Whether a cohort's bait names are evidence of abuse; says why in `reasons`.
@@ -1161,6 +1219,9 @@ impl Detector {
                 cfg.setup_minutes
             ));
         }
+        if cohort {
+            self.push_range_signal(c.accounts.keys(), &mut signals, &mut reasons);
+        }
         push_upload_signals(&mut signals, w, c.uploads, c.empty, c.bait);
         let abuse = !squatters.is_empty()
             || self.bait_abuse(
@@ -1175,7 +1236,7 @@ impl Detector {
         let pattern = cohort
             && !c.specific
             && scripted >= cfg.min_accounts as u64
-            && scripted_share >= cfg.alert_scripted_share
+            && wilson_lower(scripted, n) >= cfg.alert_scripted_share
             && share(free_mail, n) >= 0.5
             && share(c.empty, c.uploads) >= cfg.alert_scripted_share;
         if pattern {
@@ -1375,10 +1436,35 @@ fn is_squatter(m: &ClusterMember, scripted: bool, config: &Config) -> bool {
     m.squats >= config.squat_min_bait || (scripted && m.squats >= 1)
 }
 
+/// The range an address belongs to, as a key: its /24 for IPv4, its /48 for IPv6 (what one
+/// office, venue or rented server block holds); 0 for anything else.
+pub fn address_range(ip: &str) -> u64 {
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => (1 << 62) | u64::from(u32::from(v4) >> 8),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            (2 << 62) | u64::try_from(u128::from(v6) >> 80).unwrap_or(0)
+        }
+        Err(_) => 0,
+    }
+}
+
+/// `198.51.100.0/24` or `2001:db8:1::/48` for a key of [`address_range`].
+fn format_range(key: u64) -> String {
+    let bits = key & ((1 << 62) - 1);
+    if key >> 62 == 1 {
+        let v4 = std::net::Ipv4Addr::from(u32::try_from(bits << 8).unwrap_or(0));
+        format!("{v4}/24")
+    } else {
+        let v6 = std::net::Ipv6Addr::from(u128::from(bits) << 80);
+        format!("{v6}/48")
+    }
+}
+
 fn new_account(domain: &str, time: i64, dormant: bool) -> Account {
     Account {
         domain: domain.into(),
         created: time,
+        net: 0,
         dormant,
         verified: None,
         twofa: None,
@@ -1537,6 +1623,28 @@ mod tests {
             ..payload.clone()
         };
         assert_ne!(a, fingerprint(&other, None, "p", 20).0);
+    }
+
+    #[test]
+    fn a_share_is_only_as_high_as_its_numbers_allow() {
+        // All of eight or nine is credibly "nearly all"; eight of ten is not yet.
+        assert!(wilson_lower(8, 8) > 0.7);
+        assert!(wilson_lower(9, 9) > 0.7);
+        assert!(wilson_lower(8, 10) < 0.6);
+        assert!(wilson_lower(45, 46) > 0.85);
+        assert!(wilson_lower(0, 0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn address_ranges_are_a_24_or_a_48() {
+        let a = address_range("198.51.100.7");
+        assert_eq!(a, address_range("198.51.100.250"));
+        assert_ne!(a, address_range("198.51.101.7"));
+        assert_eq!(format_range(a), "198.51.100.0/24");
+        let b = address_range("2001:db8:1:2::5");
+        assert_eq!(b, address_range("2001:db8:1:ffff::1"));
+        assert_eq!(format_range(b), "2001:db8:1::/48");
+        assert_eq!(address_range("not an address"), 0);
     }
 
     #[test]

@@ -181,8 +181,15 @@ struct Pending {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum PendingLine {
-    Create { user: u32, email: String },
-    Step { user: u32, kind: u8 },
+    Create {
+        user: u32,
+        email: String,
+        ip: String,
+    },
+    Step {
+        user: u32,
+        kind: u8,
+    },
     Upload(Upload),
 }
 
@@ -243,6 +250,8 @@ struct Gen<'a> {
     heap: BinaryHeap<Reverse<Pending>>,
     names: Vec<String>,
     truth: Truth,
+    /// The /24 new accounts sign up from, when they share one.
+    net: Option<[u8; 3]>,
     out: &'a mut dyn FnMut(&str),
 }
 
@@ -267,9 +276,9 @@ impl Gen<'_> {
             let Reverse(p) = self.heap.pop().expect("peeked");
             let time = format_rfc3339(p.time);
             let line = match p.line {
-                PendingLine::Create { user, email } => {
+                PendingLine::Create { user, email, ip } => {
                     json!({"time": time, "kind": "account.create",
-                    "user": self.names[user as usize], "email": email})
+                    "user": self.names[user as usize], "ip": ip, "email": email})
                 }
                 PendingLine::Step { user, kind } => {
                     let user = &self.names[user as usize];
@@ -308,7 +317,8 @@ impl Gen<'_> {
     fn legit_account(&mut self, t: i64, domain: &str, setup: f64) {
         let u = self.user("");
         let email = format!("{}@{domain}", self.names[u as usize]);
-        self.push(t, PendingLine::Create { user: u, email });
+        let ip = self.address();
+        self.push(t, PendingLine::Create { user: u, email, ip });
         if self.rng.chance(0.85) {
             let verify = t + MINUTE + self.rng.within(6 * HOUR);
             self.push(verify, PendingLine::Step { user: u, kind: 0 });
@@ -363,11 +373,13 @@ impl Gen<'_> {
     fn create(&mut self, prefix: &str, t: i64, domain: &str) -> (u32, String) {
         let u = self.user(prefix);
         let name = self.names[u as usize].clone();
+        let ip = self.address();
         self.push(
             t,
             PendingLine::Create {
                 user: u,
                 email: format!("{name}@{domain}"),
+                ip,
             },
         );
         (u, name)
@@ -378,6 +390,21 @@ impl Gen<'_> {
         let (u, name) = self.create(prefix, t, domain);
         self.truth.legitimate[cohort].accounts.push(name);
         u
+    }
+
+    /// An address in `self.net` when set (an office, a venue, a server range), else anywhere.
+    fn address(&mut self) -> String {
+        let [a, b, c] = self.net.unwrap_or_else(|| {
+            let r = self.rng.next().to_le_bytes();
+            [1 + r[0] % 222, r[1], r[2]]
+        });
+        format!("{a}.{b}.{c}.{}", 1 + self.rng.below(254))
+    }
+
+    /// A /24 of its own.
+    fn network(&mut self) -> [u8; 3] {
+        let r = self.rng.next().to_le_bytes();
+        [1 + r[0] % 222, r[1], r[2]]
     }
 
     fn cohort(&mut self, name: &str) -> usize {
@@ -508,6 +535,7 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
         heap: BinaryHeap::new(),
         names: Vec::new(),
         truth: Truth::default(),
+        net: None,
         out,
     };
     let start = options.start_ms;
@@ -591,6 +619,7 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
         }
         if (day_start..day_start + DAY).contains(&students_at) {
             // 60 students of one university in an hour; a third upload their homework later.
+            g.net = Some(g.network());
             for i in 0..60 {
                 let t = students_at + i * MINUTE + g.rng.within(MINUTE);
                 let u = g.planted(students, "stud", t, "uni-tartu-example.edu");
@@ -607,6 +636,7 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
         }
         if (day_start..day_start + DAY).contains(&company_at) {
             // A company onboards 40 staff in an hour; 2FA and tokens come over the following days.
+            g.net = Some(g.network());
             for i in 0..40 {
                 let t = company_at + i * 90_000;
                 let u = g.planted(company, "staff", t, "acme-example.com");
@@ -622,6 +652,7 @@ pub fn simulate(options: &Options, out: &mut dyn FnMut(&str)) -> Truth {
                 }
             }
         }
+        g.net = None;
         if (day_start..day_start + DAY).contains(&monorepo_at) {
             // One established account releases 50 new packages of a mono-repo in a day.
             let user = established[0];
@@ -668,6 +699,7 @@ fn plant_legitimate(
         g.quick_setup(u, t);
     }
     let at = day_of(g, 2) + 9 * HOUR;
+    g.net = Some(g.network()); // the office
     for i in 0..30 {
         let t = at + i * 4 * MINUTE + g.rng.within(2 * MINUTE);
         let u = g.planted(it, "emp", t, &corp);
@@ -679,6 +711,7 @@ fn plant_legitimate(
     let hack = g.cohort("hackathon");
     let at = day_of(g, 4) + 10 * HOUR;
     let edition = word(&mut g.rng, 2);
+    g.net = Some(g.network()); // the venue's network
     for i in 0..80 {
         let t = at + i * 90_000 + g.rng.within(MINUTE);
         let domain = g.pick(&big);
@@ -699,6 +732,7 @@ fn plant_legitimate(
         }
     }
 
+    g.net = None;
     // Four groups of strangers reserving names with empty placeholders, over one to two weeks,
     // on the big providers and small company domains.
     let summaries = [
@@ -758,6 +792,7 @@ fn plant_legitimate(
 
     // Release bots: three accounts set up by script, each publishing two projects every night.
     let c = g.cohort("nightly-bots");
+    g.net = Some(g.network()); // the CI runners
     for b in 0..3 {
         let t = start + (1 + b) * DAY + 10 * HOUR;
         let u = g.planted(c, "ci-bot", t, "gmail.com");
@@ -781,6 +816,7 @@ fn plant_legitimate(
     }
 
     // A young organisation account releases the 30 packages of its mono-repo within an hour.
+    g.net = None;
     let c = g.cohort("young-monorepo");
     let t = day_of(g, 8) + 8 * HOUR;
     let org = word(&mut g.rng, 2);
@@ -816,12 +852,15 @@ fn plant_attack(
         "inbox-2025" => {
             let day = |date: &str| parse_rfc3339(&format!("{date}T00:00:00Z")).unwrap_or(start);
             let mut members = Vec::new();
+            let servers = [g.network(), g.network(), g.network()];
             for (date, hour, count, hours) in [("2025-06-11", 8, 46, 3), ("2025-06-24", 13, 207, 4)]
             {
                 let t0 = day(date) + hour * HOUR;
                 for i in 0..count {
                     let t = t0 + i * hours * HOUR / count + g.rng.within(2 * MINUTE);
+                    g.net = Some(servers[usize::try_from(g.rng.below(3)).unwrap_or(0)]);
                     members.push(g.malicious(si, "", t, "inbox.ru"));
+                    g.net = None;
                 }
             }
             let mut n = 0usize;
