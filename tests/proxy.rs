@@ -691,3 +691,45 @@ fn guard_runs_pip_and_uv_through_the_proxy_and_says_what_it_refused() {
         both(&out)
     );
 }
+
+#[test]
+fn serve_with_an_upstream_never_resolves_a_local_name_there() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let packages = wheels(
+        tmp.path(),
+        &[
+            ("tinylib", "9.0", CODE),
+            ("otherlib", "1.0", CODE),
+            ("reqeusts", "2.0", CODE),
+        ],
+    );
+    let (_public, public_url) = pypiserver(&venv, &packages);
+    let upstream = format!("[\"{public_url}\"]");
+    let (registry, token) =
+        registry_with_user(tmp.path(), &[("PICKET_SERVE_UPSTREAM", upstream.as_str())]);
+    let (status, body) = upload(&registry, &token, "tinylib", "5.0");
+    assert_eq!(status, 200, "{body}");
+
+    let target = tmp.path().join("target");
+    fresh_venv(&venv, &target);
+    // tinylib exists here (5.0), so upstream's 9.0 is never offered; otherlib comes from upstream.
+    let out = pip(&target, &registry.simple(), &["tinylib", "otherlib"]);
+    let shown = both(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("tinylib-5.0") && shown.contains("otherlib-1.0"),
+        "{shown}"
+    );
+    assert!(!shown.contains("tinylib-9.0"), "{shown}");
+    // The proxy's policies apply to what comes from upstream, with the reason shown.
+    let out = pip(&target, &registry.simple(), &["reqeusts"]);
+    let shown = both(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains("403 Client Error: picket blocked") && shown.contains("typosquat"),
+        "{shown}"
+    );
+    // Upstream files are served beside the index's own, not mixed with them.
+    assert!(shown.contains("/upstream-files/"), "{shown}");
+}

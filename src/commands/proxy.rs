@@ -140,6 +140,16 @@ pub(crate) fn build(
     config: &Config,
     settings: picket_proxy::ProxyConfig,
 ) -> Result<picket_proxy::Proxy, String> {
+    build_at(dir, config, settings, "/files")
+}
+
+/// [`build`] with its files served under `files_path`.
+pub(crate) fn build_at(
+    dir: &std::path::Path,
+    config: &Config,
+    settings: picket_proxy::ProxyConfig,
+    files_path: &str,
+) -> Result<picket_proxy::Proxy, String> {
     let loaded = name_data::load(dir).map_err(|e| format!("{e:#}"))?;
     let detector = SquatDetector::new(&loaded.popular, config.names.squat_config());
     let assess = AssessConfig {
@@ -150,7 +160,7 @@ pub(crate) fn build(
             .unwrap_or(AssessConfig::default().new_within_months),
     };
     let policy = picket_proxy::Policy::new(&settings, loaded.index, detector, assess)?;
-    picket_proxy::Proxy::new(dir, settings, policy)
+    picket_proxy::Proxy::new_at(dir, settings, policy, files_path)
 }
 
 #[derive(Serialize)]

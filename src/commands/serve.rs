@@ -6,13 +6,14 @@ use crate::output::{Exit, error, hint};
 use picket_server::LogFormat;
 
 pub fn run(args: &ServeArgs) -> Exit {
-    let mut config = match Config::load_with_env(args.config.as_deref()) {
-        Ok(c) => c.serve,
+    let whole = match Config::load_with_env(args.config.as_deref()) {
+        Ok(c) => c,
         Err(e) => {
             error(&format!("{e:#}"));
             return Exit::Error;
         }
     };
+    let mut config = whole.serve.clone();
     if let Some(listen) = &args.listen {
         config.listen.clone_from(listen);
     }
@@ -41,6 +42,21 @@ pub fn run(args: &ServeArgs) -> Exit {
             return Exit::Error;
         }
     };
+    // With `upstream`, projects this index does not have come from there, under `[proxy]`'s
+    // policies; its files are served at /upstream-files/ beside the index's own /files/.
+    let upstream = if config.upstream.is_empty() {
+        None
+    } else {
+        let mut settings = whole.proxy.clone();
+        settings.upstream.clone_from(&config.upstream);
+        match super::proxy::build_at(&dir, &whole, settings, "/upstream-files") {
+            Ok(p) => Some(p),
+            Err(e) => {
+                error(&format!("upstream: {e}"));
+                return Exit::Error;
+            }
+        }
+    };
     let runtime = match runtime() {
         Ok(r) => r,
         Err(exit) => return exit,
@@ -49,6 +65,7 @@ pub fn run(args: &ServeArgs) -> Exit {
         dir.clone(),
         config,
         names,
+        upstream,
         shutdown_signal(),
         |bound| {
             // The one line on stdout: where the index is (tests and scripts read it).

@@ -125,6 +125,8 @@ struct Metrics {
 
 struct Inner {
     config: ProxyConfig,
+    /// Where files are served: `/files` for `picket proxy`, another path beside an index's own.
+    files_path: String,
     upstreams: Vec<url::Url>,
     client: Upstream,
     policy: Policy,
@@ -189,6 +191,17 @@ pub fn proxy_dir(data_dir: &Path) -> PathBuf {
 impl Proxy {
     /// A proxy for `config`, keeping its caches under `data_dir`.
     pub fn new(data_dir: &Path, config: ProxyConfig, policy: Policy) -> Result<Self, String> {
+        Self::new_at(data_dir, config, policy, "/files")
+    }
+
+    /// [`Proxy::new`] serving its files under `files_path` (`/upstream-files`), for an index
+    /// that serves its own at `/files`.
+    pub fn new_at(
+        data_dir: &Path,
+        config: ProxyConfig,
+        policy: Policy,
+        files_path: &str,
+    ) -> Result<Self, String> {
         config.validate()?;
         let upstreams = config
             .upstream
@@ -214,6 +227,7 @@ impl Proxy {
         let client = Upstream::new(Duration::from_secs(config.upstream_timeout_secs.max(1)));
         let (osv, stamp) = load_osv(data_dir)?;
         Ok(Self(Arc::new(Inner {
+            files_path: files_path.trim_end_matches('/').to_owned(),
             config,
             upstreams,
             client,
@@ -230,6 +244,28 @@ impl Proxy {
             decided: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
         })))
+    }
+
+    /// The page of `project` (normalized) as `GET /simple/{project}/` answers it, negotiated
+    /// from `headers`: for an index that falls back to its upstreams for names it does not have.
+    pub async fn page_response(&self, project: &str, headers: &HeaderMap) -> Response {
+        project_page(
+            State(self.clone()),
+            UrlPath(project.to_owned()),
+            headers.clone(),
+        )
+        .await
+    }
+
+    /// The routes of the files this proxy lists (`{files_path}/{sha256}/{filename}`), for an
+    /// index that mounts [`Proxy::page_response`].
+    pub fn file_router<S>(&self) -> Router<S> {
+        Router::new()
+            .route(
+                &format!("{}/{{sha256}}/{{filename}}", self.0.files_path),
+                get(file),
+            )
+            .with_state(self.clone())
     }
 
     /// What this proxy hid or refused since it started, once per file and rule.
@@ -579,8 +615,9 @@ impl Proxy {
                 .insert(sha.clone(), info);
             listed.push((entry, sha.clone()));
         }
-        let json = render_json(&display, &listed, &versions);
-        let html = render_html(&display, &listed);
+        let files = self.0.files_path.trim_start_matches('/');
+        let json = render_json(&display, &listed, &versions, files);
+        let html = render_html(&display, &listed, files);
         let etag = format!("\"{}\"", &upstream::hex(&sha2_digest(&json))[..32]);
         Ok(Rendered {
             json: Bytes::from(json),
@@ -757,13 +794,14 @@ fn render_json(
     display: &str,
     files: &[(&FileEntry, String)],
     versions: &std::collections::BTreeSet<Version>,
+    files_path: &str,
 ) -> Vec<u8> {
     let files: Vec<serde_json::Value> = files
         .iter()
         .map(|(f, sha)| {
             let mut v = serde_json::json!({
                 "filename": f.filename,
-                "url": format!("../../files/{sha}/{}", f.filename),
+                "url": format!("../../{files_path}/{sha}/{}", f.filename),
                 "hashes": {"sha256": sha},
             });
             if let Some(rp) = &f.requires_python {
@@ -803,7 +841,7 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#x27;")
 }
 
-fn render_html(display: &str, files: &[(&FileEntry, String)]) -> Vec<u8> {
+fn render_html(display: &str, files: &[(&FileEntry, String)], files_path: &str) -> Vec<u8> {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(256 + files.len() * 200);
     let _ = write!(
@@ -814,7 +852,7 @@ fn render_html(display: &str, files: &[(&FileEntry, String)]) -> Vec<u8> {
     for (f, sha) in files {
         let _ = write!(
             out,
-            "<a href=\"../../files/{sha}/{0}#sha256={sha}\"",
+            "<a href=\"../../{files_path}/{sha}/{0}#sha256={sha}\"",
             escape(&f.filename)
         );
         if let Some(rp) = &f.requires_python {

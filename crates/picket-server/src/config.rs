@@ -144,6 +144,10 @@ pub struct ServeConfig {
     /// overrides its `warmup-hours`.
     pub campaign_config: Option<String>,
 
+    /// Upstream simple-API URLs, asked in order for a project this index does not have (with the
+    /// `[proxy]` policies); a name that exists here is never looked up there.
+    pub upstream: Vec<String>,
+
     /// The id prefix of picket's own OSV records (`PREFIX` + year + `-` + number). It must start
     /// with `MAL-`, which OSV clients read as a malicious package, and should name this index so
     /// its ids never collide with another database's. Set it once: ids already given never change.
@@ -310,6 +314,7 @@ impl Default for ServeConfig {
             campaign_webhook: None,
             campaign_webhook_secret: None,
             campaign_config: None,
+            upstream: Vec::new(),
             osv_id_prefix: picket_store::DEFAULT_ID_PREFIX.into(),
             report_quarantine_kinds: vec!["malware".into()],
             report_quarantine_young_hours: 24,

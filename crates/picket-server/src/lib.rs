@@ -85,6 +85,8 @@ pub struct AppState {
     pub feed: Arc<osv_feed::FeedCache>,
     /// `trusted-proxies`, parsed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The upstream indexes asked for projects this index does not have (`upstream`).
+    pub upstream: Option<picket_proxy::Proxy>,
     base_url: Arc<OnceLock<String>>,
 }
 
@@ -113,6 +115,7 @@ impl AppState {
             osv: Arc::new(osv_api::OsvData::new(data_dir)),
             feed: Arc::new(osv_feed::FeedCache::default()),
             trusted_proxies: Arc::new(trusted_proxies),
+            upstream: None,
             store,
             pages: Arc::new(PageCache::default()),
             metrics: Arc::new(Metrics::default()),
@@ -327,6 +330,13 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             read_timeout,
         ))
+        .merge(
+            state
+                .upstream
+                .as_ref()
+                .map(picket_proxy::Proxy::file_router)
+                .unwrap_or_default(),
+        )
         .with_state(state)
 }
 
@@ -352,6 +362,7 @@ pub async fn serve(
     data_dir: PathBuf,
     config: ServeConfig,
     popular: PopularNames,
+    upstream: Option<picket_proxy::Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
@@ -385,7 +396,8 @@ pub async fn serve(
         .set_setting(picket_store::ID_PREFIX_KEY, &config.osv_id_prefix)
         .await
         .map_err(|e| format!("storing osv-id-prefix: {e}"))?;
-    let state = AppState::new(store.clone(), config, &data_dir, knowledge)?;
+    let mut state = AppState::new(store.clone(), config, &data_dir, knowledge)?;
+    state.upstream = upstream;
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
     tokio::spawn(notify::run(state.clone()));

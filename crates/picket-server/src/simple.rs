@@ -339,6 +339,11 @@ pub async fn project(
         None => {
             let generation = state.pages.generation();
             let Some(project) = state.store.project(&normalized).await? else {
+                // Only a name this index does not have is asked upstream: one it has, in any
+                // state, is never resolved there (the dependency-confusion defence).
+                if let Some(upstream) = &state.upstream {
+                    return Ok(upstream.page_response(&normalized, &headers).await);
+                }
                 return Err(ApiError::not_found(format!(
                     "Not Found: no project named `{normalized}`"
                 )));
