@@ -268,6 +268,95 @@ fn offline_tools_vet_names_scan_a_project_and_refuse_a_typosquat() {
     );
 }
 
+#[test]
+fn advisories_are_matched_by_every_tool() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let osv = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/picket-osv/tests/fixtures/osv");
+    let out = common::picket(&data, &["db", "import-osv", osv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("requirements.txt"),
+        "reqeusts==2.31.0\nrequests==2.31.0\n",
+    )
+    .unwrap();
+
+    let t = session(
+        &venv,
+        tmp.path(),
+        &["mcp", "--offline"],
+        &[],
+        &[
+            call(
+                "check_packages",
+                &json!({"packages": ["reqeusts", "requests==2.31.0", "requests==2.32.0"]}),
+            ),
+            call(
+                "safe_install_command",
+                &json!({"packages": ["reqeusts", "requests==2.31.0"], "installer": "uv"}),
+            ),
+            call(
+                "safe_install_command",
+                &json!({"packages": ["requests==2.31.0", "Requests==2.32.0"]}),
+            ),
+            call("scan_project", &json!({"path": project})),
+        ],
+    );
+
+    let checked = answer(&t, 0);
+    assert_eq!(checked["advisories"], 6);
+    assert!(
+        checked["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("the server was started with --offline"),
+        "{checked}"
+    );
+    // Without a version, the MAL- record of the project; with one, that release's advisories.
+    let squat = &checked["packages"][0];
+    assert_eq!(squat["findings"][0]["id"], "known-malicious");
+    assert_eq!(squat["findings"][0]["advisory"], "MAL-0000-0001");
+    assert_eq!(squat["findings"][1]["id"], "typosquat");
+    let vulnerable = &checked["packages"][1];
+    assert_eq!(vulnerable["verdict"], "warn");
+    assert_eq!(vulnerable["findings"][0]["advisory"], "GHSA-9wx4-h78v-vm56");
+    assert_eq!(vulnerable["upgrade_to"], "2.32.0");
+    let fixed = &checked["packages"][2];
+    assert_eq!(fixed["verdict"], "allow", "{fixed}");
+    assert!(fixed.get("upgrade_to").is_none(), "{fixed}");
+
+    // The install command refuses the malicious package and passes on the vulnerability.
+    let install = answer(&t, 1);
+    assert_eq!(install["command"], "uv add requests==2.31.0");
+    let refused = named(&install["refused"], "reqeusts");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("releases of reqeusts: MAL-0000-0001"),
+        "{refused}"
+    );
+    assert_eq!(install["warnings"][0]["advisory"], "GHSA-9wx4-h78v-vm56");
+    // Two versions of one project make no install command.
+    assert_eq!(
+        tool_error(&t, 2),
+        "`requests==2.31.0` and `Requests==2.32.0` name the same project; name each package once"
+    );
+
+    let scanned = answer(&t, 3);
+    assert_eq!(scanned["advisories"], 6);
+    let squat = named(&scanned["problems"], "reqeusts");
+    assert_eq!(squat["findings"][0]["id"], "known-malicious");
+    assert_eq!(
+        named(&scanned["problems"], "requests")["upgrade_to"],
+        "2.32.0"
+    );
+}
+
 const CODE: &str = "def main():\n    total = sum(range(10))\n    print(total)\n    return total\n";
 
 /// Wheels built by pip: `sturdy-tool` 1.0 and 1.1 with code, `hollow-thing` empty.

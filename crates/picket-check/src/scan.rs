@@ -382,8 +382,9 @@ pub struct Policy<'a> {
 }
 
 impl Policy<'_> {
-    /// The entry that leaves `finding` of `normalized` out, if one applies today.
-    fn ignores(
+    /// The entry that leaves `finding` of `normalized` out, if one applies today (`aliases`: the
+    /// advisory's other ids).
+    pub fn ignores(
         &self,
         normalized: &str,
         finding: &ScanFinding,
@@ -651,47 +652,38 @@ fn vulnerability(v: &picket_osv::Vulnerability<'_>) -> VulnerabilityReport {
     }
 }
 
-fn package_report(
-    file: &DependencyFile,
-    dep: &Dependency,
-    checked: Option<&PackageReport>,
-    db: Option<&picket_osv::Database>,
-    policy: &Policy<'_>,
-) -> ScanPackage {
-    let normalized = dep.name.normalized().to_owned();
-    let name = dep.name.as_given().to_owned();
-    let mut findings: Vec<ScanFinding> = checked
-        .map(|c| {
-            c.findings
-                .iter()
-                .map(|f| ScanFinding {
-                    finding: f.clone(),
-                    advisory: None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+/// What OSV advisories say of one release of a project.
+#[derive(Debug, Default)]
+pub struct Advisory {
+    /// The vulnerabilities, aliased advisories grouped.
+    pub vulnerabilities: Vec<VulnerabilityReport>,
+    /// The release to move to, when some vulnerability has a fix.
+    pub upgrade: Option<UpgradeReport>,
+    /// A `known-malicious` or `vulnerable` finding for each vulnerability.
+    pub findings: Vec<ScanFinding>,
+}
 
-    // Advisories: the pinned release, or for an unpinned name the MAL- records that name it.
-    let version = dep
-        .pinned
-        .as_deref()
-        .and_then(|v| v.parse::<Version>().ok());
-    let records: Vec<&Record> = match (db, &version) {
-        (None, _) => Vec::new(),
-        (Some(db), Some(v)) => db.affecting(&normalized, v),
-        (Some(db), None) => db.malicious(&normalized),
+/// The advisories of `name` at `version` in `db` (without a version: the `MAL-` records naming
+/// the project), the release to upgrade to (among the index's live `releases` when known), and a
+/// finding for each. The policy's ignores are not applied here.
+pub fn advisories(
+    name: &str,
+    normalized: &str,
+    version: Option<&str>,
+    db: &picket_osv::Database,
+    releases: Option<&[Version]>,
+) -> Advisory {
+    // The release, or without one the MAL- records that name the project.
+    let parsed = version.and_then(|v| v.parse::<Version>().ok());
+    let records: Vec<&Record> = match &parsed {
+        Some(v) => db.affecting(normalized, v),
+        None => db.malicious(normalized),
     };
-    let grouped = picket_osv::group(&records, &normalized);
-    let upgrade = match (db, &version) {
-        (Some(db), Some(v)) if !grouped.is_empty() => {
-            let upgrade = picket_osv::upgrade(
-                &normalized,
-                v,
-                &grouped,
-                &db.naming(&normalized),
-                checked.and_then(|c| c.releases.as_deref()),
-            );
+    let grouped = picket_osv::group(&records, normalized);
+    let upgrade = match &parsed {
+        Some(v) if !grouped.is_empty() => {
+            let upgrade =
+                picket_osv::upgrade(normalized, v, &grouped, &db.naming(normalized), releases);
             Some(UpgradeReport {
                 to: upgrade.to.map(|t| t.to_string()),
                 unfixed: upgrade.unfixed,
@@ -699,10 +691,11 @@ fn package_report(
         }
         _ => None,
     };
-    let mut vulnerabilities: Vec<VulnerabilityReport> = grouped.iter().map(vulnerability).collect();
+    let vulnerabilities: Vec<VulnerabilityReport> = grouped.iter().map(vulnerability).collect();
+    let mut findings = Vec::new();
     for v in &vulnerabilities {
         let f = if v.malicious {
-            let scope = match &dep.pinned {
+            let scope = match version {
                 Some(pinned) => format!("{name} {pinned}"),
                 None => format!("releases of {name}"),
             };
@@ -747,6 +740,48 @@ fn package_report(
         };
         findings.push(f);
     }
+    Advisory {
+        vulnerabilities,
+        upgrade,
+        findings,
+    }
+}
+
+fn package_report(
+    file: &DependencyFile,
+    dep: &Dependency,
+    checked: Option<&PackageReport>,
+    db: Option<&picket_osv::Database>,
+    policy: &Policy<'_>,
+) -> ScanPackage {
+    let normalized = dep.name.normalized().to_owned();
+    let name = dep.name.as_given().to_owned();
+    let mut findings: Vec<ScanFinding> = checked
+        .map(|c| {
+            c.findings
+                .iter()
+                .map(|f| ScanFinding {
+                    finding: f.clone(),
+                    advisory: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let Advisory {
+        mut vulnerabilities,
+        upgrade,
+        findings: advisory_findings,
+    } = db.map_or_else(Advisory::default, |db| {
+        advisories(
+            &name,
+            &normalized,
+            dep.pinned.as_deref(),
+            db,
+            checked.and_then(|c| c.releases.as_deref()),
+        )
+    });
+    findings.extend(advisory_findings);
 
     // Pins and hashes.
     let is_requirements_txt = file.format == FileFormat::Requirements

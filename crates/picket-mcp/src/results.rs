@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use picket_check::PackageReport;
-use picket_check::scan::{ScanFinding, ScanPackage, ScanReport};
+use picket_check::scan::{Advisory, ScanFinding, ScanPackage, ScanReport};
 use picket_names::{Finding, FindingId, NameIndex};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -134,6 +134,9 @@ pub struct PackageOut {
     pub did_you_mean: Vec<String>,
     /// Worst first.
     pub findings: Vec<FindingOut>,
+    /// The release that fixes the known vulnerabilities of this one, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_to: Option<String>,
     /// Age and releases, from the index's page (online).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub age: Option<Age>,
@@ -150,10 +153,21 @@ pub struct PackageOut {
 }
 
 impl PackageOut {
-    /// The answer for one report; `index` is the name index (rank, latest month), `now` the time
+    /// The answer for one report and what the advisories say of its release (`advisory`, the
+    /// policy's ignores applied); `index` is the name index (rank, latest month), `now` the time
     /// in seconds since the epoch.
-    pub fn of(report: &PackageReport, index: &NameIndex, now: i64) -> Self {
+    pub fn of(report: &PackageReport, advisory: &Advisory, index: &NameIndex, now: i64) -> Self {
         let info = index.get(&report.normalized);
+        let mut findings: Vec<(&Finding, Option<&str>)> =
+            report.findings.iter().map(|f| (f, None)).collect();
+        findings.extend(
+            advisory
+                .findings
+                .iter()
+                .map(|f| (&f.finding, f.advisory.as_deref())),
+        );
+        findings.sort_by_key(|(f, _)| std::cmp::Reverse(f.severity));
+        let plain: Vec<Finding> = findings.iter().map(|(f, _)| (*f).clone()).collect();
         let age = report.releases.as_ref().map(|releases| Age {
             first_upload: report.first_upload.map(date),
             days_old: report.first_upload.map(|t| (now - t).div_euclid(86_400)),
@@ -165,13 +179,13 @@ impl PackageOut {
             normalized: report.normalized.clone(),
             version: report.version.clone(),
             exists: report.exists,
-            verdict: report.verdict.into(),
+            verdict: picket_check::Verdict::of(&plain).into(),
             did_you_mean: did_you_mean(&report.normalized, report.findings.iter()),
-            findings: report
-                .findings
+            findings: findings
                 .iter()
-                .map(|f| FindingOut::of(f, None))
+                .map(|(f, advisory)| FindingOut::of(f, *advisory))
                 .collect(),
+            upgrade_to: advisory.upgrade.as_ref().and_then(|u| u.to.clone()),
             age,
             rank: info.and_then(|i| i.rank),
             latest_release_month: info.and_then(|i| i.latest_release).map(|m| m.to_string()),
@@ -226,6 +240,9 @@ pub struct CheckResult {
     /// Where the answers come from.
     #[serde(flatten)]
     pub source: Source,
+    /// Advisory records available to match releases against (0: known-malicious and vulnerable
+    /// releases were not checked).
+    pub advisories: usize,
     /// The worst verdict of all.
     pub worst: Verdict,
     /// One entry per name asked, in order.
@@ -258,6 +275,9 @@ impl CheckResult {
             if !p.did_you_mean.is_empty() {
                 let _ = writeln!(text, "  did you mean: {}", p.did_you_mean.join(", "));
             }
+            if let Some(to) = &p.upgrade_to {
+                let _ = writeln!(text, "  upgrade to {to}");
+            }
             if let Some(age) = &p.age {
                 let _ = writeln!(
                     text,
@@ -275,10 +295,16 @@ impl CheckResult {
                 );
             }
         }
+        if self.advisories == 0 {
+            text.push_str(NO_ADVISORIES);
+        }
         self.source.write(&mut text);
         text
     }
 }
+
+/// Said when no advisories were imported.
+const NO_ADVISORIES: &str = "No advisories imported: releases were not checked for known vulnerabilities or malware (`picket db update`).\n";
 
 /// One dependency file scanned.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -477,7 +503,7 @@ impl ScanResult {
             let _ = writeln!(text, "warning: {w}");
         }
         if self.advisories == 0 {
-            text.push_str("No advisories imported: releases were not checked for known vulnerabilities or malware (`picket db update`).\n");
+            text.push_str(NO_ADVISORIES);
         }
         self.source.write(&mut text);
         text

@@ -108,21 +108,55 @@ impl State {
         }
     }
 
-    /// `check_packages`: every request checked, the policy's ignores applied.
+    /// The policy of `picket.toml` on the day of `now` (seconds since the epoch).
+    fn policy(&self, now: i64) -> Policy<'_> {
+        Policy {
+            require_hashes: self.settings.scan.require_hashes,
+            ignore: &self.settings.check.ignore,
+            today: now.div_euclid(86_400),
+        }
+    }
+
+    /// `check_packages`: every request checked and matched against the advisories (as `scan`
+    /// matches a pinned requirement), the policy's ignores applied.
     fn check(&self, requests: &[Request]) -> Result<CheckResult, String> {
         let checker = self.checker()?;
         let mut reports =
             picket_check::check_all(&checker, requests, self.settings.jobs.max(1), &|_, _| {});
         let now = picket_formats::time::now_unix();
-        for report in &mut reports {
-            report.apply_ignores(&self.settings.check.ignore, now.div_euclid(86_400));
-        }
+        let policy = self.policy(now);
+        let (db, records) = picket_osv::Database::load_for(
+            &self.settings.data_dir,
+            reports.iter().map(|r| r.normalized.as_str()),
+        )
+        .map_err(|e| format!("reading the advisories: {e}"))?;
         let packages: Vec<PackageOut> = reports
-            .iter()
-            .map(|r| PackageOut::of(r, &self.settings.loaded.index, now))
+            .iter_mut()
+            .map(|report| {
+                report.apply_ignores(policy.ignore, policy.today);
+                // The release checked (online: the one resolved), or the project's MAL- records.
+                let mut advisory = scan::advisories(
+                    &report.name,
+                    &report.normalized,
+                    report.version.as_deref(),
+                    &db,
+                    report.releases.as_deref(),
+                );
+                advisory.findings.retain(|f| {
+                    let aliases = advisory
+                        .vulnerabilities
+                        .iter()
+                        .find(|v| Some(&v.id) == f.advisory.as_ref())
+                        .map(|v| v.aliases.clone())
+                        .unwrap_or_default();
+                    policy.ignores(&report.normalized, f, &aliases).is_none()
+                });
+                PackageOut::of(report, &advisory, &self.settings.loaded.index, now)
+            })
             .collect();
         Ok(CheckResult {
             source: self.source(),
+            advisories: records,
             worst: packages
                 .iter()
                 .map(|p| p.verdict)
@@ -150,11 +184,7 @@ impl State {
         let (db, total) = picket_osv::Database::load_for(&self.settings.data_dir, parsed.names())
             .map_err(|e| format!("reading the advisories: {e}"))?;
         let checker = self.checker()?;
-        let policy = Policy {
-            require_hashes: self.settings.scan.require_hashes,
-            ignore: &self.settings.check.ignore,
-            today: picket_formats::time::now_unix().div_euclid(86_400),
-        };
+        let policy = self.policy(picket_formats::time::now_unix());
         let mut report = scan::scan(
             parsed,
             &checker,
@@ -171,6 +201,19 @@ impl State {
 
     /// `safe_install_command`.
     fn install(&self, requests: &[Request], installer: Installer) -> Result<InstallResult, String> {
+        for (i, request) in requests.iter().enumerate() {
+            let normalized = picket_formats::normalize(&request.name);
+            if let Some(other) = requests[..i]
+                .iter()
+                .find(|r| picket_formats::normalize(&r.name) == normalized)
+            {
+                return Err(format!(
+                    "`{}` and `{}` name the same project; name each package once",
+                    label(other),
+                    label(request)
+                ));
+            }
+        }
         let checked = self.check(requests)?;
         // An index configured for picket alone is not one the installer would use by itself.
         let pass_index = self.settings.index.as_ref().is_some_and(|i| {
@@ -185,6 +228,14 @@ impl State {
             checked.source,
             pass_index,
         ))
+    }
+}
+
+/// `NAME` or `NAME==VERSION`, as asked.
+fn label(request: &Request) -> String {
+    match &request.version {
+        Some(v) => format!("{}=={v}", request.name),
+        None => request.name.clone(),
     }
 }
 
