@@ -733,3 +733,58 @@ fn serve_with_an_upstream_never_resolves_a_local_name_there() {
     // Upstream files are served beside the index's own, not mixed with them.
     assert!(shown.contains("/upstream-files/"), "{shown}");
 }
+
+#[test]
+fn with_nothing_configured_the_proxy_stands_in_front_of_the_index_pip_uses() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    // pip's own default, as its help states it (nothing here names an index).
+    let help = Command::new(venv.join("bin/python"))
+        .args(["-m", "pip", "install", "--help"])
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PIP_INDEX_URL")
+        .output()
+        .unwrap();
+    let help = text(&help.stdout);
+    let default: String = help
+        .split("--index-url")
+        .nth(1)
+        .and_then(|rest| rest.split("(default").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no default index in pip's help:\n{help}"))
+        .split_whitespace()
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["proxy", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .current_dir(tmp.path())
+        .env("PICKET_PYTHON", venv.join("bin/python"))
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("HOME", tmp.path())
+        .env("PICKET_LOG", "warn")
+        .env_remove("PICKET_NO_INSTALLER_INDEX")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PICKET_INDEX_URL")
+        .env_remove("UV_INDEX_URL")
+        .env_remove("UV_DEFAULT_INDEX")
+        .env_remove("VIRTUAL_ENV")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Server(child);
+    let front = line
+        .split(" in front of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no upstream in `{line}`"));
+    assert_eq!(
+        front.trim_end_matches('/'),
+        default.trim_end_matches('/'),
+        "{line}"
+    );
+}

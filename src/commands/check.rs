@@ -88,8 +88,8 @@ pub fn run(args: &CheckArgs, format: Format) -> Exit {
     }
 }
 
-/// The index URL a command uses: none offline, else the first configured one (with a hint when
-/// there is none).
+/// The index URL a command uses: none offline, else the first configured one, else the one the
+/// user's own pip uses (said in a hint), else none (with a hint).
 pub(crate) fn resolve_index(
     offline: bool,
     flag: Option<&str>,
@@ -99,15 +99,21 @@ pub(crate) fn resolve_index(
     if offline {
         return None;
     }
-    let url = index_url::resolve(flag, config.index_url.as_deref(), &|k| {
-        std::env::var(k).ok()
-    });
-    if url.is_none() {
-        output::hint(&format!(
-            "no package index configured (--index, PICKET_INDEX_URL, picket.toml, PIP_INDEX_URL, UV_INDEX_URL, pip.conf); checked offline against {origin}"
-        ));
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(url) = index_url::resolve(flag, config.index_url.as_deref(), &env) {
+        return Some(url);
     }
-    url
+    if let Some(url) = index_url::ask_pip(&env) {
+        output::hint(&format!(
+            "checking against {} ({}); --offline checks against the name index alone",
+            url.url, url.origin
+        ));
+        return Some(url);
+    }
+    output::hint(&format!(
+        "no package index configured (--index, PICKET_INDEX_URL, picket.toml, PIP_INDEX_URL, UV_INDEX_URL, pip.conf) and none from pip; checked offline against {origin}"
+    ));
+    None
 }
 
 /// The index client for `index_url` (none offline), caching under the data folder.

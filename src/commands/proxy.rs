@@ -48,10 +48,10 @@ pub(crate) fn settings(
     if let Some(cooldown) = flags.cooldown {
         cooldown.clone_into(&mut proxy.cooldown);
     }
+    let env = |k: &str| std::env::var(k).ok();
     if proxy.upstream.is_empty()
-        && let Some(found) = index_url::resolve(None, config.index_url.as_deref(), &|k| {
-            std::env::var(k).ok()
-        })
+        && let Some(found) = index_url::resolve(None, config.index_url.as_deref(), &env)
+            .or_else(|| index_url::ask_pip(&env))
     {
         tracing::info!(upstream = %found.url, origin = %found.origin, "upstream from your configuration");
         proxy.upstream.push(found.url);

@@ -1,8 +1,9 @@
 //! Which package index to ask, from the places a user already configured one.
 //!
 //! In order: `--index`, `PICKET_INDEX_URL`, `index-url` in picket.toml, `PIP_INDEX_URL`,
-//! `UV_INDEX_URL` / `UV_DEFAULT_INDEX`, then `index-url` in pip's configuration files. No index is
-//! ever assumed: with none configured, commands run offline and say so.
+//! `UV_INDEX_URL` / `UV_DEFAULT_INDEX`, then `index-url` in pip's configuration files
+//! ([`resolve`]); with none of those, the index the user's own pip would use, asked of pip at run
+//! time ([`ask_pip`]). picket itself names no index.
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,51 @@ pub fn resolve(
         }
     }
     None
+}
+
+/// What `ask_pip` runs: pip's own configuration as pip loads it, else pip's built-in default.
+const ASK_PIP: &str = "\
+import sys
+try:
+    from pip._internal.configuration import Configuration
+    c = Configuration(isolated=False)
+    c.load()
+    items = dict(c.items())
+    url = next((items[k] for k in (':env:.index-url', 'install.index-url', 'global.index-url') if k in items), None)
+    if not url:
+        from pip._internal.models.index import PyPI
+        url = PyPI.simple_url
+    print(url)
+except Exception as e:
+    print(e, file=sys.stderr)
+    sys.exit(1)
+";
+
+/// The index the user's own pip would use, asked of pip at run time: the Python of
+/// `PICKET_PYTHON`, else of the active virtualenv, else `python3`. `None` when there is no such
+/// pip, or when `PICKET_NO_INSTALLER_INDEX` is set (the test suite sets it: tests never reach a
+/// public index).
+pub fn ask_pip(env: &dyn Fn(&str) -> Option<String>) -> Option<IndexUrl> {
+    if env("PICKET_NO_INSTALLER_INDEX").is_some_and(|v| !v.is_empty()) {
+        return None;
+    }
+    let python = env("PICKET_PYTHON")
+        .filter(|p| !p.is_empty())
+        .or_else(|| env("VIRTUAL_ENV").map(|v| format!("{v}/bin/python")))
+        .unwrap_or_else(|| "python3".to_owned());
+    let out = std::process::Command::new(&python)
+        .args(["-c", ASK_PIP])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let url = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && (url.starts_with("http://") || url.starts_with("https://"))).then(
+        || IndexUrl {
+            url,
+            origin: format!("the index {python}'s pip uses"),
+        },
+    )
 }
 
 /// pip's configuration files, most specific first.
