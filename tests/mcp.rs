@@ -21,6 +21,9 @@ fn session(venv: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)], calls: 
         "PICKET_DATA_DIR": data,
         "HOME": dir,
         "PIP_CONFIG_FILE": "/dev/null",
+        // The client passes the server only the variables named here: tests never ask pip which
+        // public index it uses (see .cargo/config.toml).
+        "PICKET_NO_INSTALLER_INDEX": "1",
     });
     for (k, v) in env {
         server_env[*k] = json!(v);
