@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{pip_wheel, project, pypiserver, text, venv};
+use common::{Canned, canned_server, pip_wheel, project, pypiserver, text, venv};
 use serde_json::{Value, json};
 
 /// Runs the client with `calls` against `picket mcp ARGS`, with a private data directory, no
@@ -480,4 +480,87 @@ fn online_against_pypiserver_pins_the_release_checked_and_the_command_installs()
         .output()
         .unwrap();
     assert_eq!(text(&installed.stdout).trim().lines().last(), Some("45"));
+}
+
+/// `YYYY-MM-DDT12:00:00Z`, `days` days ago.
+fn days_ago(days: i64) -> String {
+    let today = picket_formats::time::now_unix().div_euclid(86_400);
+    let (y, m, d) = picket_formats::time::civil_from_days(today - days);
+    format!("{y:04}-{m:02}-{d:02}T00:00:00Z")
+}
+
+#[test]
+fn a_json_index_gives_the_age_and_a_new_project_warns() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("fresh-thing");
+    project(&src, "fresh-thing", "1.0", CODE, "");
+    let dist = tmp.path().join("dist");
+    pip_wheel(&venv, &src, &dist);
+    let wheel = std::fs::read(dist.join("fresh_thing-1.0-py3-none-any.whl")).unwrap();
+    let uploaded = days_ago(2);
+    let page = json!({
+        "meta": {"api-version": "1.1"},
+        "name": "fresh-thing",
+        "files": [{"filename": "fresh_thing-1.0-py3-none-any.whl",
+                   "url": "/files/fresh_thing-1.0-py3-none-any.whl",
+                   "hashes": {"sha256": picket_formats::hashes::sha256_hex(&wheel)},
+                   "size": wheel.len(), "upload-time": uploaded}]
+    });
+    let index = canned_server(vec![
+        (
+            "/simple/fresh-thing/".into(),
+            Canned {
+                status: 200,
+                content_type: "application/vnd.pypi.simple.v1+json",
+                body: page.to_string().into_bytes(),
+            },
+        ),
+        (
+            "/files/fresh_thing-1.0-py3-none-any.whl".into(),
+            Canned {
+                status: 200,
+                content_type: "application/octet-stream",
+                body: wheel,
+            },
+        ),
+    ]);
+
+    let t = session(
+        &venv,
+        tmp.path(),
+        &["mcp", "--index", &index],
+        &[],
+        &[
+            call("check_packages", &json!({"packages": ["fresh-thing"]})),
+            call(
+                "safe_install_command",
+                &json!({"packages": ["fresh-thing"]}),
+            ),
+        ],
+    );
+
+    let fresh = &answer(&t, 0)["packages"][0];
+    assert_eq!(fresh["verdict"], "warn", "{fresh:#}");
+    assert_eq!(fresh["findings"][0]["id"], "new-project");
+    assert_eq!(
+        fresh["age"],
+        json!({"first_upload": &uploaded[..10], "days_old": 2, "releases": 1, "latest": "1.0"})
+    );
+    let text = t["calls"][0]["texts"][0].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "1 release, latest 1.0, first upload {} (2 days ago)",
+            &uploaded[..10]
+        )),
+        "{text}"
+    );
+
+    // A warning does not stop the command; it travels with it.
+    let install = answer(&t, 1);
+    assert_eq!(
+        install["argv"],
+        json!(["pip", "install", "--index-url", index, "fresh-thing==1.0"])
+    );
+    assert_eq!(install["warnings"][0]["id"], "new-project");
 }
