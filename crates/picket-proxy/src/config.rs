@@ -13,6 +13,8 @@
 //! yanked = "keep"              # "keep" yanked files marked as such (PEP 592), or "hide" them
 //! deny = ["some-project"]      # always blocked
 //! allow = ["my-internal-tool"] # exempt from every rule above
+//! allow-cooldown = ["our-hotfix-lib"]   # exempt from one rule: allow-cooldown, allow-malicious,
+//! allow-names = ["pilllow"]             #   allow-names, allow-empty, allow-yanked
 //! page-ttl-secs = 600          # a page is revalidated upstream (ETag) after this long
 //! stale-if-error-secs = 604800 # with upstream failing, a cached page this old is still served
 //! ```
@@ -45,6 +47,16 @@ pub struct ProxyConfig {
     pub deny: Vec<String>,
     /// Projects exempt from every rule.
     pub allow: Vec<String>,
+    /// Projects exempt from the cooldown.
+    pub allow_cooldown: Vec<String>,
+    /// Projects exempt from the known-malicious rule.
+    pub allow_malicious: Vec<String>,
+    /// Projects exempt from the name rule.
+    pub allow_names: Vec<String>,
+    /// Projects exempt from the empty-package rule.
+    pub allow_empty: Vec<String>,
+    /// Projects exempt from `yanked = "hide"`.
+    pub allow_yanked: Vec<String>,
     /// Seconds a fetched page is used before it is revalidated upstream.
     pub page_ttl_secs: u64,
     /// Seconds a cached page may be served while upstream fails.
@@ -72,6 +84,11 @@ impl Default for ProxyConfig {
             yanked: YankedPolicy::Keep,
             deny: Vec::new(),
             allow: Vec::new(),
+            allow_cooldown: Vec::new(),
+            allow_malicious: Vec::new(),
+            allow_names: Vec::new(),
+            allow_empty: Vec::new(),
+            allow_yanked: Vec::new(),
             page_ttl_secs: 600,
             stale_if_error_secs: 7 * 86_400,
             upstream_timeout_secs: 60,
@@ -126,9 +143,20 @@ impl ProxyConfig {
                 ));
             }
         }
-        for name in self.deny.iter().chain(&self.allow) {
-            picket_formats::ProjectName::new(name)
-                .map_err(|e| format!("[proxy] deny/allow: `{name}`: {e}"))?;
+        let lists = [
+            ("deny", &self.deny),
+            ("allow", &self.allow),
+            ("allow-cooldown", &self.allow_cooldown),
+            ("allow-malicious", &self.allow_malicious),
+            ("allow-names", &self.allow_names),
+            ("allow-empty", &self.allow_empty),
+            ("allow-yanked", &self.allow_yanked),
+        ];
+        for (key, names) in lists {
+            for name in names {
+                picket_formats::ProjectName::new(name)
+                    .map_err(|e| format!("[proxy] {key}: `{name}`: {e}"))?;
+            }
         }
         Ok(())
     }

@@ -330,8 +330,10 @@ impl Proxy {
     fn verdict(&self, project: &str, sha: &str) -> Option<Decision> {
         let verdicts = self.0.verdicts.lock().expect("verdicts lock");
         let verdict = verdicts.get(sha)?;
-        let applies =
-            matches!(verdict, Decision::Block(Rule::Unsafe, _)) || !self.0.policy.allowed(project);
+        let applies = match verdict {
+            Decision::Block(rule @ Rule::EmptyPackage, _) => !self.0.policy.exempt(project, *rule),
+            _ => true,
+        };
         applies.then(|| verdict.clone())
     }
 
@@ -654,7 +656,7 @@ impl Proxy {
         temp: &Path,
         final_path: &Path,
     ) -> Result<Option<Decision>, String> {
-        let allowed = self.0.policy.allowed(&info.project);
+        let allowed = self.0.policy.exempt(&info.project, Rule::EmptyPackage);
         let size = self
             .0
             .client

@@ -75,6 +75,8 @@ pub struct FileFacts<'a> {
 pub struct Policy {
     deny: HashSet<String>,
     allow: HashSet<String>,
+    /// Per-rule exemptions, by rule.
+    exempt: std::collections::HashMap<Rule, HashSet<String>>,
     cooldown: Duration,
     cooldown_unknown: Unknown,
     malicious: bool,
@@ -99,6 +101,15 @@ impl Policy {
         Ok(Self {
             deny: set(&config.deny),
             allow: set(&config.allow),
+            exempt: [
+                (Rule::Cooldown, set(&config.allow_cooldown)),
+                (Rule::KnownMalicious, set(&config.allow_malicious)),
+                (Rule::Name, set(&config.allow_names)),
+                (Rule::EmptyPackage, set(&config.allow_empty)),
+                (Rule::Yanked, set(&config.allow_yanked)),
+            ]
+            .into_iter()
+            .collect(),
             cooldown: config.cooldown()?,
             cooldown_unknown: config.cooldown_unknown,
             malicious: config.malicious,
@@ -116,6 +127,11 @@ impl Policy {
         self.allow.contains(project)
     }
 
+    /// Whether `project` is exempt from `rule` (by the allow list or the rule's own).
+    pub fn exempt(&self, project: &str, rule: Rule) -> bool {
+        self.allowed(project) || self.exempt.get(&rule).is_some_and(|s| s.contains(project))
+    }
+
     /// The project-wide decision (deny list, name), before any file is looked at.
     pub fn project(&self, project: &str, display: &str) -> Decision {
         if self.allowed(project) {
@@ -127,7 +143,7 @@ impl Policy {
                 format!("{display} is on the deny list of this proxy ([proxy] deny)"),
             );
         }
-        if self.names {
+        if self.names && !self.exempt(project, Rule::Name) {
             let assessment = picket_names::assess(
                 display,
                 &self.index,
@@ -178,6 +194,7 @@ impl Policy {
             return project_decision.clone();
         }
         if self.malicious
+            && !self.exempt(facts.project, Rule::KnownMalicious)
             && let Some(record) = osv
                 .affecting(facts.project, facts.version)
                 .into_iter()
@@ -195,7 +212,7 @@ impl Policy {
                 ),
             );
         }
-        if !self.cooldown.is_zero() {
+        if !self.cooldown.is_zero() && !self.exempt(facts.project, Rule::Cooldown) {
             let cooldown = i64::try_from(self.cooldown.as_secs()).unwrap_or(i64::MAX);
             match facts.uploaded {
                 Some(at) if now.saturating_sub(at) < cooldown => {
@@ -222,7 +239,10 @@ impl Policy {
                 _ => {}
             }
         }
-        if facts.yanked && self.yanked == YankedPolicy::Hide {
+        if facts.yanked
+            && self.yanked == YankedPolicy::Hide
+            && !self.exempt(facts.project, Rule::Yanked)
+        {
             return Decision::Hide(
                 Rule::Yanked,
                 format!("{} {} is yanked", facts.display, facts.version),
@@ -259,5 +279,65 @@ mod tests {
         let p = reason_phrase("x \u{2014} caf\u{e9}\r\nInjected: 1");
         assert_eq!(p, "picket blocked x - caf???Injected: 1");
         assert!(reason_phrase(&"a".repeat(1_000)).len() <= 300);
+    }
+
+    fn policy(extra: &str) -> Policy {
+        let config: ProxyConfig = toml::from_str(&format!(
+            "upstream = [\"http://127.0.0.1:1/simple/\"]\ncooldown = \"P3D\"\n{extra}"
+        ))
+        .unwrap();
+        config.validate().unwrap();
+        let popular = vec![("requests".to_owned(), 1)];
+        Policy::new(
+            &config,
+            picket_names::NameIndex::embedded(),
+            SquatDetector::new(&popular, picket_names::SquatConfig::default()),
+            AssessConfig::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn allow_lists_exempt_from_every_rule_or_from_one() {
+        let osv = picket_osv::Database::default();
+        let version: Version = "1.0".parse().unwrap();
+        let young = |project: &'static str| FileFacts {
+            project,
+            display: project,
+            version: &version,
+            uploaded: Some(1_000_000 - 60),
+            yanked: false,
+        };
+        let p = policy(
+            "allow = [\"reqeusts\"]\nallow-cooldown = [\"fresh\"]\nallow-names = [\"reqeust\"]\n",
+        );
+        // The name rule, and its exemptions.
+        assert!(matches!(p.project("reqeust", "reqeust"), Decision::Allow));
+        assert!(matches!(
+            p.project("requestss", "requestss"),
+            Decision::Block(Rule::Name, _)
+        ));
+        assert_eq!(p.project("reqeusts", "reqeusts"), Decision::Allow);
+        assert_eq!(p.project("reqeust", "reqeust"), Decision::Allow);
+        // The cooldown, and its exemptions: one rule's list, or the list of all.
+        let hidden = p.file(&young("other"), &Decision::Allow, &osv, 1_000_000);
+        assert!(
+            matches!(hidden, Decision::Hide(Rule::Cooldown, _)),
+            "{hidden:?}"
+        );
+        assert_eq!(
+            p.file(&young("fresh"), &Decision::Allow, &osv, 1_000_000),
+            Decision::Allow
+        );
+        assert_eq!(
+            p.file(&young("reqeusts"), &Decision::Allow, &osv, 1_000_000),
+            Decision::Allow
+        );
+        // An exemption from the cooldown is not one from the name rule.
+        let q = policy("allow-cooldown = [\"reqeusts\"]\n");
+        assert!(matches!(
+            q.project("reqeusts", "reqeusts"),
+            Decision::Block(Rule::Name, _)
+        ));
     }
 }
