@@ -246,6 +246,88 @@ impl InstallResult {
 mod tests {
     use super::*;
 
+    fn package(name: &str, version: Option<&str>, verdict: Verdict, severity: &str) -> PackageOut {
+        PackageOut {
+            name: name.to_owned(),
+            normalized: name.to_owned(),
+            version: version.map(str::to_owned),
+            exists: Some(true),
+            verdict,
+            did_you_mean: Vec::new(),
+            findings: (verdict != Verdict::Allow)
+                .then(|| FindingOut {
+                    id: "finding".to_owned(),
+                    severity: severity.to_owned(),
+                    message: format!("{name} is {severity}"),
+                    target: None,
+                    advisory: None,
+                })
+                .into_iter()
+                .collect(),
+            upgrade_to: None,
+            age: None,
+            rank: None,
+            latest_release_month: None,
+            error: None,
+        }
+    }
+
+    fn source(index: Option<&str>) -> Source {
+        Source {
+            mode: if index.is_some() { "online" } else { "offline" }.to_owned(),
+            index: index.map(str::to_owned),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn commands_per_installer() {
+        let packages = [
+            package("good", Some("1.0"), Verdict::Allow, ""),
+            package("meh", Some("2.0"), Verdict::Warn, "medium"),
+            package("bad", Some("0.1"), Verdict::Block, "high"),
+        ];
+        let index = Some("http://127.0.0.1:9/simple/");
+        let check = |installer, pass_index, expected: &str| {
+            let result = command(installer, &packages, source(index), pass_index);
+            assert_eq!(result.command.as_deref(), Some(expected));
+            assert_eq!(result.refused.len(), 1);
+            assert_eq!(result.refused[0].reason, "bad is high");
+            assert_eq!(result.warnings.len(), 1);
+            result
+        };
+        check(Installer::Pip, false, "pip install good==1.0 meh==2.0");
+        check(
+            Installer::UvPip,
+            true,
+            "uv pip install --index-url http://127.0.0.1:9/simple/ good==1.0 meh==2.0",
+        );
+        check(
+            Installer::Uv,
+            true,
+            "uv add --default-index http://127.0.0.1:9/simple/ good==1.0 meh==2.0",
+        );
+        let poetry = check(Installer::Poetry, true, "poetry add good==1.0 meh==2.0");
+        assert!(poetry.notes[0].contains("vetted against http://127.0.0.1:9/simple/"));
+    }
+
+    #[test]
+    fn nothing_passes_no_command() {
+        let result = command(
+            Installer::Pip,
+            &[package("bad", None, Verdict::Block, "critical")],
+            source(None),
+            false,
+        );
+        assert_eq!(result.command, None);
+        assert!(result.argv.is_empty());
+        assert!(
+            result.text().starts_with(
+                "No install command: no package passed.\nREFUSED bad: bad is critical\n"
+            )
+        );
+    }
+
     #[test]
     fn shell_words() {
         assert_eq!(shell_word("requests==2.32.3"), "requests==2.32.3");
