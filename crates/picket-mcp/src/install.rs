@@ -34,6 +34,19 @@ impl Installer {
         }
     }
 
+    /// Whether the installer uses, without being told, an index configured at `origin` (as
+    /// `picket_check::index_url` names where an index came from).
+    fn reads_itself(self, origin: &str) -> bool {
+        const PICKET_ONLY: [&str; 3] = ["--index", "PICKET_INDEX_URL", "picket.toml"];
+        const UV_ONLY: [&str; 2] = ["UV_INDEX_URL", "UV_DEFAULT_INDEX"];
+        match self {
+            // PIP_INDEX_URL, a pip.conf, or the index pip itself named.
+            Self::Pip => !PICKET_ONLY.contains(&origin) && !UV_ONLY.contains(&origin),
+            Self::Uv | Self::UvPip => UV_ONLY.contains(&origin),
+            Self::Poetry => false,
+        }
+    }
+
     /// The option that makes the installer use `index` (where the packages were vetted), if it
     /// has one on the command line.
     fn index_option(self, index: &str) -> Option<[String; 2]> {
@@ -103,14 +116,14 @@ pub struct InstallResult {
 }
 
 /// The command for the vetted `packages`: `block` verdicts and packages that could not be
-/// vetted are refused; the rest are pinned to the version checked. `index` is the index the
-/// packages were vetted against, passed to the installer when `pass_index` (the index was
-/// configured for picket, not in the installer's own settings).
+/// vetted are refused; the rest are pinned to the version checked. The index they were vetted
+/// against (`source.index`, configured at `origin`) is passed to the installer unless it would
+/// use that index anyway, so what installs is what was vetted.
 pub fn command(
     installer: Installer,
     packages: &[PackageOut],
     source: Source,
-    pass_index: bool,
+    origin: Option<&str>,
 ) -> InstallResult {
     let mut included = Vec::new();
     let mut refused = Vec::new();
@@ -163,7 +176,9 @@ pub fn command(
     let mut argv: Vec<String> = Vec::new();
     if !included.is_empty() {
         argv.extend(installer.words().iter().map(|w| (*w).to_owned()));
-        if let (true, Some(index)) = (pass_index, &source.index) {
+        if let Some(index) = &source.index
+            && !origin.is_some_and(|o| installer.reads_itself(o))
+        {
             match installer.index_option(index) {
                 Some(option) => argv.extend(option),
                 None => notes.push(format!(
@@ -288,26 +303,44 @@ mod tests {
             package("bad", Some("0.1"), Verdict::Block, "high"),
         ];
         let index = Some("http://127.0.0.1:9/simple/");
-        let check = |installer, pass_index, expected: &str| {
-            let result = command(installer, &packages, source(index), pass_index);
+        let check = |installer, origin, expected: &str| {
+            let result = command(installer, &packages, source(index), Some(origin));
             assert_eq!(result.command.as_deref(), Some(expected));
             assert_eq!(result.refused.len(), 1);
             assert_eq!(result.refused[0].reason, "bad is high");
             assert_eq!(result.warnings.len(), 1);
             result
         };
-        check(Installer::Pip, false, "pip install good==1.0 meh==2.0");
+        check(
+            Installer::Pip,
+            "PIP_INDEX_URL",
+            "pip install good==1.0 meh==2.0",
+        );
+        check(
+            Installer::Pip,
+            "picket.toml",
+            "pip install --index-url http://127.0.0.1:9/simple/ good==1.0 meh==2.0",
+        );
         check(
             Installer::UvPip,
-            true,
+            "/etc/pip.conf",
             "uv pip install --index-url http://127.0.0.1:9/simple/ good==1.0 meh==2.0",
         );
         check(
+            Installer::UvPip,
+            "UV_DEFAULT_INDEX",
+            "uv pip install good==1.0 meh==2.0",
+        );
+        check(
             Installer::Uv,
-            true,
+            "--index",
             "uv add --default-index http://127.0.0.1:9/simple/ good==1.0 meh==2.0",
         );
-        let poetry = check(Installer::Poetry, true, "poetry add good==1.0 meh==2.0");
+        let poetry = check(
+            Installer::Poetry,
+            "PICKET_INDEX_URL",
+            "poetry add good==1.0 meh==2.0",
+        );
         assert!(poetry.notes[0].contains("vetted against http://127.0.0.1:9/simple/"));
     }
 
@@ -317,7 +350,7 @@ mod tests {
             Installer::Pip,
             &[package("bad", None, Verdict::Block, "critical")],
             source(None),
-            false,
+            None,
         );
         assert_eq!(result.command, None);
         assert!(result.argv.is_empty());

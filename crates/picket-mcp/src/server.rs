@@ -95,7 +95,7 @@ impl State {
                     if self.settings.offline {
                         "the server was started with --offline"
                     } else {
-                        "no package index is configured (PICKET_INDEX_URL, picket.toml, PIP_INDEX_URL, UV_INDEX_URL or UV_DEFAULT_INDEX, pip.conf)"
+                        "no package index is configured (PICKET_INDEX_URL, picket.toml, PIP_INDEX_URL, UV_INDEX_URL or UV_DEFAULT_INDEX, pip.conf) and pip named none"
                     },
                     self.settings.loaded.origin,
                     if self.settings.loaded.complete {
@@ -215,18 +215,11 @@ impl State {
             }
         }
         let checked = self.check(requests)?;
-        // An index configured for picket alone is not one the installer would use by itself.
-        let pass_index = self.settings.index.as_ref().is_some_and(|i| {
-            matches!(
-                i.origin.as_str(),
-                "--index" | "PICKET_INDEX_URL" | "picket.toml"
-            )
-        });
         Ok(install::command(
             installer,
             &checked.packages,
             checked.source,
-            pass_index,
+            self.settings.index.as_ref().map(|i| i.origin.as_str()),
         ))
     }
 }
