@@ -144,6 +144,39 @@ pub struct Assessment {
     pub findings: Vec<Finding>,
 }
 
+/// A project whose latest release is at least this many months older than the index's newest has
+/// been on the index for years: it is not a squat, whatever its name resembles (squats are removed
+/// within days of being reported, and new ones are young).
+pub const ESTABLISHED_MONTHS: u32 = 24;
+
+/// A project whose latest release is within this many months of the index's newest is young
+/// enough for an invented-looking name to count against it.
+pub const YOUNG_MONTHS: u32 = 18;
+
+/// Whether the evidence is one edit of a short name (fewer than 8 characters): many honest names
+/// sit one edit from a short popular one, so such a match warns rather than blocks.
+fn one_short_edit(m: &SquatMatch) -> bool {
+    m.target.chars().count() < 8
+        && matches!(
+            m.technique,
+            Technique::Substitution
+                | Technique::Insertion
+                | Technique::Deletion
+                | Technique::KeyboardAdjacent
+                | Technique::RepeatedCharacter
+                | Technique::OmittedCharacter
+                | Technique::Transposition
+        )
+}
+
+/// Evidence strong enough against a project that exists and is recent: not an affix or a
+/// two-edit guess, not an edit of a short name, and a target among the most popular.
+fn strong_for_existing(m: &SquatMatch) -> bool {
+    !matches!(m.technique, Technique::Affix | Technique::TwoEdits)
+        && !one_short_edit(m)
+        && m.target_rank <= 5000
+}
+
 fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
     if m.technique == Technique::Confusable {
         return Finding {
@@ -157,7 +190,7 @@ fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
             technique: Some(m.technique),
         };
     }
-    let severity = if m.confidence >= 0.7 {
+    let severity = if m.confidence >= 0.7 && !one_short_edit(m) {
         Severity::High
     } else if m.confidence >= 0.5 {
         Severity::Medium
@@ -290,6 +323,29 @@ pub fn assess(
     config: &AssessConfig,
     online: Option<bool>,
 ) -> Assessment {
+    assess_with(name, index, detector, *config, online, true)
+}
+
+/// [`assess`] without the shipped watchlist of invented names: what the judgement of the name's
+/// shape and the index's context finds by itself (for measuring how it generalises).
+pub fn assess_unlisted(
+    name: &str,
+    index: &NameIndex,
+    detector: &SquatDetector,
+    config: &AssessConfig,
+    online: Option<bool>,
+) -> Assessment {
+    assess_with(name, index, detector, *config, online, false)
+}
+
+fn assess_with(
+    name: &str,
+    index: &NameIndex,
+    detector: &SquatDetector,
+    config: AssessConfig,
+    online: Option<bool>,
+    watchlist: bool,
+) -> Assessment {
     let normalized = picket_formats::normalize(name);
     let info = index.get(&normalized);
     let exists = online.or(match info {
@@ -299,12 +355,28 @@ pub fn assess(
     });
     let own_rank = info.and_then(|i| i.rank);
     let stdlib = crate::is_stdlib(&normalized);
+    let system = !stdlib && crate::is_system_library(&normalized) && own_rank.is_none();
     // A standard-library name is explained by `stdlib-name`, not as an edit of some popular
     // project (`json` is not a squat of `ujson`).
-    let squats = if stdlib {
+    let newest = index.newest_release().map(crate::ReleaseMonth::ordinal);
+    let latest = info
+        .and_then(|i| i.latest_release)
+        .map(crate::ReleaseMonth::ordinal);
+    let age = match (newest, latest) {
+        (Some(n), Some(l)) => Some(n.saturating_sub(l)),
+        _ => None,
+    };
+    let established = age.is_some_and(|months| months >= ESTABLISHED_MONTHS);
+    let squats = if stdlib || (exists == Some(true) && established) {
         Vec::new()
     } else {
-        detector.check(&normalized, own_rank)
+        let mut squats = detector.check(&normalized, own_rank);
+        if exists == Some(true) {
+            // A live project near a popular name: only strong evidence counts, as most such
+            // neighbours are honest (`zapp`, `firstpy`).
+            squats.retain(strong_for_existing);
+        }
+        squats
     };
     let pattern = hallucination::pattern(&normalized, detector);
     let mut findings = Vec::new();
@@ -340,7 +412,19 @@ pub fn assess(
     if stdlib {
         findings.push(stdlib_finding(name, exists, own_rank));
     }
-    let known = hallucination::known(&normalized);
+    if system {
+        findings.push(Finding {
+            id: FindingId::StdlibName,
+            severity: Severity::Medium,
+            message: format!(
+                "`{name}` is the name of a native system library: it is installed with the operating system's package manager, not from the Python index; a project of that name {} someone else's package; install the library through the system, or the real Python binding",
+                if exists == Some(false) { "would be" } else { "is" }
+            ),
+            target: Some(normalized.clone()),
+            technique: None,
+        });
+    }
+    let known = hallucination::known(&normalized).filter(|_| watchlist);
     if let Some(k) = known {
         findings.extend(known_finding(name, k, exists, own_rank, info));
     }
@@ -350,11 +434,7 @@ pub fn assess(
         && known.is_none()
         && let Some(p) = &pattern
     {
-        let newest = index.newest_release().map(crate::ReleaseMonth::ordinal);
-        let latest = info
-            .and_then(|i| i.latest_release)
-            .map(crate::ReleaseMonth::ordinal);
-        let is_new = matches!((newest, latest), (Some(n), Some(l)) if n.saturating_sub(l) < config.new_within_months);
+        let is_new = age.is_some_and(|months| months < config.new_within_months.max(YOUNG_MONTHS));
         findings.push(Finding {
             id: FindingId::HallucinationPattern,
             severity: if is_new { Severity::Medium } else { Severity::Low },
@@ -364,6 +444,29 @@ pub fn assess(
                 if is_new { " and new" } else { "" }
             ),
             target: Some(p.base.clone()),
+            technique: None,
+        });
+    }
+    // Beyond the list and the popular-name shapes: a young, unranked project whose name looks
+    // coined from stock pieces is how slopsquatting looks on the index.
+    if exists == Some(true)
+        && squats.is_empty()
+        && own_rank.is_none()
+        && !stdlib
+        && known.is_none()
+        && pattern.is_none()
+        && age.is_some_and(|months| months < YOUNG_MONTHS)
+        && let Some(why) = hallucination::invented_shape(&normalized, detector)
+    {
+        let months = age.unwrap_or(0);
+        findings.push(Finding {
+            id: FindingId::HallucinationPattern,
+            severity: Severity::Medium,
+            message: format!(
+                "`{name}` looks invented ({why}), has no download rank and its latest release is {months} month{} old: names of this shape are what AI assistants make up and what slopsquatters register; make sure it is the project you meant",
+                if months == 1 { "" } else { "s" }
+            ),
+            target: None,
             technique: None,
         });
     }
@@ -420,6 +523,7 @@ mod tests {
         assert_eq!(stdlib("dataclasses"), Some(Severity::Low));
         assert_eq!(stdlib("json"), Some(Severity::Medium));
         assert_eq!(stdlib("requests"), None);
+        assert_eq!(stdlib("libssl"), Some(Severity::Medium));
     }
 
     #[test]

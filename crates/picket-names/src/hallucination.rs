@@ -109,6 +109,68 @@ pub struct HallucinationPattern {
     pub joined_is_project: bool,
 }
 
+/// Word pieces invented names are commonly coined from: domains (`plot`, `chart`, `geo`), crafts
+/// (`smith`, `forge`, `craft`), and the generic tails (`lib`, `utils`, `kit`, `py`). Chosen as
+/// categories, not from any evaluation list.
+const PIECES: [&str; 96] = [
+    "plot", "chart", "graph", "viz", "vis", "visual", "data", "text", "word", "words", "num",
+    "math", "stat", "stats", "geo", "quad", "pair", "gen", "flow", "craft", "smith", "forge",
+    "lib", "libs", "util", "utils", "kit", "tool", "tools", "hub", "lab", "core", "py", "io", "ml",
+    "ai", "net", "web", "api", "cli", "sdk", "fast", "easy", "auto", "smart", "deep", "neural",
+    "vision", "audio", "image", "time", "date", "weather", "climate", "future", "spectra",
+    "signal", "wave", "norm", "metric", "metrics", "scope", "sense", "mind", "logic", "sync",
+    "async", "cloud", "secure", "quick", "simple", "meta", "multi", "super", "hyper", "micro",
+    "mini", "nano", "open", "pro", "plus", "lite", "matrix", "vector", "tensor", "model", "models",
+    "train", "learn", "sci", "bio", "chem", "phys", "quant", "finance", "market",
+];
+
+/// Why a name looks invented, judged by its shape alone: a year tacked on (`plotter2025`), a
+/// popular name with a digit added (`httpx2`), a generic tail on any word (`quadlib`,
+/// `panda-cli`), or a compound made only of stock pieces (`chartflow`, `climategraph`).
+pub fn invented_shape(normalized: &str, popular: &SquatDetector) -> Option<String> {
+    let bare: String = normalized.chars().filter(|c| *c != '-').collect();
+    if bare.len() < 5 || !bare.is_ascii() {
+        return None;
+    }
+    let digits = bare.len() - bare.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let stem = &bare[..bare.len() - digits];
+    if digits == 4 && (bare[stem.len()..].starts_with("20") || bare[stem.len()..].starts_with("19"))
+    {
+        return Some(format!("`{stem}` with a year added"));
+    }
+    if (1..=2).contains(&digits) && stem.len() >= 4 && popular.popular_rank(stem).is_some() {
+        return Some(format!("the popular `{stem}` with a number added"));
+    }
+    for tail in ["lib", "utils", "util", "kit", "cli", "py", "sdk", "tools"] {
+        if let Some(head) = bare.strip_suffix(tail)
+            && head.len() >= 4
+            && normalized.len() > tail.len()
+        {
+            return Some(format!("`{head}` with the generic `{tail}` added"));
+        }
+    }
+    // A compound made only of stock pieces (at least two, each at least two letters).
+    let n = bare.len();
+    let mut split: Vec<Option<usize>> = vec![None; n + 1];
+    split[0] = Some(0);
+    for end in 1..=n {
+        for start in 0..end {
+            if let Some(count) = split[start]
+                && PIECES.contains(&&bare[start..end])
+            {
+                let count = count + 1;
+                if split[end].is_none_or(|c| c > count) {
+                    split[end] = Some(count);
+                }
+            }
+        }
+    }
+    match split[n] {
+        Some(count) if count >= 2 => Some("a compound of stock words".to_owned()),
+        _ => None,
+    }
+}
+
 /// Checks whether `normalized` is `popular-generic`, `generic-popular` or `popular-popular`
 /// (words split on `-`; the base must be a popular project of at least four characters).
 pub fn pattern(normalized: &str, popular: &SquatDetector) -> Option<HallucinationPattern> {
@@ -148,6 +210,25 @@ pub fn pattern(normalized: &str, popular: &SquatDetector) -> Option<Hallucinatio
 mod tests {
     use super::*;
     use crate::SquatConfig;
+
+    #[test]
+    fn judges_the_shape_of_unlisted_names() {
+        let popular = vec![("httpx".to_owned(), 60), ("numpy".to_owned(), 2)];
+        let d = SquatDetector::new(&popular, SquatConfig::default());
+        for name in [
+            "plotter2025",
+            "httpx2",
+            "quadlib",
+            "panda-cli",
+            "chartflow",
+            "geo-metrics",
+        ] {
+            assert!(invented_shape(name, &d).is_some(), "{name}");
+        }
+        for name in ["pandas", "sinusoidal", "requests", "django", "py"] {
+            assert!(invented_shape(name, &d).is_none(), "{name}");
+        }
+    }
 
     #[test]
     fn recognizes_invented_shapes() {

@@ -20,7 +20,7 @@ mod squat;
 mod sweep;
 pub mod techniques;
 
-pub use assess::{AssessConfig, Assessment, Finding, FindingId, Severity, assess};
+pub use assess::{AssessConfig, Assessment, Finding, FindingId, Severity, assess, assess_unlisted};
 pub use commands::{CommandMap, Owner};
 pub use index::{IndexError, NameIndex, NameInfo, ReleaseMonth};
 pub use squat::{SquatConfig, SquatDetector, SquatMatch};
@@ -31,6 +31,20 @@ pub use techniques::Technique;
 pub fn is_stdlib(normalized: &str) -> bool {
     static NAMES: std::sync::LazyLock<std::collections::HashSet<String>> =
         std::sync::LazyLock::new(|| stdlib_modules().collect());
+    NAMES.contains(normalized)
+}
+
+/// Whether `normalized` is a well-known native library's name (`libssl`, `zlib`): installed by the
+/// operating system, never from the Python index (`data/system-libs.txt`).
+pub fn is_system_library(normalized: &str) -> bool {
+    static NAMES: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            include_str!("../data/system-libs.txt")
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .map(str::trim)
+                .collect()
+        });
     NAMES.contains(normalized)
 }
 

@@ -10,8 +10,9 @@ use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use serde::Serialize;
 
 use crate::techniques::{
-    SQUAT_PREFIXES, SQUAT_SUFFIXES, Technique, deletion_neighbourhood, glyph_fold, single_edit,
-    sorted_words, without_separators,
+    SQUAT_PREFIXES, SQUAT_SUFFIXES, Technique, american_spelling, damerau_within,
+    deletion_neighbourhood, glyph_fold, reordered_pieces, single_edit, sorted_letters,
+    sorted_words, two_deletions, without_separators,
 };
 
 /// Tunable parts of the detector.
@@ -26,6 +27,11 @@ pub struct SquatConfig {
     pub min_rank_ratio: u32,
     /// Affix-stripped cores shorter than this are not used: `py` + `yaml` is not `yaml`.
     pub min_core_len: usize,
+    /// Two-edit variants and piece reorders are only considered against targets at least this long…
+    pub min_two_edit_len: usize,
+    /// …and at least this popular (rank at most this): two edits from a short or obscure name
+    /// reach too many honest names.
+    pub max_two_edit_rank: u32,
 }
 
 impl Default for SquatConfig {
@@ -34,6 +40,8 @@ impl Default for SquatConfig {
             min_edit_len: 5,
             min_rank_ratio: 50,
             min_core_len: 4,
+            min_two_edit_len: 7,
+            max_two_edit_rank: 3000,
         }
     }
 }
@@ -68,6 +76,10 @@ pub struct SquatDetector {
     bare: HashMap<String, Ids>,
     words: HashMap<String, Ids>,
     cores: HashMap<String, Ids>,
+    /// Two-deletion neighbourhoods of the long, popular names.
+    deletions2: HashMap<String, Ids>,
+    /// Sorted letters of the long, popular names, for piece reorders.
+    letters: HashMap<String, Ids>,
 }
 
 fn push(map: &mut HashMap<String, Ids>, key: String, id: u32) {
@@ -121,6 +133,8 @@ impl SquatDetector {
             bare: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
             words: HashMap::default(),
             cores: HashMap::default(),
+            deletions2: HashMap::default(),
+            letters: HashMap::default(),
         };
         for (name, rank) in popular {
             let normalized = picket_formats::normalize(name);
@@ -145,6 +159,14 @@ impl SquatDetector {
             }
             for core in strip_affixes(&normalized, config.min_core_len) {
                 push(&mut detector.cores, core.to_owned(), id);
+            }
+            if normalized.chars().count() >= config.min_two_edit_len
+                && *rank <= config.max_two_edit_rank
+            {
+                for variant in two_deletions(&normalized) {
+                    push(&mut detector.deletions2, variant, id);
+                }
+                push(&mut detector.letters, sorted_letters(&normalized), id);
             }
             detector.exact.insert(normalized.clone(), id);
             detector.names.push(normalized);
@@ -175,6 +197,35 @@ impl SquatDetector {
     pub fn check(&self, candidate: &str, candidate_rank: Option<u32>) -> Vec<SquatMatch> {
         let normalized = picket_formats::normalize(candidate);
         let mut found: HashMap<u32, Technique> = HashMap::default();
+        self.collect(&normalized, &mut found);
+        // A British spelling of a popular name, or of one edit from it (`colouramas`).
+        if let Some(american) = american_spelling(&normalized) {
+            let mut respelled: HashMap<u32, Technique> = HashMap::default();
+            if let Some(&id) = self.exact.get(&american) {
+                respelled.insert(id, Technique::Spelling);
+            }
+            self.collect(&american, &mut respelled);
+            for (id, technique) in respelled {
+                let technique = if technique == Technique::TwoEdits {
+                    continue;
+                } else {
+                    Technique::Spelling
+                };
+                let best = found.entry(id).or_insert(technique);
+                if technique.weight() > best.weight() {
+                    *best = technique;
+                }
+            }
+        }
+        self.rank_matches(&normalized, found, candidate_rank)
+    }
+
+    fn two_edit_target(&self, id: u32) -> bool {
+        self.ranks[id as usize] <= self.config.max_two_edit_rank
+            && self.names[id as usize].chars().count() >= self.config.min_two_edit_len
+    }
+
+    fn collect(&self, normalized: &str, found: &mut HashMap<u32, Technique>) {
         let mut note = |id: u32, technique: Technique| {
             let best = found.entry(id).or_insert(technique);
             if technique.weight() > best.weight() {
@@ -182,36 +233,68 @@ impl SquatDetector {
             }
         };
 
-        for &id in lookup(&self.skeletons, &picket_formats::skeleton(&normalized)) {
+        for &id in lookup(&self.skeletons, &picket_formats::skeleton(normalized)) {
             note(id, Technique::Confusable);
         }
-        for &id in lookup(&self.bare, &without_separators(&normalized)) {
+        for &id in lookup(&self.bare, &without_separators(normalized)) {
             note(id, Technique::Separator);
         }
-        for &id in lookup(&self.glyphs, &glyph_fold(&normalized)) {
+        for &id in lookup(&self.glyphs, &glyph_fold(normalized)) {
             note(id, Technique::Homoglyph);
         }
-        if let Some(words) = sorted_words(&normalized) {
+        if let Some(words) = sorted_words(normalized) {
             for &id in lookup(&self.words, &words) {
                 note(id, Technique::WordOrder);
             }
         }
-        for variant in deletion_neighbourhood(&normalized) {
+        let long_enough = normalized.chars().count() + 2 >= self.config.min_two_edit_len;
+        for variant in deletion_neighbourhood(normalized) {
             for &id in lookup(&self.deletions, &variant) {
                 let target = &self.names[id as usize];
-                if edits_a_short_word(&normalized, target) {
+                if edits_a_short_word(normalized, target) {
                     continue;
                 }
-                if let Some(technique) = single_edit(&normalized, target) {
+                if let Some(technique) = single_edit(normalized, target) {
                     note(id, technique);
+                } else if long_enough
+                    && self.two_edit_target(id)
+                    && damerau_within(normalized, target, 2).is_some()
+                {
+                    note(id, Technique::TwoEdits);
+                }
+            }
+        }
+        if long_enough {
+            // Two characters left out of a long popular name.
+            for &id in lookup(&self.deletions2, normalized) {
+                if !edits_a_short_word(normalized, &self.names[id as usize]) {
+                    note(id, Technique::TwoEdits);
+                }
+            }
+            // Two characters added to one.
+            if normalized.chars().count() >= self.config.min_two_edit_len + 2 {
+                for variant in two_deletions(normalized) {
+                    if let Some(&id) = self.exact.get(&variant)
+                        && self.two_edit_target(id)
+                        && !edits_a_short_word(normalized, &self.names[id as usize])
+                    {
+                        note(id, Technique::TwoEdits);
+                    }
+                }
+            }
+            // The pieces of one word in another order.
+            let bare = without_separators(normalized);
+            for &id in lookup(&self.letters, &sorted_letters(normalized)) {
+                if reordered_pieces(&bare, &without_separators(&self.names[id as usize])) {
+                    note(id, Technique::SubwordOrder);
                 }
             }
         }
         // Affixes: the candidate is a popular name (or a popular name's core) plus or minus an affix.
-        for &id in lookup(&self.cores, &normalized) {
+        for &id in lookup(&self.cores, normalized) {
             note(id, Technique::Affix);
         }
-        for core in strip_affixes(&normalized, self.config.min_core_len) {
+        for core in strip_affixes(normalized, self.config.min_core_len) {
             if let Some(&id) = self.exact.get(core) {
                 note(id, Technique::Affix);
             }
@@ -219,7 +302,14 @@ impl SquatDetector {
                 note(id, Technique::Affix);
             }
         }
+    }
 
+    fn rank_matches(
+        &self,
+        normalized: &str,
+        found: HashMap<u32, Technique>,
+        candidate_rank: Option<u32>,
+    ) -> Vec<SquatMatch> {
         let mut matches: Vec<SquatMatch> = found
             .into_iter()
             .filter(|(id, _)| self.names[*id as usize] != normalized)
@@ -253,8 +343,8 @@ fn confidence(technique: Technique, target_rank: u32, candidate_rank: Option<u32
     let popularity = match target_rank {
         0..=100 => 1.0,
         101..=1_000 => 0.95,
-        1_001..=5_000 => 0.9,
-        _ => 0.85,
+        1_001..=5_000 => 0.88,
+        _ => 0.78,
     };
     let own = if candidate_rank.is_some() { 0.6 } else { 1.0 };
     technique.weight() * popularity * own
@@ -299,7 +389,7 @@ mod tests {
         check("reqeusts", "requests", Technique::Transposition);
         check("python3-dateutil", "python-dateutil", Technique::Insertion);
         check("dateutil-py", "python-dateutil", Technique::Affix);
-        check("colourama", "colorama", Technique::Insertion);
+        check("colourama", "colorama", Technique::Spelling);
         check("urlib3", "urllib3", Technique::OmittedCharacter);
         check("beautifulsup4", "beautifulsoup4", Technique::Deletion);
         check("djanga", "django", Technique::Substitution);
@@ -309,6 +399,10 @@ mod tests {
         check("pi11ow", "pillow", Technique::Confusable);
         check("requests-py", "requests", Technique::Affix);
         check("dateutil", "python-dateutil", Technique::Affix);
+        check("mattplotib", "matplotlib", Technique::TwoEdits);
+        check("plotmatlib", "matplotlib", Technique::SubwordOrder);
+        check("beautfulsop4", "beautifulsoup4", Technique::TwoEdits);
+        check("colouramas", "colorama", Technique::Spelling);
     }
 
     #[test]

@@ -30,6 +30,13 @@ pub enum Technique {
     WordOrder,
     /// A prefix or suffix added or removed: `python3-dateutil`, `requests-py`.
     Affix,
+    /// Two edits (Damerau: insertions, deletions, substitutions, adjacent swaps) of a long, popular
+    /// name: `botoceor`, `reqest`.
+    TwoEdits,
+    /// The same pieces of one word in another order: `plotmatlib`.
+    SubwordOrder,
+    /// A British (or American) spelling of the name, maybe with one more edit: `colouramas`.
+    Spelling,
 }
 
 impl Technique {
@@ -42,8 +49,9 @@ impl Technique {
             | Self::KeyboardAdjacent
             | Self::RepeatedCharacter
             | Self::OmittedCharacter => 0.85,
-            Self::WordOrder => 0.8,
+            Self::WordOrder | Self::SubwordOrder | Self::Spelling => 0.8,
             Self::Substitution | Self::Insertion | Self::Deletion => 0.75,
+            Self::TwoEdits => 0.65,
             Self::Affix => 0.6,
         }
     }
@@ -63,6 +71,9 @@ impl Technique {
             Self::Deletion => "deletion",
             Self::WordOrder => "word-order",
             Self::Affix => "affix",
+            Self::TwoEdits => "two-edits",
+            Self::SubwordOrder => "subword-order",
+            Self::Spelling => "spelling",
         }
     }
 }
@@ -93,6 +104,120 @@ pub const SQUAT_SUFFIXES: [&str; 19] = [
     "-new",
     "py",
 ];
+
+/// British spellings and their American forms, as they appear inside project names.
+const SPELLINGS: [(&str, &str); 12] = [
+    ("colour", "color"),
+    ("normalis", "normaliz"),
+    ("serialis", "serializ"),
+    ("visualis", "visualiz"),
+    ("optimis", "optimiz"),
+    ("tokenis", "tokeniz"),
+    ("analys", "analyz"),
+    ("initialis", "initializ"),
+    ("authoris", "authoriz"),
+    ("centre", "center"),
+    ("licence", "license"),
+    ("grey", "gray"),
+];
+
+/// `name` with British spellings turned American (`colourama` → `colorama`), or `None` when it
+/// holds none.
+pub fn american_spelling(name: &str) -> Option<String> {
+    let mut out = name.to_owned();
+    for (british, american) in SPELLINGS {
+        out = out.replace(british, american);
+    }
+    (out != name).then_some(out)
+}
+
+/// Every distinct way of deleting two characters from `name`.
+pub fn two_deletions(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = Vec::with_capacity(chars.len() * chars.len() / 2);
+    for i in 0..chars.len() {
+        for j in i + 1..chars.len() {
+            out.push(
+                chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k != i && *k != j)
+                    .map(|(_, c)| c)
+                    .collect(),
+            );
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Optimal-string-alignment distance (Damerau: adjacent swaps count one), stopping early above
+/// `limit`; `None` when it exceeds `limit`.
+pub fn damerau_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let mut best = usize::MAX;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+            best = best.min(d);
+        }
+        if best > limit {
+            return None;
+        }
+    }
+    let d = rows[a.len()][b.len()];
+    (d <= limit).then_some(d)
+}
+
+/// Whether `candidate` is `target` cut into two or three pieces put in another order
+/// (`plotmatlib` from `matplotlib`); both without separators.
+pub fn reordered_pieces(candidate: &str, target: &str) -> bool {
+    if candidate.len() != target.len() || candidate == target || !target.is_ascii() {
+        return false;
+    }
+    let n = target.len();
+    for i in 1..n {
+        let (a, rest) = target.split_at(i);
+        if format!("{rest}{a}") == candidate {
+            return true;
+        }
+        for j in 1..rest.len() {
+            let (b, c) = rest.split_at(j);
+            for order in [[a, c, b], [b, a, c], [b, c, a], [c, a, b], [c, b, a]] {
+                if order.concat() == candidate {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The letters of a name without separators, sorted: equal for names made of the same pieces.
+pub fn sorted_letters(normalized: &str) -> String {
+    let mut chars: Vec<char> = normalized.chars().filter(|c| *c != '-').collect();
+    chars.sort_unstable();
+    chars.into_iter().collect()
+}
 
 /// Removes separators and folds look-alike characters and pairs into one form, so every homoglyph
 /// variant of a name lands on the same key.
@@ -245,6 +370,24 @@ mod tests {
                 "{candidate} vs {target}"
             );
         }
+    }
+
+    #[test]
+    fn two_edit_reorder_and_spelling_tools() {
+        assert_eq!(damerau_within("botoceor", "botocore", 2), Some(2));
+        assert_eq!(damerau_within("reqest", "requests", 2), Some(2));
+        assert_eq!(damerau_within("reqeusts", "requests", 2), Some(1));
+        assert_eq!(damerau_within("numpy", "requests", 2), None);
+        assert!(reordered_pieces("plotmatlib", "matplotlib"));
+        assert!(reordered_pieces("learnscikit", "scikitlearn"));
+        assert!(!reordered_pieces("matplotlib", "matplotlib"));
+        assert_eq!(american_spelling("colourama").as_deref(), Some("colorama"));
+        assert_eq!(
+            american_spelling("charset-normaliser").as_deref(),
+            Some("charset-normalizer")
+        );
+        assert_eq!(american_spelling("requests"), None);
+        assert_eq!(two_deletions("abc"), ["a", "b", "c"]);
     }
 
     #[test]
