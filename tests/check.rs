@@ -46,7 +46,10 @@ fn known_typosquats_are_blocked_with_their_target() {
     let doc = json(&out);
     for (name, target) in cases {
         let pkg = package(&doc, name);
-        assert_eq!(pkg["verdict"], "block", "{name}");
+        // One edit of a short name (`django`, 6 letters) warns: issue 13 asks for warn, not
+        // block, where the evidence is one short edit.
+        let want = if name == "djanga" { "warn" } else { "block" };
+        assert_eq!(pkg["verdict"], want, "{name}");
         let f = &pkg["findings"][0];
         assert!(
             f["id"] == "typosquat" || f["id"] == "confusable",

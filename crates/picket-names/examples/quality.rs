@@ -247,4 +247,34 @@ fn main() {
         "real recommended flagged warn/block by the invented-name judgement alone: {}",
         pct(unlisted_real, real.len())
     );
+
+    // 5. The same slopsquat rates with the embedded list only (what a fresh install knows).
+    let embedded = NameIndex::embedded();
+    let small = SquatDetector::new(&embedded.ranked(), SquatConfig::default());
+    let partial = AssessConfig::default();
+    let slop = |n: &str, listed: bool| {
+        let a = if listed {
+            assess(n, &embedded, &small, &partial, None)
+        } else {
+            assess_unlisted(n, &embedded, &small, &partial, None)
+        };
+        a.findings.iter().any(|f| {
+            matches!(
+                f.id,
+                FindingId::HallucinationPattern | FindingId::KnownHallucination
+            ) && f.severity >= Severity::Medium
+        })
+    };
+    for (label, listed) in [
+        ("with the watchlist", true),
+        ("without the watchlist", false),
+    ] {
+        let train_hit = existing.iter().filter(|n| slop(n, listed)).count();
+        let real_hit = real.iter().filter(|n| slop(n, listed)).count();
+        println!(
+            "embedded list only, {label}: training-half names on the index {}; real recommended {}",
+            pct(train_hit, existing.len()),
+            pct(real_hit, real.len())
+        );
+    }
 }

@@ -153,10 +153,10 @@ pub const ESTABLISHED_MONTHS: u32 = 24;
 /// enough for an invented-looking name to count against it.
 pub const YOUNG_MONTHS: u32 = 18;
 
-/// Whether the evidence is one edit of a short name (fewer than 8 characters): many honest names
+/// Whether the evidence is one edit of a short name (fewer than 7 characters): many honest names
 /// sit one edit from a short popular one, so such a match warns rather than blocks.
 fn one_short_edit(m: &SquatMatch) -> bool {
-    m.target.chars().count() < 8
+    m.target.chars().count() < 7
         && matches!(
             m.technique,
             Technique::Substitution

@@ -265,20 +265,31 @@ impl SquatDetector {
             }
         }
         if long_enough {
-            // Two characters left out of a long popular name.
-            for &id in lookup(&self.deletions2, normalized) {
-                if !edits_a_short_word(normalized, &self.names[id as usize]) {
+            // Every other way to be within two edits of a long popular name: the candidate or one of
+            // its 1-deletions is a 2-deletion of the target (two left out, or one left out and one
+            // changed), or one of its 2-deletions is the target or a 1-deletion of it (two added, or
+            // one added and one changed). Each is verified by the distance itself.
+            let mut two = |id: u32| {
+                let target = &self.names[id as usize];
+                if self.two_edit_target(id)
+                    && !edits_a_short_word(normalized, target)
+                    && damerau_within(normalized, target, 2).is_some()
+                {
                     note(id, Technique::TwoEdits);
                 }
+            };
+            for variant in deletion_neighbourhood(normalized) {
+                for &id in lookup(&self.deletions2, &variant) {
+                    two(id);
+                }
             }
-            // Two characters added to one.
-            if normalized.chars().count() >= self.config.min_two_edit_len + 2 {
+            if normalized.chars().count() > self.config.min_two_edit_len {
                 for variant in two_deletions(normalized) {
-                    if let Some(&id) = self.exact.get(&variant)
-                        && self.two_edit_target(id)
-                        && !edits_a_short_word(normalized, &self.names[id as usize])
-                    {
-                        note(id, Technique::TwoEdits);
+                    if let Some(&id) = self.exact.get(&variant) {
+                        two(id);
+                    }
+                    for &id in lookup(&self.deletions, &variant) {
+                        two(id);
                     }
                 }
             }
