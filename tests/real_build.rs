@@ -60,8 +60,12 @@ fn wheels_and_sdists_from_pip_uv_and_build() {
     let pip_out = tmp.path().join("pip");
     pip_wheel(&venv, &real, &pip_out);
     let uv_out = tmp.path().join("uv");
+    // --no-build-isolation builds with the interpreter's own setuptools: name the test venv's,
+    // or uv takes the first Python on PATH (a system Python whose setuptools may need `wheel`).
     run(Command::new(venv.join("bin/uv"))
-        .args(["build", "-q", "--no-build-isolation", "--out-dir"])
+        .args(["build", "-q", "--no-build-isolation", "--python"])
+        .arg(venv.join("bin/python"))
+        .arg("--out-dir")
         .arg(&uv_out)
         .arg(&empty));
     let build_out = tmp.path().join("build");
