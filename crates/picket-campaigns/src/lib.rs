@@ -375,22 +375,21 @@ impl NameJudge {
     }
 
     /// Whether the project name or one of its commands is bait. A name numbered by a script
-    /// (`reqeusts-17`) is judged by its stem too.
+    /// (`reqeusts-17`) is judged by its stem (`reqeusts`); `boto3` keeps its digit.
     pub fn is_bait(&self, project: &str, commands: &[std::borrow::Cow<'_, str>]) -> bool {
         let normalized = picket_formats::normalize(project);
-        let stem = normalized
+        let judged = normalized
             .trim_end_matches(|c: char| c.is_ascii_digit())
-            .trim_end_matches('-');
-        let numbered = stem.len() < normalized.len() && !stem.is_empty();
-        let imitates = |name: &str| {
-            self.squats.popular_rank(name).is_none()
-                && self
-                    .squats
-                    .check(name, None)
-                    .iter()
-                    .any(|m| m.confidence >= self.min_confidence)
-        };
-        if imitates(&normalized) || (numbered && imitates(stem)) {
+            .strip_suffix('-')
+            .filter(|stem| !stem.is_empty() && normalized.len() > stem.len() + 1)
+            .unwrap_or(&normalized);
+        if self.squats.popular_rank(judged).is_none()
+            && self
+                .squats
+                .check(judged, None)
+                .iter()
+                .any(|m| m.confidence >= self.min_confidence)
+        {
             return true;
         }
         commands.iter().any(|c| {
@@ -412,6 +411,8 @@ struct Account {
     created: i64,
     /// The address range it signed up from ([`address_range`]; 0: unknown).
     net: u64,
+    /// Its domain is a free-mail provider.
+    free_mail: bool,
     dormant: bool,
     verified: Option<i64>,
     twofa: Option<i64>,
@@ -826,6 +827,7 @@ impl Detector {
         }
         let mut account = new_account(domain, time, false);
         account.net = net;
+        account.free_mail = d.free_mail;
         self.accounts.insert(user.into(), account);
         self.by_age.push_back((time, user.into()));
         for u in newly {
@@ -983,15 +985,19 @@ impl Detector {
     }
 
     fn evaluate_domain(&mut self, domain: &str, time: i64) {
-        let cfg = &self.config;
-        let w = &cfg.weights;
-        let Some(d) = self.domains.get(domain) else {
+        let Some(d) = self.domains.get_mut(domain) else {
             return;
         };
-        let n = d.joined;
         if d.cohort.is_empty() {
             return;
         }
+        // Lent out for the evaluation, so members are named by reference (no copies); put back
+        // at the end.
+        let cohort = std::mem::take(&mut d.cohort);
+        let cfg = &self.config;
+        let w = &cfg.weights;
+        let d = &self.domains[domain];
+        let n = d.joined;
         let provider = if d.free_mail {
             "free-mail provider"
         } else {
@@ -1015,8 +1021,7 @@ impl Detector {
         if d.scripted >= cfg.min_accounts as u64 {
             // Accounts still inside the set-up window are undecided, not counted against it.
             let window = i64::from(cfg.setup_minutes) * 60_000;
-            let undecided = d
-                .cohort
+            let undecided = cohort
                 .iter()
                 .filter_map(|u| self.accounts.get(u))
                 .filter(|a| !a.scripted && time.saturating_sub(a.created) < window)
@@ -1035,7 +1040,7 @@ impl Detector {
                 d.scripted, d.joined, cfg.setup_minutes
             ));
         }
-        self.push_range_signal(d.cohort.iter(), &mut signals, &mut reasons);
+        self.push_range_signal(cohort.iter(), &mut signals, &mut reasons);
         push_upload_signals(&mut signals, w, d.uploads, d.empty, d.bait);
         if d.uploaders >= 5 {
             signals.push(Signal {
@@ -1045,13 +1050,13 @@ impl Detector {
             });
         }
         let suspicious = |a: &Account| a.scripted || a.empty > 0 || a.bait > 0;
-        let mut members: Vec<Box<str>> = Vec::new();
+        let mut members: Vec<&str> = Vec::new();
         let mut bait_accounts = 0u64;
-        for u in &d.cohort {
+        for u in &cohort {
             if let Some(a) = self.accounts.get(u) {
                 bait_accounts += u64::from(a.bait > 0);
                 if suspicious(a) {
-                    members.push(u.clone());
+                    members.push(u);
                 }
             }
         }
@@ -1071,8 +1076,8 @@ impl Detector {
             ));
         }
         let verdict = Verdict::new(cfg, signals, reasons, abuse, pattern);
-        let watchers: Vec<Box<str>> = if members.is_empty() {
-            d.cohort.clone()
+        let watchers: Vec<&str> = if members.is_empty() {
+            cohort.iter().map(|u| &**u).collect()
         } else {
             members.clone()
         };
@@ -1080,6 +1085,7 @@ impl Detector {
         let slot = self.raise(slot, verdict, &members, &watchers, time);
         if let Some(d) = self.domains.get_mut(domain) {
             d.slot = slot;
+            d.cohort = cohort;
         }
     }
 
@@ -1136,28 +1142,40 @@ impl Detector {
     }
 
     fn evaluate_cluster(&mut self, fp: u64, time: i64) {
+        let Some(c) = self.clusters.get_mut(&fp) else {
+            return;
+        };
+        // Lent out for the evaluation, so members are named by reference; put back at the end.
+        let accounts = std::mem::take(&mut c.accounts);
+        self.judge_cluster(fp, &accounts, time);
+        if let Some(c) = self.clusters.get_mut(&fp) {
+            c.accounts = accounts;
+        }
+    }
+
+    fn judge_cluster(&mut self, fp: u64, accounts: &FxHashMap<Box<str>, ClusterMember>, time: i64) {
         let cfg = &self.config;
         let w = &cfg.weights;
         let Some(c) = self.clusters.get(&fp) else {
             return;
         };
-        let n = c.accounts.len() as u64;
+        let n = accounts.len() as u64;
         let (mut scripted, mut free_mail, mut bait_accounts) = (0u64, 0u64, 0u64);
-        let mut members = Vec::new();
-        let mut squatters = Vec::new();
-        for (u, m) in &c.accounts {
+        let mut members: Vec<&str> = Vec::new();
+        let mut squatters: Vec<&str> = Vec::new();
+        for (u, m) in accounts {
             let account = self.accounts.get(u);
             let is_scripted = account.is_some_and(|a| a.scripted);
             scripted += u64::from(is_scripted);
-            free_mail += u64::from(account.is_some_and(|a| self.free_mail.contains(&a.domain)));
+            free_mail += u64::from(account.is_some_and(|a| a.free_mail));
             bait_accounts += u64::from(m.bait > 0);
             // A trivial shape ties no one to anyone: only accounts with something of their own
             // against them (bait, scripted set-up, several of the cohort's uploads) are members.
             if c.specific || m.bait > 0 || is_scripted || m.uploads >= 2 {
-                members.push(u.clone());
+                members.push(u);
             }
             if is_squatter(m, is_scripted, cfg) {
-                squatters.push(u.clone());
+                squatters.push(u);
             }
         }
         let cohort = n >= cfg.min_accounts as u64 && (c.specific || c.empty > 0 || c.bait > 0);
@@ -1220,7 +1238,7 @@ impl Detector {
             ));
         }
         if cohort {
-            self.push_range_signal(c.accounts.keys(), &mut signals, &mut reasons);
+            self.push_range_signal(accounts.keys(), &mut signals, &mut reasons);
         }
         push_upload_signals(&mut signals, w, c.uploads, c.empty, c.bait);
         let abuse = !squatters.is_empty()
@@ -1252,8 +1270,8 @@ impl Detector {
         }
         // Before the cohort itself is judged, only the squatters are alerted.
         let alert_members = if cohort || small { members } else { squatters };
-        let watchers: Vec<Box<str>> = if cohort {
-            c.accounts.keys().cloned().collect()
+        let watchers: Vec<&str> = if cohort {
+            accounts.keys().map(|u| &**u).collect()
         } else {
             Vec::new()
         };
@@ -1299,7 +1317,7 @@ impl Detector {
             alert: self.members.get(user).copied(),
             watch: None,
         };
-        self.raise(slot, verdict, &[user.into()], &[user.into()], time);
+        self.raise(slot, verdict, &[user], &[user], time);
     }
 
     fn open(&mut self, level: Level, time: i64) -> usize {
@@ -1334,8 +1352,8 @@ impl Detector {
         &mut self,
         mut slot: Slot,
         verdict: Verdict,
-        alert_members: &[Box<str>],
-        watch_members: &[Box<str>],
+        alert_members: &[&str],
+        watch_members: &[&str],
         time: i64,
     ) -> Slot {
         let Verdict {
@@ -1349,7 +1367,7 @@ impl Detector {
             let existing = slot.alert.or_else(|| {
                 alert_members
                     .iter()
-                    .find_map(|m| self.members.get(m).copied())
+                    .find_map(|m| self.members.get(*m).copied())
             });
             let index = match existing {
                 Some(i) => i,
@@ -1390,17 +1408,18 @@ impl Detector {
             }
         }
         let alert = campaign.level == Level::Alert;
-        for m in members {
+        for &m in members {
             if alert {
                 if self.members.contains_key(m) {
                     continue;
                 }
-                self.members.insert(m.clone(), index);
+                self.members.insert(m.into(), index);
             }
             let campaign = &mut self.campaigns[index];
-            if !campaign.account_set.insert(m.clone()) {
+            if campaign.account_set.contains(m) {
                 continue;
             }
+            campaign.account_set.insert(m.into());
             campaign.accounts.push(m.to_string());
             campaign.joined_ms.push(time);
             if let Some(a) = self.accounts.get(m) {
@@ -1465,6 +1484,7 @@ fn new_account(domain: &str, time: i64, dormant: bool) -> Account {
         domain: domain.into(),
         created: time,
         net: 0,
+        free_mail: false,
         dormant,
         verified: None,
         twofa: None,
