@@ -47,6 +47,9 @@ pub use upstream::{Upstream, UpstreamError};
 /// How long a rendered page is reused before the policy is applied again (cooldowns end, the
 /// OSV database changes).
 const RENDER_SECS: u64 = 60;
+/// How long a page served stale (every upstream failing) is served before upstream is tried
+/// again.
+const STALE_RETRY_SECS: u64 = 30;
 /// The largest PEP 658 metadata file fetched.
 const MAX_METADATA_BYTES: u64 = 16 << 20;
 
@@ -133,7 +136,8 @@ struct Inner {
     dir: PathBuf,
     data_dir: PathBuf,
     osv: Mutex<(Arc<picket_osv::Database>, Option<SystemTime>, Instant)>,
-    pages: Mutex<HashMap<String, Arc<Rendered>>>,
+    /// Rendered pages: read by every warm request, written on a miss.
+    pages: std::sync::RwLock<HashMap<String, Arc<Rendered>>>,
     files: Mutex<HashMap<String, FileInfo>>,
     verdicts: Mutex<HashMap<String, Decision>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -235,7 +239,7 @@ impl Proxy {
             dir,
             data_dir: data_dir.to_owned(),
             osv: Mutex::new((Arc::new(osv), stamp, Instant::now())),
-            pages: Mutex::new(HashMap::new()),
+            pages: std::sync::RwLock::new(HashMap::new()),
             files: Mutex::new(HashMap::new()),
             verdicts: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
@@ -306,7 +310,7 @@ impl Proxy {
                     Ok((db, stamp)) => {
                         guard.0 = Arc::new(db);
                         guard.1 = stamp;
-                        self.0.pages.lock().expect("pages lock").clear();
+                        self.0.pages.write().expect("pages lock").clear();
                     }
                     Err(e) => tracing::warn!(error = %e, "re-reading the OSV database"),
                 }
@@ -402,12 +406,16 @@ impl Proxy {
     /// upstream (revalidated), else stale from disk, else an error.
     async fn page(&self, project: &str) -> Result<Arc<Rendered>, Refusal> {
         let ttl = Duration::from_secs(self.0.config.page_ttl_secs);
-        let usable = |r: &Rendered| {
-            r.stale.is_none()
-                && r.fetched.elapsed().unwrap_or(Duration::MAX) < ttl
-                && r.made.elapsed() < Duration::from_secs(RENDER_SECS)
+        // A page served stale is tried upstream again only after STALE_RETRY_SECS, so a hanging
+        // upstream costs one request its timeout, not every request.
+        let usable = |r: &Rendered| match r.stale {
+            Some(_) => r.made.elapsed() < Duration::from_secs(STALE_RETRY_SECS),
+            None => {
+                r.fetched.elapsed().unwrap_or(Duration::MAX) < ttl
+                    && r.made.elapsed() < Duration::from_secs(RENDER_SECS)
+            }
         };
-        if let Some(r) = self.0.pages.lock().expect("pages lock").get(project)
+        if let Some(r) = self.0.pages.read().expect("pages lock").get(project)
             && usable(r)
         {
             self.0
@@ -418,7 +426,7 @@ impl Proxy {
         }
         let flight = self.flight(format!("page:{project}"));
         let _guard = flight.lock().await;
-        if let Some(r) = self.0.pages.lock().expect("pages lock").get(project)
+        if let Some(r) = self.0.pages.read().expect("pages lock").get(project)
             && usable(r)
         {
             return Ok(r.clone());
@@ -453,7 +461,7 @@ impl Proxy {
                 Ok(None) => {
                     let _ = std::fs::remove_file(page_path(&self.0.dir, project, "json"));
                     let _ = std::fs::remove_file(page_path(&self.0.dir, project, "body"));
-                    self.0.pages.lock().expect("pages lock").remove(project);
+                    self.0.pages.write().expect("pages lock").remove(project);
                     return Err(Refusal::new(
                         StatusCode::NOT_FOUND,
                         format!("{project}: no upstream index has this project"),
@@ -482,7 +490,7 @@ impl Proxy {
         let rendered = Arc::new(self.render(project, &meta, &page, stale)?);
         self.0
             .pages
-            .lock()
+            .write()
             .expect("pages lock")
             .insert(project.to_owned(), rendered.clone());
         Ok(rendered)
@@ -1254,15 +1262,19 @@ pub async fn run(
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     on_bound(bound);
     let read_timeout = Duration::from_secs(proxy.0.config.read_timeout_secs.max(1));
-    accept_loop(listener, proxy.router(), read_timeout, shutdown).await;
+    let router = proxy.router();
+    accept_loop(listener, move |_| router.clone(), read_timeout, shutdown).await;
     Ok(())
 }
 
-/// Serves connections until `shutdown`, then lets those in flight finish; a client that takes
-/// longer than `read_timeout` to send a request header is dropped (slowloris).
+/// Serves connections until `shutdown`, then lets those in flight finish; `picket serve` and
+/// `picket proxy` both listen through it. hyper closes a connection that takes longer than
+/// `read_timeout` to send a request's header, or that stays idle that long between requests, so
+/// half-open requests can't pile up and exhaust file descriptors (slowloris). `app` makes the
+/// router of one connection from the peer's address.
 pub async fn accept_loop(
     listener: tokio::net::TcpListener,
-    app: Router,
+    app: impl Fn(SocketAddr) -> Router,
     read_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
@@ -1272,13 +1284,20 @@ pub async fn accept_loop(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(read_timeout))
+        .keep_alive_timeout(read_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // wait a little instead of spinning, and keep serving.
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
@@ -1287,13 +1306,15 @@ pub async fn accept_loop(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let service = hyper_util::service::TowerToHyperService::new(app(peer));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            let _ = connection.await;
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
         });
     }
     drop(listener);

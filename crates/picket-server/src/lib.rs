@@ -410,64 +410,16 @@ pub async fn serve(
     }
     on_bound(bound);
     let read_timeout = std::time::Duration::from_secs(state.config.read_timeout_secs.max(1));
-    accept_loop(listener, router(state), read_timeout, shutdown).await;
+    let app = router(state);
+    picket_proxy::accept_loop(
+        listener,
+        move |peer| app.clone().layer(axum::Extension(ConnectInfo(peer))),
+        read_timeout,
+        shutdown,
+    )
+    .await;
     store.close().await;
     Ok(())
-}
-
-/// Serves connections until `shutdown`, then lets those in flight finish. hyper closes a
-/// connection that takes longer than `read_timeout` to send a request's header, or that stays
-/// idle that long between requests, so half-open requests can't pile up and exhaust file
-/// descriptors (slowloris); the body is held to the same time between pieces by the router.
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    read_timeout: std::time::Duration,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(read_timeout))
-        .keep_alive_timeout(read_timeout);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors, or a connection reset before it was accepted:
-                    // wait a little instead of spinning, and keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(
-            app.clone().layer(axum::Extension(ConnectInfo(peer))),
-        );
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 /// Every change is journaled, so a journal that grew means pages may be stale: drop them all.
