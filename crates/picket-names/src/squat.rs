@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::techniques::{
     SQUAT_PREFIXES, SQUAT_SUFFIXES, Technique, american_spelling, damerau_within,
-    deletion_neighbourhood, glyph_fold, reordered_pieces, single_edit, sorted_letters,
-    sorted_words, two_deletions, without_separators,
+    deletion_neighbourhood, for_each_two_deletion, glyph_fold, reordered_pieces, single_edit,
+    sorted_letters, sorted_words, two_deletions, without_separators,
 };
 
 /// Tunable parts of the detector.
@@ -80,6 +80,8 @@ pub struct SquatDetector {
     deletions2: HashMap<String, Ids>,
     /// Sorted letters of the long, popular names, for piece reorders.
     letters: HashMap<String, Ids>,
+    /// The longest of those names, in characters: a longer candidate can't be two edits away.
+    longest_two_edit_target: usize,
 }
 
 fn push(map: &mut HashMap<String, Ids>, key: String, id: u32) {
@@ -135,6 +137,7 @@ impl SquatDetector {
             cores: HashMap::default(),
             deletions2: HashMap::default(),
             letters: HashMap::default(),
+            longest_two_edit_target: 0,
         };
         for (name, rank) in popular {
             let normalized = picket_formats::normalize(name);
@@ -167,6 +170,9 @@ impl SquatDetector {
                     push(&mut detector.deletions2, variant, id);
                 }
                 push(&mut detector.letters, sorted_letters(&normalized), id);
+                detector.longest_two_edit_target = detector
+                    .longest_two_edit_target
+                    .max(normalized.chars().count());
             }
             detector.exact.insert(normalized.clone(), id);
             detector.names.push(normalized);
@@ -248,8 +254,9 @@ impl SquatDetector {
             }
         }
         let long_enough = normalized.chars().count() + 2 >= self.config.min_two_edit_len;
-        for variant in deletion_neighbourhood(normalized) {
-            for &id in lookup(&self.deletions, &variant) {
+        let neighbourhood = deletion_neighbourhood(normalized);
+        for variant in &neighbourhood {
+            for &id in lookup(&self.deletions, variant) {
                 let target = &self.names[id as usize];
                 if edits_a_short_word(normalized, target) {
                     continue;
@@ -278,20 +285,22 @@ impl SquatDetector {
                     note(id, Technique::TwoEdits);
                 }
             };
-            for variant in deletion_neighbourhood(normalized) {
-                for &id in lookup(&self.deletions2, &variant) {
+            for variant in &neighbourhood {
+                for &id in lookup(&self.deletions2, variant) {
                     two(id);
                 }
             }
-            if normalized.chars().count() > self.config.min_two_edit_len {
-                for variant in two_deletions(normalized) {
-                    if let Some(&id) = self.exact.get(&variant) {
+            if normalized.chars().count() > self.config.min_two_edit_len
+                && normalized.chars().count() <= self.longest_two_edit_target + 2
+            {
+                for_each_two_deletion(normalized, |variant| {
+                    if let Some(&id) = self.exact.get(variant) {
                         two(id);
                     }
-                    for &id in lookup(&self.deletions, &variant) {
+                    for &id in lookup(&self.deletions, variant) {
                         two(id);
                     }
-                }
+                });
             }
             // The pieces of one word in another order.
             let bare = without_separators(normalized);

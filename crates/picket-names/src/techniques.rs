@@ -152,6 +152,28 @@ pub fn two_deletions(name: &str) -> Vec<String> {
     out
 }
 
+/// Calls `visit` with every way of deleting two characters from `name` (repeats possible), reusing
+/// one buffer: the hot path of two-edit lookups, so it allocates once.
+pub fn for_each_two_deletion(name: &str, mut visit: impl FnMut(&str)) {
+    if !name.is_ascii() {
+        for variant in two_deletions(name) {
+            visit(&variant);
+        }
+        return;
+    }
+    let bytes = name.as_bytes();
+    let mut buffer = String::with_capacity(bytes.len());
+    for i in 0..bytes.len() {
+        for j in i + 1..bytes.len() {
+            buffer.clear();
+            buffer.push_str(&name[..i]);
+            buffer.push_str(&name[i + 1..j]);
+            buffer.push_str(&name[j + 1..]);
+            visit(&buffer);
+        }
+    }
+}
+
 /// Optimal-string-alignment distance (Damerau: adjacent swaps count one), stopping early above
 /// `limit`; `None` when it exceeds `limit`.
 pub fn damerau_within(a: &str, b: &str, limit: usize) -> Option<usize> {
@@ -388,6 +410,9 @@ mod tests {
         );
         assert_eq!(american_spelling("requests"), None);
         assert_eq!(two_deletions("abc"), ["a", "b", "c"]);
+        let mut seen = Vec::new();
+        for_each_two_deletion("abc", |v| seen.push(v.to_owned()));
+        assert_eq!(seen, ["c", "b", "a"]);
     }
 
     #[test]
