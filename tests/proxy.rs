@@ -698,11 +698,7 @@ fn serve_with_an_upstream_never_resolves_a_local_name_there() {
     let tmp = tempfile::tempdir().unwrap();
     let packages = wheels(
         tmp.path(),
-        &[
-            ("tinylib", "9.0", CODE),
-            ("otherlib", "1.0", CODE),
-            ("reqeusts", "2.0", CODE),
-        ],
+        &[("otherlib", "1.0", CODE), ("reqeusts", "2.0", CODE)],
     );
     let (_public, public_url) = pypiserver(&venv, &packages);
     let upstream = format!("[\"{public_url}\"]");
@@ -710,6 +706,10 @@ fn serve_with_an_upstream_never_resolves_a_local_name_there() {
         registry_with_user(tmp.path(), &[("PICKET_SERVE_UPSTREAM", upstream.as_str())]);
     let (status, body) = upload(&registry, &token, "tinylib", "5.0");
     assert_eq!(status, 200, "{body}");
+    // Later the same name is published upstream, with a higher version: dependency confusion.
+    wheels(tmp.path(), &[("tinylib", "9.0", CODE)]);
+    let public_page = get(&format!("{public_url}tinylib/"));
+    assert!(public_page.contains("tinylib-9.0"), "{public_page}");
 
     let target = tmp.path().join("target");
     fresh_venv(&venv, &target);
@@ -732,6 +732,20 @@ fn serve_with_an_upstream_never_resolves_a_local_name_there() {
     );
     // Upstream files are served beside the index's own, not mixed with them.
     assert!(shown.contains("/upstream-files/"), "{shown}");
+    // A new local project may not take a name upstream has: it would shadow it for everyone.
+    let (status, body) = upload(&registry, &token, "otherlib", "2.0");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("dependency confusion"), "{body}");
+    let out = pip(
+        &target,
+        &registry.simple(),
+        &["--force-reinstall", "otherlib"],
+    );
+    let shown = both(&out);
+    assert!(
+        out.status.success() && shown.contains("otherlib-1.0"),
+        "{shown}"
+    );
 }
 
 #[test]

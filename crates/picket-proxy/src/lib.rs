@@ -261,6 +261,22 @@ impl Proxy {
         .await
     }
 
+    /// Which upstream has `project` (normalized), if one does; an error when they could not be
+    /// asked. For an index that must not let a local name shadow an upstream one.
+    pub async fn has_project(&self, project: &str) -> Result<Option<String>, String> {
+        match self.page(project).await {
+            Ok(_) => {
+                let meta = read_page(&self.0.dir, project).map(|(m, _)| m.upstream);
+                Ok(Some(
+                    meta.and_then(|i| self.0.upstreams.get(i))
+                        .map_or_else(|| "upstream".to_owned(), ToString::to_string),
+                ))
+            }
+            Err(r) if r.status == StatusCode::NOT_FOUND => Ok(None),
+            Err(r) => Err(r.message),
+        }
+    }
+
     /// The routes of the files this proxy lists (`{files_path}/{sha256}/{filename}`), for an
     /// index that mounts [`Proxy::page_response`].
     pub fn file_router<S>(&self) -> Router<S> {

@@ -100,6 +100,9 @@ pub struct ServeConfig {
     pub gate_hallucination: GateAction,
     /// Upload gate: a new project whose confusable skeleton matches an existing project's.
     pub gate_similar_name: GateAction,
+    /// Upload gate, with `upstream` set: a new project whose name an upstream index has. Created
+    /// here it would replace the upstream project for everyone installing through this index.
+    pub gate_upstream_name: GateAction,
     /// Upload gate: a new project named like a typosquat of a popular project.
     pub gate_typosquat: GateAction,
     /// Typosquat matches below this confidence (0–1) are left alone: affix matches such as
@@ -299,6 +302,7 @@ impl Default for ServeConfig {
             gate_popular_name_rank: 5_000,
             gate_hallucination: GateAction::Flag,
             gate_similar_name: GateAction::Reject,
+            gate_upstream_name: GateAction::Reject,
             gate_typosquat: GateAction::Quarantine,
             gate_typosquat_min_confidence: 0.7,
             gate_entry_point: GateAction::Quarantine,

@@ -138,6 +138,8 @@ pub struct Candidate<'a> {
     /// Normalized names of the projects that count as the uploader's own
     /// ([`Knowledge::trusted_owned`]).
     pub owned: &'a [String],
+    /// With `upstream` set: the upstream index that has a project of this name.
+    pub upstream_has: Option<String>,
 }
 
 /// The account's risk factors; any one raises `flag` to `quarantine`.
@@ -233,6 +235,18 @@ pub fn evaluate(
                     c.name
                 ),
                 json!({ "module": normalized }),
+            );
+        }
+        if let Some(upstream) = &c.upstream_has {
+            push(
+                "upstream-name",
+                config.gate_upstream_name,
+                403,
+                format!(
+                    "'{}' is a project on the upstream index {upstream}: created here, it would replace that project for everyone installing through this index (dependency confusion). An administrator can create it, or set gate-upstream-name",
+                    c.name
+                ),
+                json!({ "upstream": upstream }),
             );
         }
         if let Some(reason) = &c.prohibited {
@@ -405,11 +419,41 @@ mod tests {
             skeleton_twins: &[],
             prohibited: None,
             owned: &[],
+            upstream_has: None,
         }
     }
 
     fn rules(d: &[Decision]) -> Vec<(&'static str, GateAction)> {
         d.iter().map(|d| (d.rule, d.action)).collect()
+    }
+
+    #[test]
+    fn a_name_an_upstream_has_is_refused_unless_the_rule_is_off() {
+        let k = knowledge();
+        let mut c = ServeConfig::default();
+        let shadowing = Candidate {
+            upstream_has: Some("http://127.0.0.1:1/simple/".to_owned()),
+            ..candidate("internal-tool", &[])
+        };
+        let d = evaluate(&k, &c, &shadowing, false);
+        assert_eq!(rules(&d), [("upstream-name", GateAction::Reject)]);
+        assert_eq!(d[0].status, 403);
+        assert!(
+            d[0].message.contains("dependency confusion"),
+            "{}",
+            d[0].message
+        );
+        c.gate_upstream_name = GateAction::Off;
+        assert!(evaluate(&k, &c, &shadowing, false).is_empty());
+        // An existing project's new release is not asked about.
+        let release = Candidate {
+            new_project: false,
+            existing_name: Some("internal-tool"),
+            uploader_owns: true,
+            ..shadowing
+        };
+        c.gate_upstream_name = GateAction::Reject;
+        assert!(evaluate(&k, &c, &release, false).is_empty());
     }
 
     #[test]

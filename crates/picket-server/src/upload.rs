@@ -416,6 +416,17 @@ async fn upload_inner(
     } else {
         (Vec::new(), None)
     };
+    // With an upstream, a new name it already has would shadow it here.
+    let upstream_has = match (&state.upstream, new_project) {
+        (Some(upstream), true) => match upstream.has_project(&project_normalized).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, project = %project_normalized, "upstream not asked whether it has the name");
+                None
+            }
+        },
+        _ => None,
+    };
     let commands: Vec<String> = inventory
         .entry_points
         .iter()
@@ -444,6 +455,7 @@ async fn upload_inner(
             skeleton_twins: &twins,
             prohibited,
             owned: &owned,
+            upstream_has,
         },
         !risk.is_empty(),
     );
