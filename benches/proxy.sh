@@ -3,7 +3,8 @@
 #
 # 1. Warm page throughput and p99: wrk (2 threads, 16 connections, $BENCH_DURATION, a random one
 #    of 1,000 projects a request, benches/random_project.lua), $BENCH_RUNS runs, medians; against
-#    the upstream's own pages (`picket serve`, the goal: the proxy within 10% of it).
+#    the upstream's own pages (`picket serve`, the goal: the proxy within 10% of it). Flat out,
+#    then paced (1 ms between requests on each connection), so the tails compare at one rate.
 # 2. Cold miss: 100 projects never asked before, each GET to the upstream and then through the
 #    proxy on a new connection; the median each, and what the proxy adds (goal: <= 5 ms).
 # 3. A herd: 100 clients ask at once for one uncached 64 MiB wheel (the upstream sends about
@@ -83,7 +84,7 @@ for s in "$simple_picket" "$simple_devpi" "$simple_proxpi"; do "$py" benches/pro
 # One wrk run: prints "requests/s p99_ms".
 measure() {
   local url=$1 prefix=$2 out rps p99 errors
-  out=$(PICKET_ACCEPT="text/html" PICKET_PREFIX="$prefix" wrk -t2 -c16 -d"$duration" --timeout 30s --latency -s benches/random_project.lua "$url")
+  out=$(PICKET_ACCEPT="text/html" PICKET_PREFIX="$prefix" PICKET_DELAY_MS="${PICKET_DELAY_MS:-}" wrk -t2 -c16 -d"$duration" --timeout 30s --latency -s benches/random_project.lua "$url")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
@@ -108,6 +109,16 @@ for t in "picket serve (upstream)|http://127.0.0.1:$port_up|/simple" \
 done
 ratio() { python3 -c "print(round($1 / $2, 2))"; }
 echo "  picket proxy / picket serve: $(ratio "${rps_of[picket proxy]}" "${rps_of[picket serve (upstream)]}")"
+# The same at a paced load (each connection waits 1 ms between requests: at most 16,000 req/s,
+# below both servers' capacity), so the tails compare at one offered rate.
+echo "  paced (16 connections, 1 ms between requests each): requests/s, p99 ms, median of $runs"
+for t in "picket serve (upstream)|http://127.0.0.1:$port_up|/simple" \
+         "picket proxy|http://127.0.0.1:$port_picket|/simple"; do
+  IFS='|' read -r label url prefix <<<"$t"
+  results=()
+  for _ in $(seq "$runs"); do results+=("$(PICKET_DELAY_MS=1 measure "$url" "$prefix")"); done
+  printf '  %-26s %12s %9s\n' "$label" "$(printf '%s\n' "${results[@]}" | awk '{print $1}' | median)" "$(printf '%s\n' "${results[@]}" | awk '{print $2}' | median)"
+done
 echo "  picket proxy / devpi: $(ratio "${rps_of[picket proxy]}" "${rps_of[devpi-server mirror]}"), / proxpi: $(ratio "${rps_of[picket proxy]}" "${rps_of[proxpi (gunicorn 2x8)]}")"
 
 # The herd, against a counting upstream, with fresh proxies.
