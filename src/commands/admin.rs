@@ -135,7 +135,7 @@ fn since_ms(text: &str) -> Result<i64, AdminError> {
     } else {
         text.to_owned()
     };
-    crate::commands::check::unix_seconds(&full)
+    picket_formats::time::unix_seconds(&full)
         .map(|s| s * 1000)
         .ok_or_else(bad)
 }
@@ -637,7 +637,7 @@ async fn act(
                         .and_then(|v| {
                             let domain =
                                 picket_server::policy::registrable_domain(v["email"].as_str()?)?;
-                            let time = crate::commands::check::unix_seconds(v["time"].as_str()?)?;
+                            let time = picket_formats::time::unix_seconds(v["time"].as_str()?)?;
                             Some((domain, time * 1000))
                         });
                 match parsed {

@@ -15,9 +15,6 @@ use crate::cli::{CheckArgs, Format};
 use crate::config::{Config, data_dir};
 use crate::output::{self, BAD, BOLD, DIM, Exit, GOOD};
 
-/// `admin` reads journal times with it.
-pub(crate) use picket_formats::time::unix_seconds;
-
 #[derive(Serialize)]
 struct Report<'a> {
     mode: &'static str,

@@ -6,9 +6,14 @@ use sha2::{Digest, Sha256};
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of a digest (for one computed in pieces, as a streamed download's).
+pub fn hex(digest: &[u8]) -> String {
+    digest
         .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
+        .fold(String::with_capacity(digest.len() * 2), |mut hex, b| {
             let _ = write!(hex, "{b:02x}");
             hex
         })

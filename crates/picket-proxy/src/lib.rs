@@ -81,7 +81,7 @@ struct Rendered {
 type UpstreamPage = (PageMeta, Option<Vec<u8>>);
 
 /// A page on disk: the upstream body and what came with it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct PageMeta {
     url: String,
     upstream: usize,
@@ -452,11 +452,11 @@ impl Proxy {
             .as_ref()
             .is_some_and(|(m, _)| now_unix().saturating_sub(m.fetched) < secs(ttl));
         let (meta, body, stale) = if let (true, Some((meta, body))) = (fresh, cached.as_ref()) {
-            (meta.clone_meta(), body.clone(), None)
+            (meta.clone(), body.clone(), None)
         } else {
             let this = self.clone();
             let project_owned = project.to_owned();
-            let validators = cached.as_ref().map(|(m, _)| m.clone_meta());
+            let validators = cached.as_ref().map(|(m, _)| m.clone());
             let fetched = tokio::task::spawn_blocking(move || {
                 this.fetch_page(&project_owned, validators.as_ref())
             })
@@ -644,7 +644,7 @@ impl Proxy {
         let files = self.0.files_path.trim_start_matches('/');
         let json = render_json(&display, &listed, &versions, files);
         let html = render_html(&display, &listed, files);
-        let etag = format!("\"{}\"", &upstream::hex(&sha2_digest(&json))[..32]);
+        let etag = format!("\"{}\"", &picket_formats::hashes::sha256_hex(&json)[..32]);
         Ok(Rendered {
             json: Bytes::from(json),
             html: Bytes::from(html),
@@ -734,26 +734,8 @@ impl Proxy {
     }
 }
 
-impl PageMeta {
-    fn clone_meta(&self) -> PageMeta {
-        PageMeta {
-            url: self.url.clone(),
-            upstream: self.upstream,
-            etag: self.etag.clone(),
-            last_modified: self.last_modified.clone(),
-            content_type: self.content_type.clone(),
-            fetched: self.fetched,
-        }
-    }
-}
-
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-fn sha2_digest(bytes: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).to_vec()
 }
 
 fn osv_stamp(data_dir: &Path) -> Option<SystemTime> {

@@ -284,7 +284,7 @@ impl Upstream {
             out.write_all(&buf[..n]).map_err(io)?;
         }
         out.sync_all().map_err(io)?;
-        let actual = hex(&hasher.finalize());
+        let actual = picket_formats::hashes::hex(&hasher.finalize());
         if !actual.eq_ignore_ascii_case(expected) {
             return Err(UpstreamError::HashMismatch {
                 url: final_url.to_string(),
@@ -294,15 +294,4 @@ impl Upstream {
         }
         Ok(total)
     }
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
