@@ -658,3 +658,123 @@ fn issue_16_corroborated_reports_quarantine_a_rejection_lifts_it_and_hostile_rep
     assert_eq!(status, 429, "{answer}");
     assert!(says(&answer, "report-user: at most 3 per hour"), "{answer}");
 }
+
+/// The staff accounts of the watched cohort in `campaign-watch.json`, or of the first alerted
+/// campaign in `picket admin campaigns` (`alert`), once at least 8 of them are there.
+fn cohort_of_staff(registry: &Registry, alert: bool) -> Option<Value> {
+    let cohorts: Vec<Value> = if alert {
+        let list = admin(registry, &["campaigns"]);
+        let ids: Vec<String> = list
+            .as_array()?
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect();
+        ids.iter()
+            .map(|id| admin(registry, &["campaign", "show", id])["report"].clone())
+            .collect()
+    } else {
+        let text = std::fs::read_to_string(registry.data.join("campaign-watch.json")).ok()?;
+        let watch: Value = serde_json::from_str(&text).ok()?;
+        watch["watch"]
+            .as_array()?
+            .iter()
+            .map(|c| c["report"].clone())
+            .collect()
+    };
+    cohorts.into_iter().find(|c| {
+        c["accounts"].as_array().is_some_and(|a| {
+            a.iter()
+                .filter(|a| a.as_str().is_some_and(|a| a.starts_with("staff")))
+                .count()
+                >= 8
+        })
+    })
+}
+
+#[test]
+fn issue_16_reports_across_a_watched_cohort_make_the_live_detector_alert_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let registry = Registry::start(
+        &data,
+        &[
+            ("PICKET_SERVE_VELOCITY_FLOOR", "0"),
+            ("PICKET_SERVE_RATE_REGISTER_IP", "off"),
+            ("PICKET_SERVE_RATE_LOGIN_IP", "off"),
+            ("PICKET_SERVE_CAMPAIGN_WARMUP_HOURS", "0"),
+        ],
+    );
+    // A company onboarding ten staff by script on its own domain, each publishing real code:
+    // coordination without evidence of abuse, so watched and never acted on.
+    for i in 0..10 {
+        registry.register_verified(&format!("staff{i}"), &format!("staff{i}@corp.example"));
+    }
+    let tokens: Vec<String> = (0..10)
+        .map(|i| registry.set_up_publishing(&format!("staff{i}")).0)
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        let code: String = (0..30)
+            .map(|k| format!("def step_{k}(x):\n    return x + {}\n", k * 10 + i))
+            .collect();
+        let (status, answer) = registry.upload_wheel(
+            token,
+            &format!("corp-tool-{i}"),
+            "1.0",
+            &[(&format!("corp_tool_{i}/__init__.py"), code.as_bytes())],
+        );
+        assert_eq!(status, 200, "{answer}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let watched = loop {
+        if let Some(c) = cohort_of_staff(&registry, false) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the onboarding was not watched");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(
+        watched["reasons"]
+            .to_string()
+            .contains("no evidence of abuse"),
+        "{watched}"
+    );
+    assert!(cohort_of_staff(&registry, true).is_none());
+
+    // Malware reports on two of its projects, from two independent reporters, one of them
+    // trusted: the detector now has evidence of abuse and alerts the cohort.
+    let (trent, _) = registry.onboard_with("trent", "trent@cert.example");
+    let (alice, _) = registry.onboard_with("alice", "alice@lab.example");
+    admin(
+        &registry,
+        &["reporter-trust", "trent", "trusted", "--reason", "CERT"],
+    );
+    let malware = json!({"kind": "malware", "evidence": "sends the environment to a remote host"});
+    for (project, token) in [("corp-tool-3", &trent), ("corp-tool-7", &alice)] {
+        let (status, answer) = report(&registry, project, token, &malware);
+        assert_eq!(status, 201, "{answer}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let alerted = loop {
+        if let Some(c) = cohort_of_staff(&registry, true) {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reported cohort was not alerted"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let reasons = alerted["reasons"].to_string();
+    assert!(
+        reasons.contains("reports (malware) against projects of 2 of its accounts, from 2 independent reporters, one trusted"),
+        "{alerted}"
+    );
+    assert!(
+        alerted["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "reports"),
+        "{alerted}"
+    );
+}

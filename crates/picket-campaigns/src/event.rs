@@ -56,6 +56,17 @@ pub struct Event<'a> {
     /// The inspector's summary (`file.upload`).
     #[serde(default, borrow)]
     pub artifact: Option<Artifact<'a>>,
+    /// What a report says the project is (`report.create`: `malware`, `typosquat`, …).
+    #[serde(default, borrow)]
+    pub report_kind: Option<Cow<'a, str>>,
+    /// The reporter's trust level as the registry's admins set it (`report.create`: `trusted`,
+    /// `normal`).
+    #[serde(default, borrow)]
+    pub reporter_trust: Option<Cow<'a, str>>,
+    /// The registrable domain of the reporter's address (`report.create`): two accounts of one
+    /// domain are not independent reporters.
+    #[serde(default, borrow)]
+    pub reporter_domain: Option<Cow<'a, str>>,
 }
 
 /// Why a line was skipped.
@@ -230,19 +241,22 @@ pub struct OwnedEvent {
     summary: Option<Box<str>>,
     size: Option<u64>,
     artifact: Option<OwnedArtifact>,
+    /// `report_kind`, `reporter_trust`, `reporter_domain` of a `report.create`.
+    report: Option<Box<[Option<Box<str>>; 3]>>,
 }
 
 /// `files`, `python_files`, `code_lines`, `empty`, `console_scripts`, `code_digest`.
 type OwnedArtifact = (u64, u64, u64, bool, Vec<Box<str>>, Option<Box<str>>);
 
 /// The kinds the detector reads, kept without an allocation.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "account.create",
     "account.email.verify",
     "account.2fa.add",
     "account.token.create",
     "file.upload",
     "project.create",
+    "report.create",
 ];
 
 impl OwnedEvent {
@@ -272,6 +286,13 @@ impl OwnedEvent {
                     a.code_digest.as_deref().map(Box::from),
                 )
             }),
+            report: (e.kind == "report.create").then(|| {
+                Box::new([
+                    text(&e.report_kind),
+                    text(&e.reporter_trust),
+                    text(&e.reporter_domain),
+                ])
+            }),
         }
     }
 
@@ -299,6 +320,9 @@ impl OwnedEvent {
                     code_digest: digest.as_deref().map(Cow::Borrowed),
                 },
             ),
+            report_kind: self.report.as_ref().and_then(|r| text(r[0].as_deref())),
+            reporter_trust: self.report.as_ref().and_then(|r| text(r[1].as_deref())),
+            reporter_domain: self.report.as_ref().and_then(|r| text(r[2].as_deref())),
         }
     }
 }

@@ -87,6 +87,14 @@ pub struct Config {
     pub squat_min_bait: u32,
     /// Name-imitation matches below this confidence don't count as bait.
     pub bait_min_confidence: f32,
+    /// Reports (`report.create`) against a cohort are evidence of abuse when they name at least
+    /// this many of its accounts' projects…
+    pub min_reported_accounts: usize,
+    /// …from at least this many independent reporters (different accounts and e-mail
+    /// domains), one of them trusted by the registry's admins. Fewer, or none trusted, is a
+    /// signal that puts the cohort on watch: reports can be filed by anyone, also to hurt a
+    /// rival's accounts.
+    pub min_independent_reporters: usize,
     /// Signal weights (each a probability-like 0–1 strength, combined by noisy-OR).
     pub weights: Weights,
 }
@@ -113,6 +121,8 @@ pub struct Weights {
     pub young_uploaders: f64,
     /// One account's flood of new projects.
     pub flood: f64,
+    /// Reports filed against the cohort's projects.
+    pub reports: f64,
 }
 
 impl Default for Weights {
@@ -127,6 +137,7 @@ impl Default for Weights {
             flood: 0.4,
             bait_squatting: 0.55,
             shared_range: 0.2,
+            reports: 0.5,
         }
     }
 }
@@ -152,6 +163,8 @@ impl Default for Config {
             free_mail_domains: Vec::new(),
             squat_min_bait: 2,
             bait_min_confidence: 0.7,
+            min_reported_accounts: 2,
+            min_independent_reporters: 2,
             weights: Weights::default(),
         }
     }
@@ -426,6 +439,104 @@ struct Account {
     flood_count: u32,
     projects: Vec<Box<str>>,
     upload_days: Vec<(i64, u64)>,
+    /// The fingerprint clusters it uploaded into (a report re-judges them).
+    fingerprints: Vec<u64>,
+    /// Reports filed against its projects, one per reporter.
+    reports: Vec<Reporter>,
+}
+
+/// Who filed a report against an account's project.
+struct Reporter {
+    user: Box<str>,
+    domain: Option<Box<str>>,
+    trusted: bool,
+    kind: Box<str>,
+}
+
+/// The reports against a cohort, counted for its verdict.
+#[derive(Default)]
+struct ReportTally {
+    accounts: u64,
+    /// Reporters that count as independent (different accounts and domains).
+    independent: u64,
+    trusted: bool,
+    kinds: std::collections::BTreeSet<Box<str>>,
+}
+
+impl ReportTally {
+    /// Counts the reports against `users`' projects; `None` when there are none.
+    fn of<'u>(
+        accounts: &FxHashMap<Box<str>, Account>,
+        users: impl Iterator<Item = &'u Box<str>>,
+    ) -> Option<Self> {
+        let mut tally = Self::default();
+        let mut reporters: Vec<&Reporter> = Vec::new();
+        for u in users {
+            let Some(a) = accounts.get(u).filter(|a| !a.reports.is_empty()) else {
+                continue;
+            };
+            tally.accounts += 1;
+            reporters.extend(&a.reports);
+        }
+        if tally.accounts == 0 {
+            return None;
+        }
+        // Trusted reporters first, so one is never passed over for an untrusted account of the
+        // same domain (the store's quarantine rule counts the same way).
+        reporters.sort_by_key(|r| !r.trusted);
+        let mut seen_users: FxHashSet<&str> = FxHashSet::default();
+        let mut seen_domains: FxHashSet<&str> = FxHashSet::default();
+        for r in reporters {
+            tally.kinds.insert(r.kind.clone());
+            if seen_users.contains(&*r.user)
+                || r.domain
+                    .as_deref()
+                    .is_some_and(|d| seen_domains.contains(d))
+            {
+                continue;
+            }
+            seen_users.insert(&r.user);
+            seen_domains.extend(r.domain.as_deref());
+            tally.independent += 1;
+            tally.trusted |= r.trusted;
+        }
+        Some(tally)
+    }
+
+    /// Pushes the `reports` signal and its reason; whether the reports are evidence of abuse.
+    fn judge(&self, config: &Config, signals: &mut Vec<Signal>, reasons: &mut Vec<String>) -> bool {
+        let needed = config.min_reported_accounts.max(1) as u64;
+        let abuse = self.accounts >= needed
+            && self.independent >= config.min_independent_reporters as u64
+            && self.trusted;
+        signals.push(Signal {
+            name: "reports",
+            strength: config.weights.reports * share(self.accounts.min(needed), needed),
+            evidence: json!({ "reported_accounts": self.accounts,
+                              "independent_reporters": self.independent,
+                              "trusted_reporter": self.trusted,
+                              "kinds": self.kinds.iter().map(|k| &**k).collect::<Vec<_>>() }),
+        });
+        let kinds = self
+            .kinds
+            .iter()
+            .map(|k| &**k)
+            .collect::<Vec<_>>()
+            .join(", ");
+        reasons.push(format!(
+            "reports ({kinds}) against projects of {} of its accounts, from {} independent reporter{}{}{}",
+            self.accounts,
+            self.independent,
+            if self.independent == 1 { "" } else { "s" },
+            if self.trusted { ", one trusted" } else { ", none trusted" },
+            if abuse {
+                ""
+            } else {
+                ": not yet enough to act on (reports from anyone can be filed to hurt a rival)"
+            }
+        ));
+        abuse
+    }
 }
 
 /// Where a cohort's findings went: its alert (a campaign) and its watch record.
@@ -517,6 +628,8 @@ pub struct Detector {
     last_sweep: i64,
     last_prune: i64,
     registrable: FxHashMap<Box<str>, std::sync::Arc<str>>,
+    /// The followed account behind each of its projects (PEP 503 normal form), for reports.
+    owners: FxHashMap<Box<str>, Box<str>>,
     weight_hours: i64,
     weight: f64,
 }
@@ -643,6 +756,7 @@ impl Detector {
             last_sweep: i64::MIN,
             last_prune: i64::MIN,
             registrable: FxHashMap::default(),
+            owners: FxHashMap::default(),
             weight_hours: -1,
             weight: 0.0,
         }
@@ -724,6 +838,7 @@ impl Detector {
             "account.2fa.add" => self.setup_step(user, time, 1),
             "account.token.create" => self.setup_step(user, time, 2),
             "file.upload" => self.uploaded(user, time, e),
+            "report.create" => self.reported(user, time, e),
             _ => {}
         }
     }
@@ -735,10 +850,16 @@ impl Detector {
                 break;
             }
             let (_, user) = self.by_age.pop_front().expect("front exists");
-            if let Some(a) = self.accounts.remove(&user)
-                && let Some(d) = self.domains.get_mut(&a.domain)
-            {
-                d.cohort.retain(|u| **u != *user);
+            if let Some(a) = self.accounts.remove(&user) {
+                for p in &a.projects {
+                    let key = normalize(p);
+                    if self.owners.get(&*key).is_some_and(|o| *o == user) {
+                        self.owners.remove(&*key);
+                    }
+                }
+                if let Some(d) = self.domains.get_mut(&a.domain) {
+                    d.cohort.retain(|u| **u != *user);
+                }
             }
         }
         let clock = self.clock;
@@ -929,8 +1050,12 @@ impl Detector {
         a.uploads += 1;
         a.empty += u32::from(artifact.empty);
         a.bait += u32::from(bait);
+        if !a.fingerprints.contains(&fp) && a.fingerprints.len() < 64 {
+            a.fingerprints.push(fp);
+        }
         if !a.projects.iter().any(|p| **p == *project) && a.projects.len() < 10_000 {
             a.projects.push(project.into());
+            self.owners.insert(normalize(project).into(), user.into());
             if a.flood_day == day {
                 a.flood_count += 1;
             } else {
@@ -981,6 +1106,45 @@ impl Detector {
         }
         if flood >= self.config.flood_projects && suspicious {
             self.evaluate_flood(user, time);
+        }
+    }
+
+    /// A report against a project (`report.create`, filed by `reporter`): counted against the
+    /// followed account that uploaded it, whose cohorts are judged again. Reports on projects of
+    /// established accounts are the store's quarantine rules' business, not a cohort's.
+    fn reported(&mut self, reporter: &str, time: i64, e: &Event<'_>) {
+        let Some(project) = e.project.as_deref() else {
+            return;
+        };
+        let Some(owner) = self.owners.get(normalize(project).as_str()).cloned() else {
+            return;
+        };
+        // A reporter inside an alerted campaign, or a blocked one, testifies to nothing.
+        if *owner == *reporter
+            || self.members.contains_key(reporter)
+            || e.reporter_trust.as_deref() == Some("blocked")
+        {
+            return;
+        }
+        let Some(a) = self.accounts.get_mut(&owner) else {
+            return;
+        };
+        if a.reports.iter().any(|r| *r.user == *reporter) || a.reports.len() >= 16 {
+            return;
+        }
+        a.reports.push(Reporter {
+            user: reporter.into(),
+            domain: e.reporter_domain.as_deref().map(Box::from),
+            trusted: e.reporter_trust.as_deref() == Some("trusted"),
+            kind: e.report_kind.as_deref().unwrap_or("other").into(),
+        });
+        let (domain, in_burst, fingerprints) =
+            (a.domain.clone(), a.in_burst, a.fingerprints.clone());
+        if in_burst {
+            self.evaluate_domain(&domain, time);
+        }
+        for fp in fingerprints {
+            self.evaluate_cluster(fp, time);
         }
     }
 
@@ -1049,7 +1213,8 @@ impl Detector {
                 evidence: json!({ "uploading_accounts": d.uploaders }),
             });
         }
-        let suspicious = |a: &Account| a.scripted || a.empty > 0 || a.bait > 0;
+        let suspicious =
+            |a: &Account| a.scripted || a.empty > 0 || a.bait > 0 || !a.reports.is_empty();
         let mut members: Vec<&str> = Vec::new();
         let mut bait_accounts = 0u64;
         for u in &cohort {
@@ -1060,12 +1225,14 @@ impl Detector {
                 }
             }
         }
+        let reported = ReportTally::of(&self.accounts, cohort.iter())
+            .is_some_and(|t| t.judge(cfg, &mut signals, &mut reasons));
         let abuse = self.bait_abuse(
             d.uploads,
             d.bait,
             (bait_accounts, cfg.min_bait_accounts),
             &mut reasons,
-        );
+        ) || reported;
         let pattern = d.free_mail
             && d.scripted >= cfg.min_accounts as u64
             && scripted_low >= cfg.alert_scripted_share;
@@ -1185,7 +1352,17 @@ impl Detector {
         } else {
             cfg.min_bait_accounts
         };
-        let small = n >= cfg.min_bait_accounts as u64 && bait_accounts >= min_bait_accounts as u64;
+        // Reports tie a cohort together only where something specific already does (shared
+        // non-trivial code): strangers' placeholders, each reported, are still strangers.
+        let tally = ReportTally::of(&self.accounts, accounts.keys());
+        let reported = c.specific
+            && n >= cfg.min_bait_accounts as u64
+            && tally
+                .as_ref()
+                .is_some_and(|t| t.accounts >= cfg.min_reported_accounts as u64);
+        let small = (n >= cfg.min_bait_accounts as u64
+            && bait_accounts >= min_bait_accounts as u64)
+            || reported;
         if !cohort && !small && squatters.is_empty() {
             return;
         }
@@ -1241,7 +1418,12 @@ impl Detector {
             self.push_range_signal(accounts.keys(), &mut signals, &mut reasons);
         }
         push_upload_signals(&mut signals, w, c.uploads, c.empty, c.bait);
+        let reports_abuse = tally
+            .as_ref()
+            .is_some_and(|t| t.judge(cfg, &mut signals, &mut reasons))
+            && c.specific;
         let abuse = !squatters.is_empty()
+            || reports_abuse
             || self.bait_abuse(
                 c.uploads,
                 c.bait,
@@ -1498,7 +1680,27 @@ fn new_account(domain: &str, time: i64, dormant: bool) -> Account {
         flood_count: 0,
         projects: Vec::new(),
         upload_days: Vec::new(),
+        fingerprints: Vec::new(),
+        reports: Vec::new(),
     }
+}
+
+/// A project name in PEP 503 normal form (runs of `-`, `_`, `.` as one `-`, lower case).
+fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut separator = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            separator = true;
+            continue;
+        }
+        if separator && !out.is_empty() {
+            out.push('-');
+        }
+        separator = false;
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 fn push_upload_signals(

@@ -136,8 +136,8 @@ fn a_workshop_walking_half_its_people_through_2fa_at_a_free_mail_provider_is_wat
     assert!(cohorts.iter().all(|c| c.0 == Level::Watch), "{cohorts:?}");
 }
 
-#[test]
-fn strangers_uploading_empty_placeholders_are_watched_never_alerted() {
+/// Fifteen strangers at four providers, one a day, each uploading one empty placeholder.
+fn strangers_with_placeholders() -> Log {
     let mut log = Log::new();
     let domains = ["gmail.com", "163.com", "qq.com", "tiny-shop.example"];
     for (i, domain) in (0i64..15).zip(domains.iter().cycle()) {
@@ -152,6 +152,12 @@ fn strangers_uploading_empty_placeholders_are_watched_never_alerted() {
             0,
         );
     }
+    log
+}
+
+#[test]
+fn strangers_uploading_empty_placeholders_are_watched_never_alerted() {
+    let mut log = strangers_with_placeholders();
     let cohorts = log.cohorts();
     assert!(
         !cohorts.is_empty(),
@@ -211,6 +217,163 @@ fn identical_code_is_watched_until_it_comes_under_bait_names() {
     let cohorts = log.cohorts();
     assert!(
         cohorts.iter().any(|c| c.0 == Level::Alert && c.1 >= 3),
+        "{cohorts:?}"
+    );
+}
+
+impl Log {
+    fn report(&mut self, minute: i64, reporter: &str, project: &str, trust: &str, domain: &str) {
+        self.event(
+            minute,
+            &format!(
+                r#""kind":"report.create","user":"{reporter}","project":"{project}","report_kind":"malware","reporter_trust":"{trust}","reporter_domain":"{domain}""#
+            ),
+        );
+    }
+}
+
+/// A company's scripted onboarding: twelve staff on its own domain, each publishing real code.
+fn onboarding_that_publishes() -> Log {
+    let mut log = burst("northwind-example.com", true);
+    for i in 0..12 {
+        log.upload(
+            120 + i,
+            &format!("u{i}"),
+            &format!("Northwind_Tool.{i}"),
+            "Internal tool",
+            40 + u64::try_from(i).unwrap(),
+        );
+    }
+    log
+}
+
+#[test]
+fn reports_across_a_watched_cohort_alert_it_when_independent_and_one_is_trusted() {
+    // Without reports: watched, as before.
+    let cohorts = onboarding_that_publishes().cohorts();
+    assert!(cohorts.iter().all(|c| c.0 == Level::Watch), "{cohorts:?}");
+
+    // Two projects of the cohort reported by two independent reporters, one trusted: the
+    // reports are evidence of abuse, and the cohort is alerted with them as its reason.
+    let mut log = onboarding_that_publishes();
+    log.report(
+        400,
+        "researcher",
+        "northwind-tool-3",
+        "trusted",
+        "lab.example",
+    );
+    log.report(
+        420,
+        "bystander",
+        "northwind-tool-7",
+        "normal",
+        "mail.example",
+    );
+    let cohorts = log.cohorts();
+    let alert = cohorts.iter().find(|c| c.0 == Level::Alert);
+    let (_, accounts, reasons) = alert.unwrap_or_else(|| panic!("{cohorts:?}"));
+    assert!(*accounts >= 12, "{cohorts:?}");
+    assert!(
+        reasons.contains("reports (malware) against projects of 2 of its accounts, from 2 independent reporters, one trusted"),
+        "{reasons}"
+    );
+}
+
+#[test]
+fn reports_from_one_reporter_or_none_trusted_or_sock_puppets_only_watch() {
+    // Each case: two reports (reporter, trust, domain) on two members' projects. None is
+    // evidence enough: one voice is what an attacker can fake, and a trusted researcher can be
+    // wrong.
+    let cases = [
+        // One reporter, even trusted, reporting several members.
+        [
+            ("researcher", "trusted", "lab.example"),
+            ("researcher", "trusted", "lab.example"),
+        ],
+        // Two reporters, none trusted.
+        [("a", "normal", "a.example"), ("b", "normal", "b.example")],
+        // A trusted reporter and a second account of the same domain: not independent.
+        [
+            ("researcher", "trusted", "lab.example"),
+            ("colleague", "normal", "lab.example"),
+        ],
+        // Blocked reporters count for nothing.
+        [
+            ("researcher", "trusted", "lab.example"),
+            ("troll", "blocked", "troll.example"),
+        ],
+    ];
+    for case in cases {
+        let mut log = onboarding_that_publishes();
+        for ((reporter, trust, domain), (minute, project)) in case
+            .into_iter()
+            .zip([(400, "northwind-tool-3"), (410, "northwind-tool-7")])
+        {
+            log.report(minute, reporter, project, trust, domain);
+        }
+        let cohorts = log.cohorts();
+        assert!(
+            cohorts.iter().all(|c| c.0 == Level::Watch),
+            "{case:?}: {cohorts:?}"
+        );
+        assert!(
+            case[1].1 == "blocked" || cohorts[0].2.contains("not yet enough to act on"),
+            "{case:?}: {cohorts:?}"
+        );
+    }
+}
+
+#[test]
+fn reported_placeholders_of_strangers_are_not_tied_together_by_the_reports() {
+    let mut log = strangers_with_placeholders();
+    log.report(
+        15 * 24 * 60,
+        "researcher",
+        "kalo-mira-7",
+        "trusted",
+        "lab.example",
+    );
+    log.report(
+        15 * 24 * 60 + 5,
+        "other",
+        "kalo-mira-14",
+        "normal",
+        "other.example",
+    );
+    let cohorts = log.cohorts();
+    assert!(cohorts.iter().all(|c| c.0 == Level::Watch), "{cohorts:?}");
+}
+
+#[test]
+fn reports_tie_accounts_that_share_non_trivial_code() {
+    // Three accounts at three providers upload the same 64-line code under harmless names:
+    // watched at most. Reports on two of them from independent reporters make it an alert.
+    let mut log = Log::new();
+    for (i, domain) in (0i64..3).zip(["gmail.com", "outlook.com", "qq.com"]) {
+        let user = format!("c{i}");
+        log.account(i * 300, &user, domain, false);
+        log.upload(
+            i * 300 + 60,
+            &user,
+            &format!("handy-widget-{i}"),
+            "helpers",
+            64,
+        );
+    }
+    let quiet = log.cohorts();
+    assert!(quiet.iter().all(|c| c.0 == Level::Watch), "{quiet:?}");
+    log.report(
+        2000,
+        "researcher",
+        "handy-widget-0",
+        "trusted",
+        "lab.example",
+    );
+    log.report(2010, "other", "handy-widget-2", "normal", "other.example");
+    let cohorts = log.cohorts();
+    assert!(
+        cohorts.iter().any(|c| c.0 == Level::Alert && c.1 == 3),
         "{cohorts:?}"
     );
 }

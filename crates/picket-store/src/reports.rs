@@ -274,12 +274,15 @@ impl Store {
     ) -> Result<Result<Filed, ReportRefusal>, StoreError> {
         let mut tx = self.write_tx().await?;
         let project = require_project(&mut tx, new.project).await?;
-        let reporter = sqlx::query("SELECT username, reporter_trust FROM users WHERE id = ?")
-            .bind(new.reporter_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let reporter =
+            sqlx::query("SELECT username, reporter_trust, email_domain FROM users WHERE id = ?")
+                .bind(new.reporter_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let username: String = reporter.get("username");
-        if reporter.get::<String, _>("reporter_trust") == "blocked" {
+        let trust: String = reporter.get("reporter_trust");
+        let reporter_domain: Option<String> = reporter.get("email_domain");
+        if trust == "blocked" {
             return Ok(Err(ReportRefusal::Blocked));
         }
         let owns: bool = sqlx::query_scalar(
@@ -327,7 +330,8 @@ impl Store {
             new.ip,
             json!({ "report": id, "project": project.name, "report_kind": new.kind,
                     "versions": new.versions, "evidence_url": new.evidence_url,
-                    "campaigns": cohorts }),
+                    "campaigns": cohorts, "reporter_trust": trust,
+                    "reporter_domain": reporter_domain }),
         )];
         let open = open_reports(&mut tx, &project.normalized, &rules.kinds).await?;
         let rule = judge(rules, new.time_ms - project.created_at, id, &open);
