@@ -662,6 +662,17 @@ pub struct ScanArgs {
     /// Pipfile.lock and pylock*.toml.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Scan an installed environment: a virtualenv's folder or a site-packages folder (without
+    /// PATH: `$VIRTUAL_ENV`, else the environment of the `python3` on PATH). Every installed
+    /// distribution is vetted like a pinned dependency, and its files are checked against its
+    /// RECORD (`tampered`); `.pth` files that run code are `pth-code`. Dependency files are
+    /// scanned too only when named.
+    #[arg(long, value_name = "PATH", num_args = 0..=1)]
+    #[allow(
+        clippy::option_option,
+        reason = "--env, --env PATH and no --env are three cases"
+    )]
+    pub env: Option<Option<PathBuf>>,
     /// Use only local data (name index, advisories), never the network.
     #[arg(long, conflicts_with = "index")]
     pub offline: bool,

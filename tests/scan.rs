@@ -53,7 +53,8 @@ fn scan_json(dir: &Path, args: &[&str]) -> (Value, std::process::Output) {
     (doc, out)
 }
 
-/// `(name, version, finding id, advisory)` of every finding.
+/// `(name, version, finding id, advisory)` of every finding (for `tampered` and `pth-code`, the
+/// file's path in place of the advisory).
 fn findings(doc: &Value) -> BTreeSet<(String, String, String, String)> {
     doc["packages"]
         .as_array()
@@ -65,7 +66,11 @@ fn findings(doc: &Value) -> BTreeSet<(String, String, String, String)> {
                     p["normalized"].as_str().unwrap().to_owned(),
                     p["version"].as_str().unwrap_or("").to_owned(),
                     f["id"].as_str().unwrap().to_owned(),
-                    f["advisory"].as_str().unwrap_or("").to_owned(),
+                    f["advisory"]
+                        .as_str()
+                        .or(f["path"].as_str())
+                        .unwrap_or("")
+                        .to_owned(),
                 )
             })
         })
@@ -1380,5 +1385,272 @@ fn a_baseline_leaves_only_what_a_change_adds() {
             && text(&out.stderr).contains("hint:"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// A virtualenv made by `python -m venv`, with `requests` 2.30.0 (a project built here with pip
+/// and served by pypiserver on loopback) installed by the environment's own pip.
+fn installed_environment(venv: &Path, work: &Path) -> PathBuf {
+    let src = work.join("src");
+    common::project(&src, "requests", "2.30.0", "from .api import get\n", "");
+    std::fs::write(
+        src.join("src/requests/api.py"),
+        "def get(url):\n    return url\n",
+    )
+    .unwrap();
+    let packages = work.join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    common::pip_wheel(venv, &src, &packages);
+    let (_server, index) = common::pypiserver(venv, &packages);
+    let env = work.join("env");
+    common::registry::fresh_venv(venv, &env);
+    common::run(
+        Command::new(env.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "--index-url",
+                &index,
+                "requests==2.30.0",
+            ])
+            .env("PIP_CONFIG_FILE", "/dev/null")
+            .env_remove("PIP_INDEX_URL")
+            .env_remove("PIP_EXTRA_INDEX_URL"),
+    );
+    env
+}
+
+/// The one site-packages folder of a virtualenv.
+fn site_packages(env: &Path) -> PathBuf {
+    let lib = std::fs::read_dir(env.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("python")
+        })
+        .unwrap();
+    lib.join("site-packages")
+}
+
+#[test]
+fn issue_17_an_installed_environment_is_vetted_and_its_files_checked() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let env = installed_environment(&venv, data.path());
+    let sp = site_packages(&env);
+    let prefix = format!("{}/", data.path().display());
+    let work = prefix.as_str();
+
+    // As installed: the pinned release's advisories, and no file differs from its RECORD.
+    let (doc, out) = scan_json(data.path(), &["--env", "env"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(doc["files"][0]["format"], "installed");
+    let requests = package(&doc, "requests");
+    assert_eq!(requests["version"], "2.30.0");
+    assert!(
+        requests["installed"]
+            .as_str()
+            .unwrap()
+            .ends_with("site-packages/requests-2.30.0.dist-info")
+    );
+    assert!(
+        doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["normalized"] == "pip")
+    );
+    // Paths as named: relative to the data folder (VIRTUAL_ENV is absolute).
+    let ids = |doc: &Value| -> BTreeSet<(String, String, String)> {
+        findings(doc)
+            .into_iter()
+            .map(|(name, _, id, what)| (name, id, what.replace(work, "")))
+            .collect()
+    };
+    let mut vulnerable = BTreeSet::from([
+        (
+            "requests".to_owned(),
+            "vulnerable".to_owned(),
+            "GHSA-9wx4-h78v-vm56".to_owned(),
+        ),
+        (
+            "requests".to_owned(),
+            "vulnerable".to_owned(),
+            "PYSEC-2023-74".to_owned(),
+        ),
+    ]);
+    // Before Python 3.12, venv installs setuptools too, whose distutils-precedence.pth runs code
+    // at every start: a warning, as the package's own.
+    if let Some(setuptools) = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["normalized"] == "setuptools")
+    {
+        assert_eq!(setuptools["verdict"], "warn", "{setuptools}");
+        let pth = sp.join("distutils-precedence.pth");
+        vulnerable.insert((
+            "setuptools".to_owned(),
+            "pth-code".to_owned(),
+            format!("env/{}", pth.strip_prefix(&env).unwrap().display()),
+        ));
+    }
+    assert_eq!(ids(&doc), vulnerable, "{doc}");
+
+    // The same environment found through VIRTUAL_ENV, without a path.
+    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["--format", "json", "scan", "--offline", "--env"])
+        .env("PICKET_DATA_DIR", data.path())
+        .env("HOME", data.path())
+        .env("VIRTUAL_ENV", &env)
+        .current_dir(data.path())
+        .output()
+        .unwrap();
+    let active: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&active), vulnerable, "{}", text(&out.stderr));
+
+    // One installed file edited, one planted beside it, and a .pth that runs code.
+    let api = sp.join("requests/api.py");
+    std::fs::write(&api, "import os\ndef get(url):\n    os.system(url)\n").unwrap();
+    std::fs::write(sp.join("requests/_hook.py"), "print('hi')\n").unwrap();
+    std::fs::write(sp.join("zz-hook.pth"), "import requests._hook\n").unwrap();
+    let (doc, out) = scan_json(data.path(), &["--env", "env"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "tampering blocks: {}",
+        text(&out.stderr)
+    );
+    let shown = |p: &Path| format!("env/{}", p.strip_prefix(&env).unwrap().display());
+    let mut expected = vulnerable.clone();
+    for file in [&api, &sp.join("requests/_hook.py")] {
+        expected.insert(("requests".to_owned(), "tampered".to_owned(), shown(file)));
+    }
+    assert_eq!(ids(&doc), expected, "{doc}");
+    let requests = package(&doc, "requests");
+    assert_eq!(requests["verdict"], "block");
+    let changed = requests["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == shown(&api))
+        .unwrap();
+    assert_eq!(changed["severity"], "high");
+    assert!(
+        changed["message"]
+            .as_str()
+            .unwrap()
+            .contains("differs from its RECORD"),
+        "{changed}"
+    );
+    let loose = &doc["files"][0]["findings"][0];
+    assert_eq!(loose["id"], "pth-code");
+    assert_eq!(loose["path"], shown(&sp.join("zz-hook.pth")));
+
+    // The table and SARIF carry them too, SARIF located at the changed file.
+    let out = picket(data.path(), &["scan", "--offline", "--env", "env"]);
+    let table = text(&out.stdout);
+    assert!(table.contains("requests-2.30.0.dist-info"), "{table}");
+    assert!(
+        table.contains("tampered") && table.contains("pth-code"),
+        "{table}"
+    );
+    let out = picket(
+        data.path(),
+        &[
+            "--format",
+            "sarif",
+            "scan",
+            "--offline",
+            "--env",
+            "env",
+            "-o",
+            "env.sarif",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("env.sarif")).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let uri = |r: &Value| {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let tampered: BTreeSet<String> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "tampered")
+        .map(uri)
+        .collect();
+    assert_eq!(
+        tampered,
+        BTreeSet::from([shown(&api), shown(&sp.join("requests/_hook.py"))])
+    );
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["ruleId"] == "vulnerable")
+            .all(|r| uri(r).ends_with("requests-2.30.0.dist-info/METADATA"))
+    );
+    let check = Command::new(venv.join("bin/python"))
+        .arg("-c")
+        .arg(SARIF_MODEL)
+        .arg(data.path().join("env.sarif"))
+        .output()
+        .unwrap();
+    assert_eq!(text(&check.stdout), "valid\n", "{}", text(&check.stderr));
+}
+
+#[test]
+fn issue_17_hostile_environments_are_refused_in_one_line() {
+    let data = data_with_advisories();
+    let dir = data.path();
+    // A site-packages folder with a forged RECORD that points outside, and a link loop.
+    let sp = dir.join("env/lib/python3.13/site-packages");
+    let info = sp.join("evil-1.0.dist-info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(
+        info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        info.join("RECORD"),
+        "../../../../../../../../../../etc/passwd,sha256=AAAA,4\n/etc/hostname,sha256=AAAA,4\nevil-1.0.dist-info/RECORD,,\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(sp.join("loop"), sp.join("loop")).unwrap();
+    let (doc, out) = scan_json(dir, &["--env", "env/lib/python3.13/site-packages"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let evil = package(&doc, "evil");
+    let messages: Vec<&str> = evil["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{evil}");
+    assert!(messages[0].contains("line 1 lists `../../../../../../../../../../etc/passwd`, outside the environment; refused, not read"), "{}", messages[0]);
+    assert!(
+        messages[1].contains("line 2 lists `/etc/hostname`, outside the environment"),
+        "{}",
+        messages[1]
+    );
+    // Not an environment: one error with a hint, exit 2.
+    let out = picket(dir, &["scan", "--offline", "--env", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not a virtualenv or site-packages folder") && err.contains("hint:"),
+        "{err}"
     );
 }

@@ -1,4 +1,5 @@
-//! `picket scan [PATH...]`: every dependency a project declares, vetted in one pass. The scan is
+//! `picket scan [PATH...]` / `picket scan --env [PATH]`: every dependency a project declares (or an
+//! environment has installed), vetted in one pass. The scan is
 //! `picket_check::scan`'s; this resolves the sources (index, advisories, baseline), prints the
 //! warnings and hints, and writes the report in the format asked.
 
@@ -28,9 +29,22 @@ pub fn run(args: &ScanArgs, format: Format) -> Exit {
 fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let config = Config::load(args.config.as_deref())?;
     let data_dir = data_dir(args.data_dir.as_deref())?;
-    let files = scan::discover(&args.paths)?;
+    // With --env, dependency files are read only when named.
+    let files = if args.env.is_some() && args.paths.is_empty() {
+        Vec::new()
+    } else {
+        scan::discover(&args.paths)?
+    };
     let loaded = name_data::load(&data_dir)?;
-    let parsed = scan::parse_files(&files);
+    let mut parsed = scan::parse_files(&files);
+    if let Some(env) = &args.env {
+        let env = match env {
+            Some(path) => picket_env::Environment::locate(path)?,
+            None => picket_env::Environment::active()?,
+        };
+        let sites = picket_env::read(&env, args.jobs.max(1))?;
+        parsed = scan::parse_environment(sites).and(parsed);
+    }
     // Where the advisories come from: an OSV API (its records about these projects), or the
     // imported database (with the count of all it holds).
     let (db, total, database) = match &args.osv_url {

@@ -32,6 +32,14 @@ fn rule_text(id: FindingId) -> (&'static str, &'static str) {
             "Dependency without hashes",
             "The requirement carries no --hash, so the files installed are not the ones vetted. Add hashes.",
         ),
+        FindingId::Tampered => (
+            "Installed file differs from its RECORD",
+            "A file of an installed package changed after install, was added to the package's folders, or its RECORD names a path outside the environment. Find out what changed it and reinstall the package from a vetted source.",
+        ),
+        FindingId::PthCode => (
+            ".pth file runs code at every start",
+            "Python executes the import lines of every .pth file in site-packages (and sitecustomize.py) whenever it starts. Make sure the package that ships it is expected to; remove one no package installed.",
+        ),
         FindingId::Unlocked => (
             "Project without a lock file",
             "pyproject.toml declares dependencies and no lock file records the versions installed.",
@@ -105,10 +113,14 @@ fn severity_number(severity: Severity) -> f64 {
     }
 }
 
-/// A SARIF `uri`: the path with forward slashes, relative where it was given relative, and
-/// percent-encoded where a URI needs it (spaces, `#`, `%`, non-ASCII).
+/// A SARIF `uri`: the path with forward slashes, relative where it was given relative (an
+/// absolute one as a `file://` URI), and percent-encoded where a URI needs it (spaces, `#`, `%`,
+/// non-ASCII).
 fn uri(path: &str) -> String {
     let mut out = String::new();
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
     for byte in path.replace('\\', "/").bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
             out.push(char::from(byte));
@@ -140,8 +152,12 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
         for f in &p.findings {
             located.push((
                 f,
-                p.source.file.clone(),
-                p.source.line,
+                p.location(f),
+                if p.installed.is_some() {
+                    1
+                } else {
+                    p.source.line
+                },
                 Some((p.normalized.as_str(), p.version.as_deref())),
             ));
         }
@@ -269,6 +285,12 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
     })
 }
 
+/// The Line column: the declaring line, or an installed distribution's `.dist-info` folder.
+fn line_cell(p: &ScanPackage) -> String {
+    p.installed_name()
+        .map_or_else(|| p.source.line.to_string(), cell)
+}
+
 /// Escapes text for a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -335,7 +357,7 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
                     out,
                     "| {verdict} | `{}` | {} | error | {} |",
                     cell(&label(p)),
-                    p.source.line,
+                    line_cell(p),
                     cell(e)
                 )?;
             }
@@ -371,7 +393,7 @@ pub(crate) fn markdown(out: &mut dyn Write, report: &ScanReport) -> std::io::Res
                     out,
                     "| {verdict} | `{}`{target} | {} | {} ({}) | {} |",
                     cell(&label(p)),
-                    p.source.line,
+                    line_cell(p),
                     f.finding.id.as_str(),
                     f.finding.severity.as_str(),
                     cell(&details)

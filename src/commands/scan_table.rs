@@ -284,8 +284,8 @@ pub(crate) fn print_table(
             };
             writeln!(
                 out,
-                "  {style}{word}{style:#}  {head}  {DIM}line {}{DIM:#}",
-                p.source.line
+                "  {style}{word}{style:#}  {head}  {DIM}{}{DIM:#}",
+                p.place()
             )?;
             // Columns line up within a dependency, so one long id does not narrow every title.
             let rows = || live(p);

@@ -33,6 +33,9 @@ pub struct ScanFinding {
     /// The OSV id, for `vulnerable` and `known-malicious`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advisory: Option<String>,
+    /// The installed file it is about, for `tampered` and `pth-code`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// Where a dependency was declared.
@@ -131,8 +134,12 @@ pub struct ScanPackage {
     pub verdict: Verdict,
     /// Worst first, the ignored ones left out.
     pub findings: Vec<ScanFinding>,
-    /// Where it is declared.
+    /// Where it is declared (for an installed distribution: the `site-packages` folder, and its
+    /// place in it).
     pub source: Source,
+    /// For an installed distribution, its `.dist-info` (or `.egg-info`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed: Option<String>,
     /// The vulnerabilities of the pinned release (or the malicious records of the name).
     pub vulnerabilities: Vec<VulnerabilityReport>,
     /// The release to move to, when some vulnerability has a fix.
@@ -144,6 +151,34 @@ pub struct ScanPackage {
     /// Why it could not be fully checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl ScanPackage {
+    /// The `.dist-info` / `.egg-info` folder's name, for an installed distribution.
+    pub fn installed_name(&self) -> Option<&str> {
+        let path = Path::new(self.installed.as_deref()?);
+        path.file_name()?.to_str()
+    }
+
+    /// Where a person finds it: `line N` of its file, or its `.dist-info` folder.
+    pub fn place(&self) -> String {
+        self.installed_name()
+            .map_or_else(|| format!("line {}", self.source.line), ToOwned::to_owned)
+    }
+
+    /// The file a finding about it points at: the installed file it names, else the
+    /// distribution's metadata file, else the file declaring it.
+    pub fn location(&self, finding: &ScanFinding) -> String {
+        if let Some(path) = &finding.path {
+            return path.clone();
+        }
+        match &self.installed {
+            Some(folder) if folder.ends_with(".dist-info") => format!("{folder}/METADATA"),
+            Some(folder) if folder.ends_with(".egg-info") => format!("{folder}/PKG-INFO"),
+            Some(other) => other.clone(),
+            None => self.source.file.clone(),
+        }
+    }
 }
 
 /// A finding the policy leaves out.
@@ -429,6 +464,7 @@ fn finding(id: FindingId, severity: Severity, message: String) -> ScanFinding {
             technique: None,
         },
         advisory: None,
+        path: None,
     }
 }
 
@@ -436,13 +472,32 @@ fn finding(id: FindingId, severity: Severity, message: String) -> ScanFinding {
 /// not be read).
 pub struct Parsed {
     files: Vec<FileReport>,
-    parsed: Vec<DependencyFile>,
+    documents: Vec<DependencyFile>,
+    /// What is known of installed distributions, by where they are "declared".
+    installed: HashMap<picket_deps::Location, Installed>,
+    warnings: Vec<String>,
+}
+
+/// An installed distribution's folder and the findings about its files.
+struct Installed {
+    metadata: String,
+    findings: Vec<ScanFinding>,
 }
 
 impl Parsed {
+    /// Both sets of files, `other` after these.
+    #[must_use]
+    pub fn and(mut self, other: Parsed) -> Parsed {
+        self.files.extend(other.files);
+        self.documents.extend(other.documents);
+        self.installed.extend(other.installed);
+        self.warnings.extend(other.warnings);
+        self
+    }
+
     /// Every dependency's normalized name.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.parsed
+        self.documents
             .iter()
             .flat_map(|f| f.dependencies.iter().map(|d| d.name.normalized()))
     }
@@ -490,13 +545,92 @@ pub fn parse_files(paths: &[PathBuf]) -> Parsed {
             }
         }
     }
-    Parsed { files, parsed }
+    Parsed {
+        files,
+        documents: parsed,
+        installed: HashMap::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// An installed environment as the scan's input: each `site-packages` folder one "file" whose
+/// distributions are pinned dependencies (declared at their place in the folder's sorted
+/// list), with the findings about their files and the folder's own (an unlisted `.pth`).
+pub fn parse_environment(sites: Vec<picket_env::SitePackages>) -> Parsed {
+    let mut out = Parsed {
+        files: Vec::new(),
+        documents: Vec::new(),
+        installed: HashMap::new(),
+        warnings: Vec::new(),
+    };
+    for site in sites {
+        let file = site.path.display().to_string();
+        let mut dependencies = Vec::new();
+        for (i, dist) in site.distributions.into_iter().enumerate() {
+            let source = picket_deps::Location {
+                file: site.path.clone(),
+                line: i + 1,
+            };
+            let mut dep = Dependency::new(dist.name, source.clone());
+            dep.specifier = Some(format!("=={}", dist.version));
+            dep.pinned = Some(dist.version);
+            out.installed.insert(
+                source,
+                Installed {
+                    metadata: dist.metadata.display().to_string(),
+                    findings: dist.problems.into_iter().map(installed_finding).collect(),
+                },
+            );
+            dependencies.push(dep);
+        }
+        out.files.push(FileReport {
+            path: file,
+            format: Some(FileFormat::Installed),
+            dependencies: dependencies.len(),
+            findings: site.problems.into_iter().map(installed_finding).collect(),
+            line: 1,
+            error: None,
+        });
+        out.warnings.extend(site.warnings);
+        out.documents.push(DependencyFile {
+            path: site.path.clone(),
+            format: FileFormat::Installed,
+            dependencies,
+            unnamed: Vec::new(),
+            index_urls: Vec::new(),
+            extra_index_urls: Vec::new(),
+            require_hashes: false,
+            files_read: vec![site.path],
+        });
+    }
+    out
+}
+
+fn installed_finding(p: picket_env::Problem) -> ScanFinding {
+    let id = match p.kind {
+        picket_env::Kind::Tampered => FindingId::Tampered,
+        picket_env::Kind::PthCode => FindingId::PthCode,
+    };
+    let severity = match p.weight {
+        picket_env::Weight::High => Severity::High,
+        picket_env::Weight::Medium => Severity::Medium,
+        picket_env::Weight::Low => Severity::Low,
+    };
+    ScanFinding {
+        path: Some(p.path.display().to_string()),
+        ..finding(id, severity, p.message)
+    }
 }
 
 /// Runs the whole scan over the parsed files, with `db` holding (at least) the advisories for
 /// their dependencies.
 pub fn scan(
-    Parsed { mut files, parsed }: Parsed,
+    Parsed {
+        mut files,
+        documents: parsed,
+        mut installed,
+        warnings: read_warnings,
+    }: Parsed,
     checker: &Checker<'_>,
     db: &picket_osv::Database,
     policy: &Policy<'_>,
@@ -542,10 +676,19 @@ pub fn scan(
                 .map(|&i| &checked[i]);
             let advisories = !(file.format == FileFormat::Pyproject
                 && locked_dirs.contains(file.path.parent().unwrap_or(Path::new(""))));
-            package_report(file, dep, report, advisories.then_some(db), policy)
+            let installed = installed.remove(&dep.source);
+            package_report(
+                file,
+                dep,
+                report,
+                advisories.then_some(db),
+                policy,
+                installed,
+            )
         })
         .collect();
-    let mut warnings: Vec<String> = checked.iter().flat_map(|c| c.warnings.clone()).collect();
+    let mut warnings = read_warnings;
+    warnings.extend(checked.iter().flat_map(|c| c.warnings.clone()));
     let mut warned = std::collections::HashSet::new();
     for (_, dep) in &declared {
         if warned.insert(dep.name.normalized()) {
@@ -595,7 +738,7 @@ fn unlocked_findings(
                         !other.dependencies.is_empty()
                             && other.dependencies.iter().all(|d| d.pinned.is_some())
                     }
-                    FileFormat::Pyproject => false,
+                    FileFormat::Pyproject | FileFormat::Installed => false,
                 }
         });
         if lock_scanned {
@@ -753,6 +896,7 @@ fn package_report(
     checked: Option<&PackageReport>,
     db: Option<&picket_osv::Database>,
     policy: &Policy<'_>,
+    installed: Option<Installed>,
 ) -> ScanPackage {
     let normalized = dep.name.normalized().to_owned();
     let name = dep.name.as_given().to_owned();
@@ -763,6 +907,7 @@ fn package_report(
                 .map(|f| ScanFinding {
                     finding: f.clone(),
                     advisory: None,
+                    path: None,
                 })
                 .collect()
         })
@@ -782,6 +927,11 @@ fn package_report(
         )
     });
     findings.extend(advisory_findings);
+    let (installed, installed_findings) = match installed {
+        Some(i) => (Some(i.metadata), i.findings),
+        None => (None, Vec::new()),
+    };
+    findings.extend(installed_findings);
 
     // Pins and hashes.
     let is_requirements_txt = file.format == FileFormat::Requirements
@@ -807,7 +957,10 @@ fn package_report(
     }
     let hash_mode = file.format == FileFormat::Requirements
         && (file.require_hashes || file.dependencies.iter().any(|d| !d.hashes.is_empty()));
-    let hashes_apply = file.format != FileFormat::Pyproject && !dep.editable && !dep.constraint;
+    // What is installed is checked against its RECORD instead.
+    let hashes_apply = !matches!(file.format, FileFormat::Pyproject | FileFormat::Installed)
+        && !dep.editable
+        && !dep.constraint;
     if hashes_apply && dep.hashes.is_empty() && (policy.require_hashes || hash_mode) {
         let why = if policy.require_hashes {
             "the policy requires hashes"
@@ -866,6 +1019,7 @@ fn package_report(
             file: dep.source.file.display().to_string(),
             line: dep.source.line,
         },
+        installed,
         vulnerabilities,
         upgrade,
         ignored,

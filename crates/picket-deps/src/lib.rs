@@ -40,6 +40,9 @@ pub enum FileFormat {
     PipfileLock,
     /// PEP 751 lock file.
     Pylock,
+    /// An installed environment's `site-packages` folder: its distributions, read by
+    /// `picket-env`, never by [`parse_file`].
+    Installed,
 }
 
 impl FileFormat {
@@ -155,7 +158,8 @@ pub struct Dependency {
 }
 
 impl Dependency {
-    fn new(name: ProjectName, source: Location) -> Self {
+    /// A dependency with nothing but its name and place.
+    pub fn new(name: ProjectName, source: Location) -> Self {
         Self {
             name,
             specifier: None,
@@ -344,6 +348,7 @@ pub fn parse_as(
         FileFormat::PoetryLock => poetry_lock::parse(path, &text, &mut out)?,
         FileFormat::PipfileLock => pipfile_lock::parse(path, &text, &mut out)?,
         FileFormat::Pylock => pylock::parse(path, &text, &mut out)?,
+        FileFormat::Installed => return Err(DepsError::UnknownFormat(path.to_owned())),
     }
     Ok(out)
 }

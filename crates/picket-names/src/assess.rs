@@ -74,6 +74,11 @@ pub enum FindingId {
     NoHashes,
     /// A `pyproject.toml` with dependencies and no lock file next to it (`scan`).
     Unlocked,
+    /// An installed file that is not what its distribution's `RECORD` says: changed, added, or
+    /// outside the environment (`scan --env`).
+    Tampered,
+    /// A `.pth` file (or `sitecustomize.py`) that runs code at every Python start (`scan --env`).
+    PthCode,
 }
 
 impl FindingId {
@@ -97,6 +102,8 @@ impl FindingId {
             Self::Unpinned => "unpinned",
             Self::NoHashes => "no-hashes",
             Self::Unlocked => "unlocked",
+            Self::Tampered => "tampered",
+            Self::PthCode => "pth-code",
         }
     }
 }

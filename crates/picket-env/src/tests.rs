@@ -1,0 +1,335 @@
+//! Environments written by hand, for the cases a real installer never produces (forged RECORDs,
+//! link loops); tests/scan.rs covers real virtualenvs made by `python -m venv` and pip.
+
+use super::*;
+use sha2::Digest as _;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// `sha256=…` of `bytes` as a RECORD writes it.
+fn digest(bytes: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        data_encoding::BASE64URL_NOPAD.encode(&sha2::Sha256::digest(bytes))
+    )
+}
+
+/// A virtualenv at `root` with one distribution `demo` 1.0 whose RECORD is `files` (listed with
+/// their digests) plus `extra_rows`; returns its site-packages folder.
+fn venv(root: &Path, files: &[(&str, &[u8])], extra_rows: &str) -> PathBuf {
+    let sp = root.join("lib/python3.13/site-packages");
+    let info = sp.join("demo-1.0.dist-info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(root.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+    std::fs::write(
+        info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    )
+    .unwrap();
+    let mut record = String::new();
+    for (path, bytes) in files {
+        let full = sp.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, bytes).unwrap();
+        let _ = writeln!(record, "{path},{},{}", digest(bytes), bytes.len());
+    }
+    record.push_str(extra_rows);
+    record.push_str("demo-1.0.dist-info/RECORD,,\n");
+    std::fs::write(info.join("RECORD"), record).unwrap();
+    sp
+}
+
+fn read_one(root: &Path) -> SitePackages {
+    let env = Environment::locate(root).unwrap();
+    let mut all = read(&env, 2).unwrap();
+    assert_eq!(all.len(), 1);
+    all.remove(0)
+}
+
+fn messages(sp: &SitePackages) -> Vec<String> {
+    sp.distributions
+        .iter()
+        .flat_map(|d| &d.problems)
+        .chain(&sp.problems)
+        .map(|p| p.message.clone())
+        .collect()
+}
+
+#[test]
+fn an_untouched_environment_has_no_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = venv(
+        tmp.path(),
+        &[
+            ("demo/__init__.py", b"x = 1\n"),
+            ("demo/data/table.csv", b"a,b\n"),
+        ],
+        "demo/__pycache__/__init__.cpython-313.pyc,,\n../../../bin/demo,,\n",
+    );
+    // What Python writes at import is not an addition.
+    std::fs::create_dir_all(sp.join("demo/__pycache__")).unwrap();
+    std::fs::write(sp.join("demo/__pycache__/__init__.cpython-314.pyc"), b"x").unwrap();
+    let read = read_one(tmp.path());
+    assert_eq!(read.distributions.len(), 1);
+    let d = &read.distributions[0];
+    assert_eq!((d.name.normalized(), d.version.as_str()), ("demo", "1.0"));
+    assert!(d.verified);
+    assert!(messages(&read).is_empty(), "{:?}", messages(&read));
+}
+
+#[test]
+fn changed_and_added_files_are_tampered_at_their_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = venv(
+        tmp.path(),
+        &[
+            ("demo/__init__.py", b"x = 1\n"),
+            ("demo/core.py", b"y = 2\n"),
+        ],
+        "",
+    );
+    std::fs::write(sp.join("demo/core.py"), b"y = 3\n").unwrap();
+    std::fs::write(sp.join("demo/__init__.py"), b"import os; os.system('id')\n").unwrap();
+    std::fs::write(sp.join("demo/helper.py"), b"z = 1\n").unwrap();
+    std::fs::write(sp.join("demo/notes.txt"), b"hi\n").unwrap();
+    // An unlisted module's cached bytecode is an addition too.
+    std::fs::create_dir_all(sp.join("demo/__pycache__")).unwrap();
+    std::fs::write(sp.join("demo/__pycache__/evil.cpython-313.pyc"), b"x").unwrap();
+    let read = read_one(tmp.path());
+    let problems = &read.distributions[0].problems;
+    let by_path: BTreeMap<String, (Kind, Weight, &str)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p.path.strip_prefix(&sp).unwrap().display().to_string(),
+                (p.kind, p.weight, p.message.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_path.keys().collect::<Vec<_>>(),
+        [
+            "demo/__init__.py",
+            "demo/__pycache__/evil.cpython-313.pyc",
+            "demo/core.py",
+            "demo/helper.py",
+            "demo/notes.txt"
+        ],
+        "{problems:#?}"
+    );
+    let (kind, weight, message) = by_path["demo/core.py"];
+    assert_eq!((kind, weight), (Kind::Tampered, Weight::High));
+    assert!(
+        message.contains("differs from its RECORD (sha256 "),
+        "{message}"
+    );
+    assert!(
+        by_path["demo/__init__.py"]
+            .2
+            .contains("bytes, RECORD says 6")
+    );
+    assert!(by_path["demo/helper.py"].2.contains("not in its RECORD"));
+    assert_eq!(by_path["demo/helper.py"].1, Weight::High);
+    assert_eq!(by_path["demo/notes.txt"].1, Weight::Medium);
+}
+
+#[test]
+fn record_paths_outside_the_environment_are_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("env");
+    // A file outside the environment whose digest the forged RECORD gets wrong: were it read,
+    // it would be reported as changed.
+    std::fs::write(tmp.path().join("secret"), b"outside\n").unwrap();
+    let escape = "../../../../secret";
+    let rows = format!(
+        "{escape},{},1\n/etc/passwd,{},1\n../../../bin/ok,,\n",
+        digest(b"not it"),
+        digest(b"not it")
+    );
+    venv(&root, &[("demo/__init__.py", b"")], &rows);
+    let read = read_one(&root);
+    let m = messages(&read);
+    assert_eq!(m.len(), 2, "{m:#?}");
+    assert!(
+        m[0].contains(
+            "line 2 lists `../../../../secret`, outside the environment; refused, not read"
+        ),
+        "{}",
+        m[0]
+    );
+    assert!(
+        m[1].contains("line 3 lists `/etc/passwd`, outside the environment"),
+        "{}",
+        m[1]
+    );
+    assert!(
+        m.iter()
+            .all(|m| !m.contains('\n') && !m.contains("differs"))
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_environment_and_link_loops_neither_escape_nor_hang() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("env");
+    std::fs::write(tmp.path().join("secret"), b"outside\n").unwrap();
+    let sp = venv(
+        &root,
+        &[("demo/__init__.py", b""), ("demo/linked.py", b"a = 1\n")],
+        &format!("demo/loop/x.py,{},1\n", digest(b"x")),
+    );
+    // A listed file replaced by a link out of the environment.
+    std::fs::remove_file(sp.join("demo/linked.py")).unwrap();
+    symlink(tmp.path().join("secret"), sp.join("demo/linked.py")).unwrap();
+    // Loops: a folder linking to itself, a link to its parent inside the package, and a
+    // dist-info that is a loop.
+    symlink(sp.join("demo/loop"), sp.join("demo/loop")).unwrap();
+    symlink(sp.join("demo"), sp.join("demo/up")).unwrap();
+    symlink(sp.join("spin.dist-info"), sp.join("spin.dist-info")).unwrap();
+    let started = std::time::Instant::now();
+    let read = read_one(&root);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let m = messages(&read);
+    assert!(
+        m.iter().any(|m| m.contains("linked.py is a link to")
+            && m.contains("outside the environment; refused, not read")),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("demo/loop/x.py cannot be checked")),
+        "{m:#?}"
+    );
+    // The links themselves are unlisted entries of the package's folder.
+    assert!(
+        m.iter()
+            .any(|m| m.contains("demo/up is in demo's folders but not in its RECORD"))
+    );
+    assert!(
+        read.warnings.iter().any(|w| w.contains("spin.dist-info")),
+        "{:?}",
+        read.warnings
+    );
+}
+
+#[test]
+fn pth_files_that_run_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = venv(
+        tmp.path(),
+        &[
+            ("demo/__init__.py", b""),
+            ("demo-hook.pth", b"import demo\n"),
+            ("paths.pth", b"/opt/extra\n"),
+        ],
+        "",
+    );
+    std::fs::write(
+        sp.join("planted.pth"),
+        b"/opt\nimport os;exec('print(1)')\n",
+    )
+    .unwrap();
+    std::fs::write(sp.join("plain.pth"), b"/opt/other\n").unwrap();
+    std::fs::write(sp.join("sitecustomize.py"), b"print('hi')\n").unwrap();
+    let read = read_one(tmp.path());
+    let shipped = &read.distributions[0].problems;
+    assert_eq!(shipped.len(), 1, "{shipped:#?}");
+    assert_eq!(
+        (shipped[0].kind, shipped[0].weight),
+        (Kind::PthCode, Weight::Medium)
+    );
+    assert!(
+        shipped[0].message.contains(
+            "(installed by demo) runs code at every Python start (line 1: `import demo`)"
+        )
+    );
+    let loose: Vec<_> = read
+        .problems
+        .iter()
+        .map(|p| {
+            (
+                p.kind,
+                p.weight,
+                p.path.file_name().unwrap().to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        loose,
+        [
+            (Kind::PthCode, Weight::High, "planted.pth".to_owned()),
+            (Kind::PthCode, Weight::High, "sitecustomize.py".to_owned())
+        ]
+    );
+    assert!(
+        read.problems[0]
+            .message
+            .contains("line 2: `import os;exec('print(1)')`")
+    );
+}
+
+#[test]
+fn a_site_packages_folder_and_broken_distributions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = venv(tmp.path(), &[("demo/__init__.py", b"")], "");
+    // An egg-info (no RECORD), a dist-info without metadata (named by its folder), a broken RECORD.
+    std::fs::create_dir_all(sp.join("old.egg-info")).unwrap();
+    std::fs::write(
+        sp.join("old.egg-info/PKG-INFO"),
+        "Metadata-Version: 1.0\nName: old\nVersion: 0.1\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(sp.join("bare-2.0.dist-info")).unwrap();
+    std::fs::create_dir_all(sp.join("broken-1.0.dist-info")).unwrap();
+    std::fs::write(sp.join("broken-1.0.dist-info/RECORD"), "a.py,sha256=YWI\n").unwrap();
+    let env = Environment::locate(&sp).unwrap();
+    assert_eq!(env.root, tmp.path().to_owned());
+    let read = &read(&env, 1).unwrap()[0];
+    let names: Vec<_> = read
+        .distributions
+        .iter()
+        .map(|d| {
+            (
+                d.name.normalized().to_owned(),
+                d.version.clone(),
+                d.verified,
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("bare".to_owned(), "2.0".to_owned(), false),
+            ("broken".to_owned(), "1.0".to_owned(), false),
+            ("demo".to_owned(), "1.0".to_owned(), true),
+            ("old".to_owned(), "0.1".to_owned(), false),
+        ]
+    );
+    assert!(
+        read.distributions[1].problems[0]
+            .message
+            .contains("RECORD cannot be read (line 1: 2 fields")
+    );
+    assert!(
+        read.warnings
+            .iter()
+            .any(|w| w.contains("3 of 4 distributions have no RECORD"))
+    );
+}
+
+#[test]
+fn what_is_not_an_environment_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = Environment::locate(tmp.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("not a virtualenv or site-packages folder"),
+        "{e}"
+    );
+    assert!(e.contains("\nhint: "), "{e}");
+    let e = Environment::locate(&tmp.path().join("missing"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing: No such file"), "{e}");
+}
