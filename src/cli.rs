@@ -679,8 +679,9 @@ pub struct ScanArgs {
     /// The package index (simple API base URL) to check names against.
     #[arg(long, value_name = "URL")]
     pub index: Option<String>,
-    /// Report only what is new since this earlier `picket scan --format json` report: its
-    /// findings are listed as ignored (for pull-request checks; SARIF results are `new`).
+    /// Report only what is new since this earlier `picket scan --format json` (or `--format
+    /// sarif`) report: its findings are listed as ignored (for pull-request checks; SARIF results
+    /// are `new`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// Ask this OSV API (its root, or its `/v1/query` URL: `picket serve`'s or any other) for

@@ -1296,35 +1296,40 @@ fn rye_locks_and_files_named_on_the_command_line_are_read_by_content() {
     );
 }
 
-#[test]
-fn a_baseline_leaves_only_what_a_change_adds() {
-    let data = data_with_advisories();
-    let dir = data.path();
+/// The fixture's pins in `dir/requirements.txt`, their report written to `before.FORMAT`; then
+/// the change: a bait dependency added.
+fn baseline_then_bait(dir: &Path, format: &str) {
     let pins = std::fs::read_to_string(deps_fixture("uv/requirements.txt")).unwrap();
     std::fs::write(dir.join("requirements.txt"), &pins).unwrap();
+    let before = format!("before.{format}");
     let out = picket(
         dir,
         &[
             "--format",
-            "json",
+            format,
             "scan",
             "--offline",
             "requirements.txt",
             "-o",
-            "before.json",
+            &before,
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let before: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("before.json")).unwrap()).unwrap();
-    assert_eq!(findings(&before).len(), 3);
-
-    // The change adds a bait dependency.
     std::fs::write(
         dir.join("requirements.txt"),
         format!("{pins}reqeusts==2.31.0\n"),
     )
     .unwrap();
+}
+
+#[test]
+fn a_baseline_leaves_only_what_a_change_adds() {
+    let data = data_with_advisories();
+    let dir = data.path();
+    baseline_then_bait(dir, "json");
+    let before: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("before.json")).unwrap()).unwrap();
+    assert_eq!(findings(&before).len(), 3);
     let (after, out) = scan_json(dir, &["requirements.txt", "--baseline", "before.json"]);
     assert_eq!(
         out.status.code(),
@@ -1653,4 +1658,125 @@ fn issue_17_hostile_environments_are_refused_in_one_line() {
         err.contains("not a virtualenv or site-packages folder") && err.contains("hint:"),
         "{err}"
     );
+}
+
+/// `path,sha256=…,size` of `bytes`, as a RECORD row.
+fn record_row(path: &str, bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!(
+        "{path},sha256={},{}\n",
+        data_encoding::BASE64URL_NOPAD.encode(&sha2::Sha256::digest(bytes)),
+        bytes.len()
+    )
+}
+
+/// Two projects and an environment, against `baseline` if given.
+fn args(baseline: Option<&str>) -> Vec<&str> {
+    let mut all = vec!["app/pyproject.toml", "tool", "--env", "env"];
+    if let Some(b) = baseline {
+        all.extend(["--baseline", b]);
+    }
+    all
+}
+
+#[test]
+fn issue_17_baselines_from_sarif_and_of_findings_about_files() {
+    let data = data_with_advisories();
+    let dir = data.path();
+
+    // A SARIF report is a baseline too.
+    baseline_then_bait(dir, "sarif");
+    let (after, out) = scan_json(dir, &["requirements.txt", "--baseline", "before.sarif"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let new: BTreeSet<String> = findings(&after).into_iter().map(|f| f.0).collect();
+    assert_eq!(new, BTreeSet::from(["reqeusts".to_owned()]), "{after}");
+    // The fixture's three advisories, each known from the SARIF results.
+    let ignored: usize = after["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ignored"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(ignored, 3, "{after}");
+
+    // Findings about files are known by their file: a second project without a lock file, a
+    // second changed file and a second planted .pth are new though the first ones are not.
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::create_dir_all(dir.join("tool")).unwrap();
+    let project = "[project]\nname = \"x\"\nversion = \"1\"\ndependencies = [\"flask>=2\"]\n";
+    std::fs::write(dir.join("app/pyproject.toml"), project).unwrap();
+    let sp = dir.join("env/lib/python3.13/site-packages");
+    std::fs::create_dir_all(sp.join("demo-1.0.dist-info")).unwrap();
+    std::fs::create_dir_all(sp.join("demo")).unwrap();
+    std::fs::write(
+        sp.join("demo-1.0.dist-info/METADATA"),
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sp.join("demo-1.0.dist-info/RECORD"),
+        format!(
+            "{}{}demo-1.0.dist-info/RECORD,,\n",
+            record_row("demo/a.py", b"a = 1\n"),
+            record_row("demo/b.py", b"b = 1\n")
+        ),
+    )
+    .unwrap();
+    std::fs::write(sp.join("demo/a.py"), "a = 2\n").unwrap();
+    std::fs::write(sp.join("demo/b.py"), "b = 1\n").unwrap();
+    std::fs::write(sp.join("one.pth"), "import demo\n").unwrap();
+    for format in ["json", "sarif"] {
+        let name = format!("files.{format}");
+        let mut all = vec!["--format", format, "scan", "--offline", "-o", &name];
+        all.extend(args(None));
+        std::fs::write(dir.join("tool/pyproject.toml"), "[project]\nname = \"t\"\n").unwrap();
+        let out = picket(dir, &all);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    }
+    std::fs::write(dir.join("tool/pyproject.toml"), project).unwrap();
+    std::fs::write(sp.join("demo/b.py"), "b = 2\n").unwrap();
+    std::fs::write(sp.join("two.pth"), "import os\n").unwrap();
+    for baseline in ["files.json", "files.sarif"] {
+        let (doc, out) = scan_json(dir, &args(Some(baseline)));
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let tampered: Vec<&str> = package(&doc, "demo")["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            tampered,
+            ["env/lib/python3.13/site-packages/demo/b.py"],
+            "{baseline}: {doc}"
+        );
+        let file_findings: Vec<(String, String)> = doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| {
+                f["findings"].as_array().unwrap().iter().map(move |x| {
+                    (
+                        x["id"].as_str().unwrap().to_owned(),
+                        x["path"]
+                            .as_str()
+                            .unwrap_or(f["path"].as_str().unwrap())
+                            .to_owned(),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(
+            file_findings,
+            // The environment comes first, then the files named.
+            [
+                (
+                    "pth-code".to_owned(),
+                    "env/lib/python3.13/site-packages/two.pth".to_owned()
+                ),
+                ("unlocked".to_owned(), "tool/pyproject.toml".to_owned()),
+            ],
+            "{baseline}: {doc}"
+        );
+    }
 }

@@ -217,6 +217,10 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
             let mut fingerprint = format!("{}:{file}", f.finding.id.as_str());
             let mut properties = serde_json::Map::new();
             properties.insert("severity".into(), json!(f.finding.severity.as_str()));
+            // The file a finding is about, as the JSON report names it (for a baseline).
+            if let Some(path) = f.path.as_ref().or(package.is_none().then_some(file)) {
+                properties.insert("path".into(), json!(path));
+            }
             if let Some((name, version)) = package {
                 fingerprint = format!("{fingerprint}:{name}:{}", version.unwrap_or(""));
                 properties.insert("package".into(), json!(name));

@@ -323,61 +323,82 @@ pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// The findings of an earlier `picket scan --format json` report, as ignore entries without end:
-/// a package's finding by its advisory id (or finding id) for that package, a file's finding by
-/// its id. What the earlier report ignored counts as known too.
+/// How a baseline names a finding about a file (`tampered`, `pth-code`, `unlocked`): its id
+/// and the file, so another file's finding of the same kind is new.
+pub fn baseline_key(id: &str, path: &str) -> String {
+    format!("{id}:{path}")
+}
+
+/// The findings of an earlier `picket scan` report — `--format json`, or `--format sarif` — as
+/// ignore entries without end: a package's finding by its advisory id (or finding id, with the
+/// file for a finding about one) for that package, a file's finding by its id and file. What
+/// the earlier JSON report ignored counts as known too.
 pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
+    use serde_json::Value;
     let bytes = picket_deps::FsSource {
         max_bytes: 64 << 20,
     }
     .read(path)
     .with_context(|| format!("reading the baseline {}", path.display()))?;
-    let doc: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
-        format!(
-            "the baseline {} is not JSON\nhint: write it with `picket scan --format json -o FILE`",
-            path.display()
-        )
-    })?;
-    let Some(packages) = doc.get("packages").and_then(serde_json::Value::as_array) else {
-        anyhow::bail!(
-            "the baseline {} is not a picket scan report (no \"packages\")\nhint: write it with `picket scan --format json -o FILE`",
-            path.display()
-        );
-    };
+    let hint = "hint: write it with `picket scan --format json -o FILE` (or --format sarif)";
+    let doc: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("the baseline {} is not JSON\n{hint}", path.display()))?;
     let reason = format!("in the baseline {}", path.display());
-    let entry = |f: &serde_json::Value, package: Option<&str>| {
-        let id = f
-            .get("advisory")
-            .or_else(|| f.get("id"))
-            .and_then(serde_json::Value::as_str)?;
-        Some(Ignore {
-            id: id.to_owned(),
-            package: package.map(str::to_owned),
-            until: "9999-12-31".to_owned(),
-            reason: reason.clone(),
-        })
+    let entry = |id: String, package: Option<&str>| Ignore {
+        id,
+        package: package.map(str::to_owned),
+        until: "9999-12-31".to_owned(),
+        reason: reason.clone(),
     };
-    let list = |v: &serde_json::Value, key: &str| {
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let list = |v: &Value, key: &str| {
         v.get(key)
-            .and_then(serde_json::Value::as_array)
+            .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default()
     };
     let mut out = Vec::new();
+    if let Some(runs) = doc.get("runs").and_then(Value::as_array) {
+        // SARIF: picket's own results carry the package, advisory and file in `properties`.
+        for result in runs.iter().flat_map(|r| list(r, "results")) {
+            let properties = result.get("properties").cloned().unwrap_or(Value::Null);
+            let Some(rule) = text(&result, "ruleId") else {
+                continue;
+            };
+            let id = text(&properties, "advisory").unwrap_or_else(|| {
+                text(&properties, "path").map_or(rule.clone(), |p| baseline_key(&rule, &p))
+            });
+            out.push(entry(id, text(&properties, "package").as_deref()));
+        }
+        return Ok(out);
+    }
+    let Some(packages) = doc.get("packages").and_then(Value::as_array) else {
+        anyhow::bail!(
+            "the baseline {} is not a picket scan report (no \"packages\" or \"runs\")\n{hint}",
+            path.display()
+        );
+    };
     for p in packages {
-        let name = p.get("normalized").and_then(serde_json::Value::as_str);
+        let name = p.get("normalized").and_then(Value::as_str);
         for f in list(p, "findings").iter().chain(&list(p, "ignored")) {
-            out.extend(entry(f, name));
+            let Some(id) = text(f, "id") else { continue };
+            let id = text(f, "advisory")
+                .or_else(|| text(f, "path").map(|path| baseline_key(&id, &path)))
+                .unwrap_or(id);
+            out.push(entry(id, name));
         }
     }
     for file in doc
         .get("files")
-        .and_then(serde_json::Value::as_array)
+        .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
+        let file_path = text(file, "path").unwrap_or_default();
         for f in &list(file, "findings") {
-            out.extend(entry(f, None));
+            let Some(id) = text(f, "id") else { continue };
+            let at = text(f, "path").unwrap_or_else(|| file_path.clone());
+            out.push(entry(baseline_key(&id, &at), None));
         }
     }
     Ok(out)
@@ -418,19 +439,35 @@ pub struct Policy<'a> {
 
 impl Policy<'_> {
     /// The entry that leaves `finding` of `normalized` out, if one applies today (`aliases`: the
-    /// advisory's other ids).
+    /// advisory's other ids). A finding about a file is also known as `ID:PATH`, which is how a
+    /// baseline names it.
     pub fn ignores(
         &self,
         normalized: &str,
         finding: &ScanFinding,
         aliases: &[String],
     ) -> Option<&Ignore> {
+        let at_path = finding
+            .path
+            .as_ref()
+            .map(|p| baseline_key(finding.finding.id.as_str(), p));
         let mut ids = vec![finding.finding.id.as_str()];
         ids.extend(finding.advisory.as_deref());
         ids.extend(aliases.iter().map(String::as_str));
+        ids.extend(at_path.as_deref());
         self.ignore
             .iter()
             .find(|e| e.applies(normalized, &ids, self.today))
+    }
+
+    /// Whether a file-level finding of the file at `path` is left out: by an entry for every
+    /// package naming its id, or its `ID:PATH`.
+    pub fn ignores_in_file(&self, path: &str, finding: &ScanFinding) -> bool {
+        let id = finding.finding.id.as_str();
+        let key = baseline_key(id, finding.path.as_deref().unwrap_or(path));
+        self.ignore
+            .iter()
+            .any(|e| e.package.is_none() && e.applies("", &[id, &key], self.today))
     }
 
     /// A warning for each ignore entry that has expired.
@@ -638,6 +675,10 @@ pub fn scan(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> ScanReport {
     let locked_dirs = unlocked_findings(&mut files, &parsed, policy);
+    for file in &mut files {
+        let path = file.path.clone();
+        file.findings.retain(|f| !policy.ignores_in_file(&path, f));
+    }
 
     // Every declaration once (a file included by two others, or named and included, is one).
     let mut seen = std::collections::HashSet::new();
@@ -761,11 +802,7 @@ fn unlocked_findings(
             ),
         );
         report.line = file.dependencies[0].source.line;
-        let ignored = policy
-            .ignore
-            .iter()
-            .any(|e| e.package.is_none() && e.applies("", &["unlocked"], policy.today));
-        if !ignored {
+        if !policy.ignores_in_file(&report.path, &f) {
             report.findings.push(f);
         }
     }
