@@ -1393,9 +1393,9 @@ fn a_baseline_leaves_only_what_a_change_adds() {
     );
 }
 
-/// A virtualenv made by `python -m venv`, with `requests` 2.30.0 (a project built here with pip
-/// and served by pypiserver on loopback) installed by the environment's own pip.
-fn installed_environment(venv: &Path, work: &Path) -> PathBuf {
+/// pypiserver on loopback serving `requests` 2.30.0 (a project of two modules built here with
+/// pip); returns it and its simple-API URL.
+fn index_with_requests_2_30(venv: &Path, work: &Path) -> (Server, String) {
     let src = work.join("src");
     common::project(&src, "requests", "2.30.0", "from .api import get\n", "");
     std::fs::write(
@@ -1406,7 +1406,13 @@ fn installed_environment(venv: &Path, work: &Path) -> PathBuf {
     let packages = work.join("packages");
     std::fs::create_dir_all(&packages).unwrap();
     common::pip_wheel(venv, &src, &packages);
-    let (_server, index) = common::pypiserver(venv, &packages);
+    common::pypiserver(venv, &packages)
+}
+
+/// A virtualenv made by `python -m venv`, with `requests` 2.30.0 installed by the environment's
+/// own pip from [`index_with_requests_2_30`].
+fn installed_environment(venv: &Path, work: &Path) -> PathBuf {
+    let (_server, index) = index_with_requests_2_30(venv, work);
     let env = work.join("env");
     common::registry::fresh_venv(venv, &env);
     common::run(
@@ -1779,4 +1785,102 @@ fn issue_17_baselines_from_sarif_and_of_findings_about_files() {
             "{baseline}: {doc}"
         );
     }
+}
+
+#[test]
+fn issue_17_pip_compile_layouts_are_read() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let dir = data.path();
+    let (_server, index) = index_with_requests_2_30(&venv, dir);
+    // pip-tools' layout: loose requirements in requirements.in, compiled (here by uv's
+    // pip-compile, with hashes) into requirements.txt.
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("requirements.in"), "requests>=2.0\n").unwrap();
+    common::run(
+        Command::new(venv.join("bin/uv"))
+            .args([
+                "pip",
+                "compile",
+                "--quiet",
+                "--generate-hashes",
+                "--no-cache",
+            ])
+            .args([
+                "--index-url",
+                &index,
+                "requirements.in",
+                "-o",
+                "requirements.txt",
+            ])
+            .current_dir(&project)
+            .env_remove("UV_INDEX_URL")
+            .env_remove("UV_DEFAULT_INDEX")
+            .env("UV_NO_CONFIG", "1"),
+    );
+    let compiled = std::fs::read_to_string(project.join("requirements.txt")).unwrap();
+    assert!(compiled.contains("requests==2.30.0") && compiled.contains("--hash=sha256:"));
+    let line = 1 + compiled
+        .lines()
+        .position(|l| l.starts_with("requests==2.30.0"))
+        .unwrap();
+
+    // The folder: both files, the .in's range not called unpinned, the pins' advisories at
+    // their line of the compiled file.
+    let (doc, out) = scan_json(dir, &["project"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files: Vec<(&str, &str)> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("project/requirements.in", "requirements"),
+            ("project/requirements.txt", "requirements")
+        ]
+    );
+    let pinned = BTreeSet::from([
+        (
+            "requests".to_owned(),
+            "2.30.0".to_owned(),
+            "vulnerable".to_owned(),
+            "GHSA-9wx4-h78v-vm56".to_owned(),
+        ),
+        (
+            "requests".to_owned(),
+            "2.30.0".to_owned(),
+            "vulnerable".to_owned(),
+            "PYSEC-2023-74".to_owned(),
+        ),
+    ]);
+    assert_eq!(findings(&doc), pinned, "{doc}");
+    let at: Vec<(&str, usize)> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["source"]["file"].as_str().unwrap(),
+                line_of(&p["source"]["line"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("project/requirements.in", 1),
+            ("project/requirements.txt", line)
+        ]
+    );
+
+    // The compiled file under a name no tool gives it, named on the command line: read by its
+    // content, the same findings.
+    std::fs::copy(project.join("requirements.txt"), dir.join("pins.compiled")).unwrap();
+    let (doc, _) = scan_json(dir, &["pins.compiled"]);
+    assert_eq!(doc["files"][0]["format"], "requirements");
+    assert_eq!(findings(&doc), pinned, "{doc}");
 }
