@@ -1884,3 +1884,203 @@ fn issue_17_pip_compile_layouts_are_read() {
     assert_eq!(doc["files"][0]["format"], "requirements");
     assert_eq!(findings(&doc), pinned, "{doc}");
 }
+
+/// `git ARGS` in `dir` with a fixed identity and no user or system configuration.
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.org")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.org");
+    cmd
+}
+
+fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+    git_command(dir, args).output().unwrap()
+}
+
+/// The folder of the picket binary under test, first on a PATH for child processes.
+fn path_with_picket() -> std::ffi::OsString {
+    let bin = Path::new(env!("CARGO_BIN_EXE_picket")).parent().unwrap();
+    std::env::join_paths(std::iter::once(bin.to_owned()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap()
+}
+
+#[test]
+fn issue_17_the_pre_commit_hook_blocks_a_commit_adding_a_typosquat() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let dir = data.path();
+    // The hooks repository: this repository's .pre-commit-hooks.yaml, committed.
+    let hooks = dir.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::copy(
+        root().join(".pre-commit-hooks.yaml"),
+        hooks.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "."],
+        &["commit", "-qm", "hooks"],
+    ] {
+        assert!(git(&hooks, args).status.success());
+    }
+    let rev = text(&git(&hooks, &["rev-parse", "HEAD"]).stdout)
+        .trim()
+        .to_owned();
+    // A project using it, with pre-commit's hook installed in its git repository.
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: picket-scan\n",
+            hooks.display()
+        ),
+    )
+    .unwrap();
+    assert!(git(&project, &["init", "-q"]).status.success());
+    let pre_commit = |args: &[&str]| {
+        Command::new(venv.join("bin/pre-commit"))
+            .args(args)
+            .current_dir(&project)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("PRE_COMMIT_HOME", dir.join("pre-commit-home"))
+            .output()
+            .unwrap()
+    };
+    let out = pre_commit(&["install"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // git runs the hook, which runs the picket under test (PATH) with this data folder.
+    let commit = |message: &str| {
+        git_command(&project, &["commit", "-m", message])
+            .env("PATH", path_with_picket())
+            .env("PICKET_DATA_DIR", dir)
+            .env("PRE_COMMIT_HOME", dir.join("pre-commit-home"))
+            .env_remove("PICKET_INDEX_URL")
+            .output()
+            .unwrap()
+    };
+
+    std::fs::write(project.join("requirements.txt"), "requests==2.32.0\n").unwrap();
+    git(&project, &["add", "."]);
+    let out = commit("clean");
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("picket scan") && said.contains("Passed"),
+        "{said}"
+    );
+
+    std::fs::write(
+        project.join("requirements.txt"),
+        "requests==2.32.0\nreqeusts==2.31.0\n",
+    )
+    .unwrap();
+    git(&project, &["add", "requirements.txt"]);
+    let out = commit("add a typosquat");
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("Failed") && said.contains("typosquat: `reqeusts` imitates `requests`"),
+        "{said}"
+    );
+    let log = text(&git(&project, &["log", "--format=%s"]).stdout);
+    assert_eq!(log, "clean\n", "the blocked commit was not made");
+    // A commit that touches no dependency file does not run it.
+    std::fs::write(project.join("notes.txt"), "x\n").unwrap();
+    git(&project, &["add", "notes.txt"]);
+    git(&project, &["reset", "-q", "requirements.txt"]);
+    let out = commit("notes");
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success() && said.contains("(no files to check)Skipped"),
+        "{said}"
+    );
+}
+
+#[test]
+fn issue_17_the_github_action_runs_its_steps_as_a_runner_would() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let dir = data.path();
+    // Its shell steps, executed (tests/support/run_action.py), with the binary under test as the
+    // `picket` input; the upload step (another action) can't run outside GitHub.
+    let run = |inputs: &[&str]| {
+        let out = Command::new(venv.join("bin/python"))
+            .arg(root().join("tests/support/run_action.py"))
+            .arg(root().join("action.yml"))
+            .arg(dir)
+            .arg(format!("picket={}", env!("CARGO_BIN_EXE_picket")))
+            .args(inputs)
+            .env("PICKET_DATA_DIR", dir)
+            .env("HOME", dir)
+            .env_remove("PICKET_INDEX_URL")
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+        (out.status.code(), report)
+    };
+    std::fs::write(dir.join("requirements.txt"), "requests==2.32.0\n").unwrap();
+    let (code, report) = run(&["paths=requirements.txt", "offline=true"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["outputs"]["exit-code"], "0");
+    let steps: Vec<(&str, bool)> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["ran"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("Install picket", true),
+            ("Import advisories", false),
+            ("Scan", true),
+            ("Upload to code scanning", false),
+            ("Verdict", true)
+        ]
+    );
+    let upload = &report["steps"][3];
+    assert_eq!(upload["uses"], "github/codeql-action/upload-sarif@v3");
+    assert_eq!(upload["with"]["sarif_file"], "picket.sarif");
+
+    // A typosquat: the report is written (for the upload) and the verdict step fails.
+    std::fs::write(dir.join("requirements.txt"), "reqeusts==2.31.0\n").unwrap();
+    let baseline = dir.join("empty.json");
+    std::fs::write(&baseline, "{\"packages\": []}").unwrap();
+    let (code, report) = run(&[
+        "paths=requirements.txt",
+        "offline=true",
+        &format!("baseline={}", baseline.display()),
+        "sarif-file=out/picket.sarif",
+    ]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["outputs"]["exit-code"], "1");
+    assert_eq!(report["steps"][4]["status"], 1);
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/picket.sarif")).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "typosquat" && r["baselineState"] == "new")
+    );
+    // An input the action does not declare is refused, as a runner warns of it.
+    let out = Command::new(venv.join("bin/python"))
+        .arg(root().join("tests/support/run_action.py"))
+        .arg(root().join("action.yml"))
+        .arg(dir)
+        .arg("format=json")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
