@@ -802,3 +802,104 @@ fn with_nothing_configured_the_proxy_stands_in_front_of_the_index_pip_uses() {
         "{line}"
     );
 }
+
+/// `POST` of `body` to `url`: the status and the answer's JSON (`Null` when it is not JSON).
+fn post(url: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut resp = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+#[test]
+fn the_proxy_answers_the_osv_api_over_its_imported_records() {
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    import_malicious(tmp.path(), &tmp.path().join("proxy-data"), "evil-helper");
+    // The upstream is never asked: the OSV API answers from the records the proxy imported.
+    let proxy = start_proxy(tmp.path(), &["http://127.0.0.1:9/simple/"], "");
+    let base = proxy.simple.trim_end_matches("/simple/").to_owned();
+
+    let query = |name: &str| serde_json::json!({"package": {"name": name, "ecosystem": "PyPI"}, "version": "1.0"});
+    let (status, answer) = post(
+        &format!("{base}/v1/query"),
+        query("Evil_Helper").to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["vulns"][0]["id"], "MAL-2026-4242", "{answer}");
+    let (status, answer) = post(
+        &format!("{base}/v1/query"),
+        query("tinylib").to_string().as_bytes(),
+    );
+    assert_eq!((status, answer), (200, serde_json::json!({})));
+    let batch = serde_json::json!({"queries": [query("tinylib"), query("evil-helper")]});
+    let (status, answer) = post(
+        &format!("{base}/v1/querybatch"),
+        batch.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["results"][0], serde_json::json!({}));
+    assert_eq!(answer["results"][1]["vulns"][0]["id"], "MAL-2026-4242");
+    let answer = get(&format!("{base}/v1/vulns/MAL-2026-4242"));
+    let record: serde_json::Value =
+        serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(record["summary"], "Malicious code in evil-helper (PyPI)");
+
+    // Hostile and wrong queries: OSV's own error shape and a 4xx.
+    let npm = serde_json::json!({"package": {"name": "x", "ecosystem": "npm"}});
+    let (status, answer) = post(&format!("{base}/v1/query"), npm.to_string().as_bytes());
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["code"], 3);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("PyPI records only")
+    );
+    let (status, _) = post(&format!("{base}/v1/query"), b"{not json");
+    assert_eq!(status, 400);
+    let many = serde_json::json!({"queries": vec![query("x"); 1001]});
+    let (status, answer) = post(
+        &format!("{base}/v1/querybatch"),
+        many.to_string().as_bytes(),
+    );
+    assert_eq!(status, 400, "{answer}");
+    // A body over the limit is refused from its declared length, unread.
+    let out = raw_head(
+        &base,
+        "POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 413"), "{out}");
+    let out = raw_head(
+        &base,
+        "GET /v1/vulns/MAL-0000-0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 404"), "{out}");
+
+    // pip-audit, pointed at the proxy, finds the record.
+    let requirements = tmp.path().join("requirements.txt");
+    std::fs::write(&requirements, "evil-helper==1.0\n").unwrap();
+    let out = Command::new(venv.join("bin/pip-audit"))
+        .arg("-r")
+        .arg(&requirements)
+        .args(["--disable-pip", "--no-deps", "-s", "osv", "--osv-url"])
+        .arg(format!("{base}/v1/query"))
+        .args(["-f", "json", "--progress-spinner", "off", "--cache-dir"])
+        .arg(tmp.path().join("pip-audit-cache"))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(&out)));
+    assert_eq!(
+        doc["dependencies"][0]["vulns"][0]["id"], "MAL-2026-4242",
+        "{doc}"
+    );
+}

@@ -18,6 +18,7 @@
 //!   `/metrics`, and listed by `picket proxy report`.
 
 mod config;
+pub mod osv_api;
 mod policy;
 mod upstream;
 
@@ -135,7 +136,7 @@ struct Inner {
     policy: Policy,
     dir: PathBuf,
     data_dir: PathBuf,
-    osv: Mutex<(Arc<picket_osv::Database>, Option<SystemTime>, Instant)>,
+    osv: Mutex<(Arc<osv_api::Indexed>, Option<SystemTime>, Instant)>,
     /// Rendered pages: read by every warm request, written on a miss.
     pages: std::sync::RwLock<HashMap<String, Arc<Rendered>>>,
     files: Mutex<HashMap<String, FileInfo>>,
@@ -238,7 +239,7 @@ impl Proxy {
             policy,
             dir,
             data_dir: data_dir.to_owned(),
-            osv: Mutex::new((Arc::new(osv), stamp, Instant::now())),
+            osv: Mutex::new((Arc::new(osv_api::Indexed::new(osv)), stamp, Instant::now())),
             pages: std::sync::RwLock::new(HashMap::new()),
             files: Mutex::new(HashMap::new()),
             verdicts: Mutex::new(HashMap::new()),
@@ -298,9 +299,11 @@ impl Proxy {
         self.0.upstreams.iter().map(ToString::to_string).collect()
     }
 
-    /// The routes: `/simple/`, `/simple/{project}/`, `/files/{sha256}/{filename}`, `/metrics`.
+    /// The routes: `/simple/`, `/simple/{project}/`, `/files/{sha256}/{filename}`, `/metrics`,
+    /// and the OSV API over the imported advisories ([`osv_api`]).
     pub fn router(&self) -> Router {
         Router::new()
+            .merge(osv_api::routes())
             .route("/simple/", get(root))
             .route("/simple", get(|| async { redirect("/simple/") }))
             .route("/simple/{project}/", get(project_page))
@@ -316,7 +319,7 @@ impl Proxy {
     }
 
     /// The OSV database, read again when its file changed (checked at most every 5 s).
-    fn osv(&self) -> Arc<picket_osv::Database> {
+    fn osv(&self) -> Arc<osv_api::Indexed> {
         let mut guard = self.0.osv.lock().expect("osv lock");
         if guard.2.elapsed() >= Duration::from_secs(5) {
             guard.2 = Instant::now();
@@ -324,7 +327,7 @@ impl Proxy {
             if stamp != guard.1 {
                 match load_osv(&self.0.data_dir) {
                     Ok((db, stamp)) => {
-                        guard.0 = Arc::new(db);
+                        guard.0 = Arc::new(osv_api::Indexed::new(db));
                         guard.1 = stamp;
                         self.0.pages.write().expect("pages lock").clear();
                     }
@@ -371,7 +374,7 @@ impl Proxy {
         };
         self.0
             .policy
-            .file(&facts, &project, &self.osv(), now_unix())
+            .file(&facts, &project, &self.osv().db, now_unix())
     }
 
     /// Journals a decision (once per file and rule per run) and counts it (every time).
@@ -626,7 +629,7 @@ impl Proxy {
                         uploaded: info.uploaded,
                         yanked: info.yanked,
                     };
-                    self.0.policy.file(&facts, &project_decision, &osv, now)
+                    self.0.policy.file(&facts, &project_decision, &osv.db, now)
                 }
             };
             if let Decision::Hide(..) = decision {
@@ -1333,4 +1336,10 @@ fn rfc3339(unix: i64) -> String {
         s % 3_600 / 60,
         s % 60
     )
+}
+
+impl osv_api::OsvSource for Proxy {
+    async fn layers(&self) -> Result<Vec<Arc<dyn osv_api::Records>>, osv_api::OsvError> {
+        Ok(vec![self.osv()])
+    }
 }

@@ -236,12 +236,8 @@ pub fn router(state: AppState) -> Router {
         .route("/legacy/", post(upload::upload))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(RequestBodyLimitLayer::new(upload_limit));
-    // The OSV API: a batch of 1,000 queries is about 100 KiB.
-    let osv = Router::new()
-        .route("/v1/query", post(osv_api::query))
-        .route("/v1/querybatch", post(osv_api::querybatch))
-        .route("/v1/vulns/{id}", get(osv_api::vuln))
-        .layer(RequestBodyLimitLayer::new(4 * 1024 * 1024));
+    // The OSV API (shared with `picket proxy`; it limits its own bodies).
+    let osv = picket_proxy::osv_api::routes::<AppState>();
     // Reads its body itself, to refuse a long one with a message that says what to do.
     let reports = Router::new().route("/api/v1/projects/{project}/reports", post(reports::file));
     let api = Router::new()

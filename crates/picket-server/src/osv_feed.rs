@@ -102,6 +102,22 @@ impl Feed {
     }
 }
 
+impl picket_proxy::osv_api::Records for Feed {
+    fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn by_id(&self, id: &str) -> Option<Value> {
+        self.json.get(id).cloned()
+    }
+
+    fn served(&self, record: &Record) -> Value {
+        self.json_of(record)
+            .cloned()
+            .unwrap_or_else(|| serde_json::to_value(record).unwrap_or(Value::Null))
+    }
+}
+
 /// The feed, re-rendered when the store's records change.
 #[derive(Debug, Default)]
 pub struct FeedCache {
