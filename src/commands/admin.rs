@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 
+use picket_server::admin::strings;
 use picket_store::{AdminAction, AdminContext, Event, NewUser, Store, StoreError, TokenScope};
 use serde_json::json;
 
@@ -770,16 +771,6 @@ async fn bulk(
     Ok(Exit::Ok)
 }
 
-fn strings(v: &serde_json::Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn campaign(
     store: &Store,
     sub: &crate::cli::CampaignCommand,
@@ -797,15 +788,7 @@ async fn campaign(
             "no campaign `{id}`; list them with `picket admin campaigns`"
         ))
     })?;
-    let burst_domains: Vec<String> = row.report["actions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|x| x["action"] == "prohibit-domain")
-                .filter_map(|x| x["subject"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let burst_domains = picket_server::admin::campaign_domains(&row);
     match sub {
         CampaignCommand::Show { .. } => {
             let _ = output::emit(format, &row, |w| {
@@ -860,13 +843,7 @@ async fn campaign(
         CampaignCommand::Apply {
             reason, dry_run, ..
         } => {
-            let action = AdminAction::ApplyCampaign {
-                id: id.clone(),
-                accounts: strings(&row.report["accounts"]),
-                projects: strings(&row.report["projects"]),
-                domains: burst_domains,
-                expires_ms: 14 * 86_400_000,
-            };
+            let action = picket_server::admin::campaign_apply_action(&row);
             bulk(store, &action, actor, reason, *dry_run, format).await
         }
         CampaignCommand::Dismiss {

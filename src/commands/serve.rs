@@ -67,12 +67,18 @@ pub fn run(args: &ServeArgs) -> Exit {
         names,
         upstream,
         shutdown_signal(),
-        |bound| {
+        |bound, first| {
             // The one line on stdout: where the index is (tests and scripts read it).
             println!(
                 "picket serve: listening on http://{bound}/simple/ (data in {})",
                 dir.display()
             );
+            // An empty registry: what to do next, on stderr with the other diagnostics.
+            if let Some(first) = first {
+                for line in first.text().lines() {
+                    hint(line);
+                }
+            }
         },
     ));
     match result {

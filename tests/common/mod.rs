@@ -81,6 +81,28 @@ pub fn admin_json(data: &Path, args: &[&str]) -> Output {
     picket_with_stdin(data.parent().unwrap(), &all, "")
 }
 
+/// Creates the site administrator `name` (address `name@own.example`, password
+/// `correct horse battery`) with the admin CLI.
+pub fn create_admin(data: &Path, name: &str) {
+    let email = format!("{name}@own.example");
+    let out = picket_with_stdin(
+        data.parent().unwrap(),
+        &[
+            "admin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "create-user",
+            name,
+            "--email",
+            &email,
+            "--admin",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// Lossy text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -2,7 +2,7 @@
 //! optional TOTP, TOTP enrolment, and API tokens.
 
 use axum::Json;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use picket_store::{Event, NewUser, TokenScope, User, rfc3339};
@@ -21,9 +21,9 @@ const MAX_PASSWORD: usize = 4096;
 /// `{"username","email","password"}`.
 #[derive(Debug, Deserialize)]
 pub struct Registration {
-    username: String,
-    email: String,
-    password: String,
+    pub(crate) username: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
 }
 
 /// PyPI's username rule: letters, digits, `.`, `_`, `-`; starts and ends with a letter or digit;
@@ -103,26 +103,66 @@ pub(crate) fn validate_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn register_user(
+/// The registration field a refusal is about, so a form can show it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The username.
+    Username,
+    /// The e-mail address (its form, or the domain policy).
+    Email,
+    /// The password.
+    Password,
+}
+
+/// A registration refusal and the field it is about (none: the whole form).
+#[derive(Debug)]
+pub(crate) struct FieldError {
+    pub(crate) field: Option<Field>,
+    pub(crate) error: ApiError,
+}
+
+impl From<ApiError> for FieldError {
+    fn from(error: ApiError) -> Self {
+        Self { field: None, error }
+    }
+}
+
+fn at(field: Field) -> impl FnOnce(ApiError) -> FieldError {
+    move |error| FieldError {
+        field: Some(field),
+        error,
+    }
+}
+
+pub(crate) async fn register_user(
     state: &AppState,
     form: &Registration,
     ip: Option<&str>,
-) -> Result<User, ApiError> {
+) -> Result<User, FieldError> {
     if !state.config.open_registration {
         return Err(ApiError::forbidden(
             "New user registration is disabled on this index; ask an administrator.",
-        ));
+        )
+        .into());
     }
-    validate_username(&form.username).map_err(ApiError::bad_request)?;
-    let email = normalize_email(&form.email).map_err(ApiError::bad_request)?;
-    validate_password(&form.password).map_err(ApiError::bad_request)?;
+    validate_username(&form.username)
+        .map_err(ApiError::bad_request)
+        .map_err(at(Field::Username))?;
+    let email = normalize_email(&form.email)
+        .map_err(ApiError::bad_request)
+        .map_err(at(Field::Email))?;
+    validate_password(&form.password)
+        .map_err(ApiError::bad_request)
+        .map_err(at(Field::Password))?;
     crate::limits::check(state, crate::limits::Action::RegisterIp, ip).await?;
-    crate::policy::check_email_domain(state, &email, &form.username, ip, "account.create").await?;
+    crate::policy::check_email_domain(state, &email, &form.username, ip, "account.create")
+        .await
+        .map_err(at(Field::Email))?;
     let domain = crate::policy::registrable_domain(&email);
     let velocity = match &domain {
-        Some(domain) => {
-            crate::limits::check_domain_velocity(state, domain, &form.username, ip).await?
-        }
+        Some(domain) => crate::limits::check_domain_velocity(state, domain, &form.username, ip)
+            .await
+            .map_err(at(Field::Email))?,
         None => None,
     };
     let hash = auth::hash_password(form.password.clone()).await?;
@@ -150,12 +190,12 @@ async fn register_user(
         )
         .await
         .map_err(|e| match e {
-            picket_store::StoreError::UserExists(_) => Ok(ApiError::new(
+            picket_store::StoreError::UserExists(_) => Ok(at(Field::Username)(ApiError::new(
                 StatusCode::CONFLICT,
                 "This username is already being used by another account. Choose a different username.",
-            )),
+            ))),
             picket_store::StoreError::SignupCap { recent } => Err(recent),
-            other => Ok(other.into()),
+            other => Ok(FieldError::from(ApiError::from(other))),
         });
     let user = match user {
         Ok(user) => user,
@@ -168,9 +208,10 @@ async fn register_user(
                 throttled: false,
             });
             let domain = domain.as_deref().unwrap_or_default();
-            return Err(cap
-                .refuse(state, domain, recent, &form.username, ip, now)
-                .await);
+            return Err(at(Field::Email)(
+                cap.refuse(state, domain, recent, &form.username, ip, now)
+                    .await,
+            ));
         }
     };
     send_verification(state, &user, &user.email, now).await?;
@@ -228,7 +269,7 @@ pub async fn register_json(
     })?;
     let user = register_user(&state, &form, ip.as_deref())
         .await
-        .map_err(ApiError::json)?;
+        .map_err(|e| e.error.json())?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -248,21 +289,16 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// `GET /account/register`: the form for people.
-pub async fn register_form() -> Html<String> {
-    page(
-        "Create an account",
-        "<form method=\"post\" action=\"/account/register\">\n<p><label>Username <input name=\"username\" required maxlength=\"50\" autocomplete=\"username\"></label></p>\n<p><label>E-mail <input name=\"email\" type=\"email\" required autocomplete=\"email\"></label></p>\n<p><label>Password <input name=\"password\" type=\"password\" required minlength=\"8\" autocomplete=\"new-password\"></label></p>\n<p><button type=\"submit\">Create account</button></p>\n</form>",
-    )
-}
-
 /// `POST /account/register` (form-encoded).
 pub async fn register_html(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Form(form): Form<Registration>,
 ) -> Response {
-    match register_user(&state, &form, ip.as_deref()).await {
+    match register_user(&state, &form, ip.as_deref())
+        .await
+        .map_err(|e| e.error)
+    {
         Ok(user) => (
             StatusCode::CREATED,
             page(
@@ -288,73 +324,6 @@ pub async fn register_html(
     }
 }
 
-/// `?token=`.
-#[derive(Debug, Deserialize)]
-pub struct VerifyQuery {
-    token: String,
-}
-
-/// `GET /account/verify-email?token=…`: the page the mailed link opens, with one button that
-/// confirms. Opening the link verifies nothing, so a mail scanner that fetches every link in a
-/// message can't verify an address for whoever registered it.
-pub async fn verify_email_page(Query(query): Query<VerifyQuery>) -> Response {
-    let form = format!(
-        "<form method=\"post\" action=\"/account/verify-email\">\n<input type=\"hidden\" name=\"token\" value=\"{}\">\n<p><button type=\"submit\">Confirm my address</button></p>\n</form>",
-        escape(&query.token)
-    );
-    let mut page = page("Confirm your e-mail address", &form).into_response();
-    // The token is in the URL: keep it out of Referer headers and caches.
-    let headers = page.headers_mut();
-    headers.insert(
-        axum::http::header::REFERRER_POLICY,
-        axum::http::HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    page
-}
-
-/// `POST /account/verify-email` (form-encoded `token`): verifies the address.
-pub async fn verify_email(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Form(query): Form<VerifyQuery>,
-) -> Result<Response, ApiError> {
-    let now = now_ms();
-    let verified = state
-        .store
-        .use_verification(&auth::secret_hash(&query.token), now, |user, email| {
-            Event::new(
-                "account.email.verify",
-                now,
-                Some(&user.username),
-                ip.as_deref(),
-                json!({ "email": email }),
-            )
-        })
-        .await?;
-    Ok(match verified {
-        Some((user, email)) => {
-            tracing::info!(user = %user.username, "e-mail verified");
-            page(
-                "E-mail verified",
-                &format!("<p><strong>{}</strong> is verified.</p>", escape(&email)),
-            )
-            .into_response()
-        }
-        None => (
-            StatusCode::BAD_REQUEST,
-            page(
-                "Link invalid or expired",
-                "<p>This verification link is invalid, expired or was already used.</p>",
-            ),
-        )
-            .into_response(),
-    })
-}
-
 /// `{"username","password","totp"?}`.
 #[derive(Debug, Deserialize)]
 pub struct Login {
@@ -376,60 +345,70 @@ pub async fn login(
         ))
         .json()
     })?;
-    let refused = || ApiError::unauthorized("The username or password is invalid.").json();
-    if form.password.len() > MAX_PASSWORD {
+    let (session, expires) = log_in(
+        &state,
+        &form.username,
+        &form.password,
+        form.totp.as_deref(),
+        ip.as_deref(),
+    )
+    .await
+    .map_err(ApiError::json)?;
+    Ok(Json(json!({ "session": session, "expires": rfc3339(expires) })).into_response())
+}
+
+/// Checks a password (and the TOTP code when the account has one) under the login rate limits and
+/// opens a session: the secret and when it expires. The JSON API and the web login share it.
+pub(crate) async fn log_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    totp: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(String, i64), ApiError> {
+    let refused = || ApiError::unauthorized("The username or password is invalid.");
+    if password.len() > MAX_PASSWORD {
         return Err(refused());
     }
-    crate::limits::check(&state, crate::limits::Action::LoginIp, ip.as_deref())
-        .await
-        .map_err(ApiError::json)?;
+    crate::limits::check(state, crate::limits::Action::LoginIp, ip).await?;
     // The per-account limit can be filled by anyone who knows the username, so it does not lock
     // the owner out: over it, only the right password together with a valid two-factor code
     // gets through (as on PyPI); everything else gets the 429.
-    let account_limited = crate::limits::check(
-        &state,
-        crate::limits::Action::LoginUser,
-        Some(&form.username),
-    )
-    .await
-    .err();
-    let user = state.store.user(&form.username).await?;
+    let account_limited =
+        crate::limits::check(state, crate::limits::Action::LoginUser, Some(username))
+            .await
+            .err();
+    let user = state.store.user(username).await?;
     // Hash even for unknown users, so timing does not tell which names exist.
     let phc = user.as_ref().map_or_else(
         || "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2x2xXKPU/bVq1jLJUiQhD1bNnUh7lzfjqxSMPrYpD1I".to_owned(),
         |u| u.password_hash.clone(),
     );
-    let password_ok = auth::verify_password(form.password.clone(), phc).await;
+    let password_ok = auth::verify_password(password.to_owned(), phc).await;
     let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
-        return Err(account_limited.map_or_else(refused, ApiError::json));
+        return Err(account_limited.unwrap_or_else(refused));
     };
     let mfa = user.totp_secret.is_some();
     // Over the account's limit every failure is the same 429, so guesses learn nothing.
-    let fail = |specific: ApiError| account_limited.clone().unwrap_or(specific).json();
+    let fail = |specific: ApiError| account_limited.clone().unwrap_or(specific);
     if account_limited.is_some() && !mfa {
         return Err(fail(refused()));
     }
     if let Some(secret) = &user.totp_secret {
-        let Some(code) = form.totp.as_deref() else {
+        let Some(code) = totp else {
             return Err(fail(ApiError::unauthorized(
                 "Two-factor authentication is on for this account: send the current code as \"totp\".",
             )));
         };
-        let Some(step) = auth::totp_step(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0))
-        else {
-            return Err(fail(ApiError::unauthorized(
-                "The two-factor code is invalid.",
-            )));
-        };
-        if !state
-            .store
-            .claim_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
-            .await?
-        {
-            return Err(fail(ApiError::unauthorized(
-                "This two-factor code was already used; wait for the next one.",
-            )));
-        }
+        claim_totp(state, user.id, secret, code)
+            .await
+            .map_err(|e| {
+                if e.status.is_server_error() {
+                    e
+                } else {
+                    fail(e)
+                }
+            })?;
     }
     let now = now_ms();
     let session = auth::new_secret(SESSION_PREFIX);
@@ -446,12 +425,36 @@ pub async fn login(
                 "account.login",
                 now,
                 Some(&user.username),
-                ip.as_deref(),
+                ip,
                 json!({}),
             )],
         )
         .await?;
-    Ok(Json(json!({ "session": session, "expires": rfc3339(expires) })).into_response())
+    Ok((session, expires))
+}
+
+/// Checks a TOTP code against `secret` now and uses its time step up, so one code opens one
+/// session or confirms one admin action; 401 when it is wrong or already used.
+pub(crate) async fn claim_totp(
+    state: &AppState,
+    user_id: i64,
+    secret: &str,
+    code: &str,
+) -> Result<(), ApiError> {
+    let Some(step) = auth::totp_step(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0))
+    else {
+        return Err(ApiError::unauthorized("The two-factor code is invalid."));
+    };
+    if !state
+        .store
+        .claim_totp_step(user_id, i64::try_from(step).unwrap_or(i64::MAX))
+        .await?
+    {
+        return Err(ApiError::unauthorized(
+            "This two-factor code was already used; wait for the next one.",
+        ));
+    }
+    Ok(())
 }
 
 async fn session_actor(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
@@ -471,18 +474,25 @@ pub async fn totp_begin(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user = session_actor(&state, &headers).await?;
-    if user.has_2fa() {
-        return Err(
-            ApiError::new(StatusCode::CONFLICT, "TOTP is already on for this account.").json(),
-        );
-    }
-    let secret = auth::new_totp_secret();
-    state.store.set_totp_pending(user.id, &secret).await?;
+    let secret = begin_totp(&state, &user).await.map_err(ApiError::json)?;
     Ok(Json(json!({
         "secret": secret,
         "otpauth_uri": auth::otpauth_uri(&user.username, &secret),
         "next": "POST /api/v1/account/2fa/totp/confirm with {\"code\": \"123456\"}",
     })))
+}
+
+/// Offers a new TOTP secret for `user` to confirm (409 when TOTP is already on).
+pub(crate) async fn begin_totp(state: &AppState, user: &User) -> Result<String, ApiError> {
+    if user.has_2fa() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "TOTP is already on for this account.",
+        ));
+    }
+    let secret = auth::new_totp_secret();
+    state.store.set_totp_pending(user.id, &secret).await?;
+    Ok(secret)
 }
 
 /// `{"code"}`.
@@ -502,21 +512,29 @@ pub async fn totp_confirm(
     let form: Code = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("Expected {{\"code\": \"123456\"}}: {e}")).json()
     })?;
+    confirm_totp(&state, &user, &form.code, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    Ok(Json(json!({ "totp": true })))
+}
+
+/// Turns TOTP on for `user` once `code` from the app matches the offered secret.
+pub(crate) async fn confirm_totp(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<(), ApiError> {
     let Some(secret) = &user.totp_pending else {
         return Err(ApiError::bad_request(
-            "No TOTP enrolment in progress; POST /api/v1/account/2fa/totp first.",
-        )
-        .json());
+            "No TOTP enrolment in progress; start one first (POST /api/v1/account/2fa/totp, or the account page).",
+        ));
     };
-    let Some(step) = auth::totp_step(
-        secret,
-        &form.code,
-        u64::try_from(now_ms() / 1000).unwrap_or(0),
-    ) else {
+    let Some(step) = auth::totp_step(secret, code, u64::try_from(now_ms() / 1000).unwrap_or(0))
+    else {
         return Err(ApiError::bad_request(
             "The code does not match; check the app's clock and try again.",
-        )
-        .json());
+        ));
     };
     // The enrolment code is used up like a login code, so it can't open a session afterwards.
     if !state
@@ -526,8 +544,7 @@ pub async fn totp_confirm(
     {
         return Err(ApiError::bad_request(
             "This two-factor code was already used; wait for the next one.",
-        )
-        .json());
+        ));
     }
     let now = now_ms();
     state
@@ -538,12 +555,12 @@ pub async fn totp_confirm(
                 "account.2fa.add",
                 now,
                 Some(&user.username),
-                ip.as_deref(),
+                ip,
                 json!({ "method": "totp" }),
             )],
         )
         .await?;
-    Ok(Json(json!({ "totp": true })))
+    Ok(())
 }
 
 /// `{"email"}`.
@@ -631,26 +648,15 @@ pub async fn create_token(
     let form: NewToken = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("Expected {{\"name\", \"projects\": [..]}}: {e}")).json()
     })?;
-    if state.config.require_verified_email && !user.email_verified {
-        return Err(
-            ApiError::forbidden("Verify your e-mail address before creating API tokens.").json(),
-        );
-    }
-    if state.config.require_2fa_for_tokens && !user.has_2fa() {
-        return Err(ApiError::forbidden(
-            "Two-factor authentication is required before creating API tokens: POST /api/v1/account/2fa/totp.",
-        )
-        .json());
-    }
-    let scope = scope_for(&state, &user, form.projects.as_deref()).await?;
-    crate::limits::check(
+    let (token, id, scope) = new_token(
         &state,
-        crate::limits::Action::TokenCreateUser,
-        Some(&user.username),
+        &user,
+        &form.name,
+        form.projects.as_deref(),
+        ip.as_deref(),
     )
     .await
     .map_err(ApiError::json)?;
-    let (token, id) = issue_token(&state, &user, &form.name, &scope, ip.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -659,6 +665,37 @@ pub async fn create_token(
         ),
     )
         .into_response())
+}
+
+/// Creates a token for `user` (who must have a verified address and 2FA when the index asks for
+/// them), scoped to `projects` when given, under the token rate limit: the secret, its row id and
+/// the scope.
+pub(crate) async fn new_token(
+    state: &AppState,
+    user: &User,
+    name: &str,
+    projects: Option<&[String]>,
+    ip: Option<&str>,
+) -> Result<(String, i64, TokenScope), ApiError> {
+    if state.config.require_verified_email && !user.email_verified {
+        return Err(ApiError::forbidden(
+            "Verify your e-mail address before creating API tokens.",
+        ));
+    }
+    if state.config.require_2fa_for_tokens && !user.has_2fa() {
+        return Err(ApiError::forbidden(
+            "Two-factor authentication is required before creating API tokens: enrol TOTP (POST /api/v1/account/2fa/totp, or the account page).",
+        ));
+    }
+    let scope = scope_for(state, user, projects).await?;
+    crate::limits::check(
+        state,
+        crate::limits::Action::TokenCreateUser,
+        Some(&user.username),
+    )
+    .await?;
+    let (token, id) = issue_token(state, user, name, &scope, ip).await?;
+    Ok((token, id, scope))
 }
 
 /// The scope for a new token: the user's own projects only.
@@ -736,8 +773,22 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let user = session_actor(&state, &headers).await?;
+    if revoke(&state, &user, id, ip.as_deref()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("You have no live token with id {id}.")).json())
+    }
+}
+
+/// Revokes one of `user`'s live tokens; false when there is none with that id.
+pub(crate) async fn revoke(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    ip: Option<&str>,
+) -> Result<bool, ApiError> {
     let now = now_ms();
-    let revoked = state
+    Ok(state
         .store
         .revoke_token(
             user.id,
@@ -746,16 +797,11 @@ pub async fn revoke_token(
                 "account.token.revoke",
                 now,
                 Some(&user.username),
-                ip.as_deref(),
+                ip,
                 json!({ "token_id": id }),
             )],
         )
-        .await?;
-    if revoked {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("You have no live token with id {id}.")).json())
-    }
+        .await?)
 }
 
 #[cfg(test)]

@@ -133,6 +133,46 @@ pub fn parse_action(r: &ActionRequest) -> Result<AdminAction, ApiError> {
     })
 }
 
+/// The domains a campaign's report proposes to prohibit (its sign-up bursts).
+pub fn campaign_domains(row: &picket_store::StoredCampaign) -> Vec<String> {
+    row.report["actions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|x| x["action"] == "prohibit-domain")
+                .filter_map(|x| x["subject"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The strings of a JSON array (a campaign report's accounts or projects); nothing else counts.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How long applying a campaign prohibits its domains.
+pub const CAMPAIGN_PROHIBITION_MS: i64 = 14 * 86_400_000;
+
+/// The bulk action that applies a campaign: its accounts disabled, its projects quarantined, its
+/// domains prohibited for [`CAMPAIGN_PROHIBITION_MS`] (`picket admin campaign apply` and the
+/// admin console run this one).
+pub fn campaign_apply_action(row: &picket_store::StoredCampaign) -> AdminAction {
+    AdminAction::ApplyCampaign {
+        id: row.id.clone(),
+        accounts: strings(&row.report["accounts"]),
+        projects: strings(&row.report["projects"]),
+        domains: campaign_domains(row),
+        expires_ms: CAMPAIGN_PROHIBITION_MS,
+    }
+}
+
 /// `POST /api/v1/admin/actions`.
 pub async fn action(
     State(state): State<AppState>,

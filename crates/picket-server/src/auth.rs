@@ -103,7 +103,7 @@ pub fn totp_step(secret: &str, code: &str, unix_secs: u64) -> Option<u64> {
         .map(|t| t / 30)
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

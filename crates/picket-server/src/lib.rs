@@ -35,6 +35,7 @@ pub mod policy;
 pub mod reports;
 pub mod simple;
 pub mod upload;
+pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -244,11 +245,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/register", post(accounts::register_json))
         .route(
             "/account/register",
-            get(accounts::register_form).post(accounts::register_html),
-        )
-        .route(
-            "/account/verify-email",
-            get(accounts::verify_email_page).post(accounts::verify_email),
+            get(|| async { axum::response::Redirect::permanent("/account/register/") })
+                .post(accounts::register_html),
         )
         .route("/api/v1/login", post(accounts::login))
         .route("/api/v1/account/2fa/totp", post(accounts::totp_begin))
@@ -313,10 +311,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{sha256}/{filename}", get(files::file))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::to("/simple/") }),
-        )
+        .merge(web::routes(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -353,14 +348,15 @@ pub struct PopularNames {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests (uploads
-/// included) finish. `on_bound` is told the address actually bound (port 0 picks a free one).
+/// included) finish. `on_bound` is told the address actually bound (port 0 picks a free one), and
+/// on the first start of an empty registry (no accounts, no projects) what to do next.
 pub async fn serve(
     data_dir: PathBuf,
     config: ServeConfig,
     popular: PopularNames,
     upstream: Option<picket_proxy::Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    on_bound: impl FnOnce(SocketAddr),
+    on_bound: impl FnOnce(SocketAddr, Option<web::FirstContact>),
 ) -> Result<(), String> {
     let blobs = match &config.storage_url {
         Some(url) => picket_store::BlobStore::open_url(url),
@@ -404,7 +400,18 @@ pub async fn serve(
             data_dir.join("campaign-watch.json"),
         ));
     }
-    on_bound(bound);
+    let empty = store.users().await.map_err(|e| e.to_string())?.is_empty()
+        && store
+            .projects()
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty();
+    on_bound(
+        bound,
+        empty.then(|| web::FirstContact {
+            base: state.base_url(),
+        }),
+    );
     let read_timeout = std::time::Duration::from_secs(state.config.read_timeout_secs.max(1));
     let app = router(state);
     picket_proxy::accept_loop(

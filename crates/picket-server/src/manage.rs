@@ -39,6 +39,17 @@ pub(crate) async fn authorize_project(
     project: &str,
 ) -> Result<(Actor, picket_store::Project), ApiError> {
     let actor = actor(state, headers).await.map_err(ApiError::json)?;
+    let p = project_for(state, &actor, project).await?;
+    Ok((actor, p))
+}
+
+/// The project, when `actor` may manage it: an owner (a token must be valid for the project) or a
+/// site admin.
+pub(crate) async fn project_for(
+    state: &AppState,
+    actor: &Actor,
+    project: &str,
+) -> Result<picket_store::Project, ApiError> {
     let Some(p) = state.store.project(project).await? else {
         return Err(ApiError::not_found(format!("No project named `{project}`.")).json());
     };
@@ -58,7 +69,7 @@ pub(crate) async fn authorize_project(
         ))
         .json());
     }
-    Ok((actor, p))
+    Ok(p)
 }
 
 async fn authorize(
@@ -124,6 +135,29 @@ async fn set_yanked(
 ) -> Result<Json<Value>, ApiError> {
     let actor = authorize(state, headers, project).await?;
     let reason = reason(body)?.reason;
+    set_yanked_by(
+        state,
+        &actor,
+        ip.as_deref(),
+        project,
+        version,
+        yanked,
+        reason,
+    )
+    .await
+}
+
+/// Yanks (or restores) a release as `actor`, who may manage the project.
+pub(crate) async fn set_yanked_by(
+    state: &AppState,
+    actor: &Actor,
+    ip: Option<&str>,
+    project: &str,
+    version: &str,
+    yanked: bool,
+    reason: Option<String>,
+) -> Result<Json<Value>, ApiError> {
+    project_for(state, actor, project).await?;
     let kind = if yanked {
         "release.yank"
     } else {
@@ -131,8 +165,8 @@ async fn set_yanked(
     };
     let e = event(
         kind,
-        &actor,
-        ip.as_deref(),
+        actor,
+        ip,
         json!({ "project": project, "version": version, "reason": reason }),
     );
     state
@@ -245,20 +279,17 @@ pub async fn add_owner(
     let owner: Owner = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("Expected {{\"username\": \"…\"}}: {e}")).json()
     })?;
-    let e = event(
-        "project.owner.add",
+    let owners = change_owner(
+        &state,
         &actor,
         ip.as_deref(),
-        json!({ "project": project, "owner": owner.username }),
-    );
-    state
-        .store
-        .add_owner(&project, &owner.username, &[e])
-        .await
-        .map_err(|e| ApiError::from(e).json())?;
-    Ok(Json(
-        json!({ "owners": state.store.owners(&project).await? }),
-    ))
+        &project,
+        &owner.username,
+        true,
+    )
+    .await
+    .map_err(ApiError::json)?;
+    Ok(Json(json!({ "owners": owners })))
 }
 
 /// `DELETE /api/v1/projects/{project}/owners/{username}`.
@@ -269,18 +300,43 @@ pub async fn remove_owner(
     Path((project, username)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = authorize_owner_change(&state, &headers, &project).await?;
+    let owners = change_owner(&state, &actor, ip.as_deref(), &project, &username, false)
+        .await
+        .map_err(ApiError::json)?;
+    Ok(Json(json!({ "owners": owners })))
+}
+
+/// Adds (or removes) an owner as `actor`, who may manage the project with a credential that is not
+/// project-scoped; answers the owners after the change.
+pub(crate) async fn change_owner(
+    state: &AppState,
+    actor: &Actor,
+    ip: Option<&str>,
+    project: &str,
+    username: &str,
+    add: bool,
+) -> Result<Vec<String>, ApiError> {
+    project_for(state, actor, project).await?;
+    if actor.is_project_scoped() {
+        return Err(ApiError::forbidden(
+            "A project-scoped token can't change a project's owners; use a login session or an account-wide token.",
+        ));
+    }
+    let kind = if add {
+        "project.owner.add"
+    } else {
+        "project.owner.remove"
+    };
     let e = event(
-        "project.owner.remove",
-        &actor,
-        ip.as_deref(),
+        kind,
+        actor,
+        ip,
         json!({ "project": project, "owner": username }),
     );
-    state
-        .store
-        .remove_owner(&project, &username, &[e])
-        .await
-        .map_err(|e| ApiError::from(e).json())?;
-    Ok(Json(
-        json!({ "owners": state.store.owners(&project).await? }),
-    ))
+    if add {
+        state.store.add_owner(project, username, &[e]).await?;
+    } else {
+        state.store.remove_owner(project, username, &[e]).await?;
+    }
+    Ok(state.store.owners(project).await?)
 }

@@ -20,6 +20,7 @@ mod malicious;
 mod packages;
 mod policy;
 mod reports;
+mod web;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -29,7 +30,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use accounts::{NewUser, TokenInfo, TokenScope, User};
 pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
-pub use defenses::{AdminAction, AdminContext, NameProhibition, RateDecision, SIGNUP_BUCKET_MS};
+pub use defenses::{
+    AdminAction, AdminContext, NameProhibition, RateDecision, SIGNUP_BUCKET_MS, StoredCampaign,
+};
 pub use domains::{DomainCheck, VerifiedAddress};
 pub use journal::{Event, rfc3339};
 pub use malicious::{DEFAULT_ID_PREFIX, ID_PREFIX_KEY, MaliciousRecord};
@@ -37,6 +40,7 @@ pub use packages::{FileRow, Project, Quarantine, ReleaseRow, Removal, Upload, Up
 pub use picket_formats::hashes::sha256_hex;
 pub use policy::Prohibition;
 pub use reports::{Decision, Filed, NewReport, QuarantineRules, Report, ReportRefusal};
+pub use web::{Held, ProjectListing};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

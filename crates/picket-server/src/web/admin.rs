@@ -1,0 +1,640 @@
+//! The admin console: the quarantine queue, campaigns (with the CLI's dry run as the preview and
+//! a confirm step) and users. Every change asks for a reason and a fresh TOTP code, and runs the
+//! same store action as `POST /api/v1/admin/actions` and `picket admin`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use picket_store::{AdminAction, AdminContext, Event};
+use serde::Deserialize;
+
+use super::{Admin, Chrome, CsrfForm, HtmlError, WebResult, day, render, render_status};
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/", get(dashboard))
+        .route("/admin/quarantine/", get(quarantine).post(quarantine_act))
+        .route("/admin/campaigns/", get(campaigns))
+        .route("/admin/campaigns/{id}/", get(campaign))
+        .route("/admin/campaigns/{id}/preview/", post(campaign_preview))
+        .route("/admin/campaigns/{id}/confirm/", post(campaign_confirm))
+        .route("/admin/users/", get(users).post(users_act))
+}
+
+/// An admin's change: why, and a code from the authenticator app made for this change.
+async fn confirm(
+    state: &AppState,
+    admin: &Admin,
+    reason: &str,
+    totp: &str,
+) -> Result<String, ApiError> {
+    if reason.trim().is_empty() {
+        return Err(ApiError::bad_request("Every admin action needs a reason."));
+    }
+    let user = &admin.actor().user;
+    let Some(secret) = &user.totp_secret else {
+        return Err(ApiError::forbidden("Enrol TOTP first."));
+    };
+    crate::accounts::claim_totp(state, user.id, secret, totp.trim())
+        .await
+        .map_err(|e| {
+            if e.status == StatusCode::UNAUTHORIZED {
+                ApiError::forbidden(format!(
+                    "{} Admin actions need a fresh code from your authenticator app.",
+                    e.message
+                ))
+            } else {
+                e
+            }
+        })?;
+    Ok(format!("web:{}", user.username))
+}
+
+/// 200, or 403 when the page shows why an action was refused.
+fn refused_if(error: &str) -> StatusCode {
+    if error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::FORBIDDEN
+    }
+}
+
+/// A journal entry as a row of a preview or a result.
+pub struct Change {
+    kind: String,
+    subject: String,
+    detail: String,
+}
+
+fn changes(events: &[Event]) -> Vec<Change> {
+    events
+        .iter()
+        .map(|e| {
+            let mut detail = e.data.clone();
+            if let Some(map) = detail.as_object_mut() {
+                map.remove("actor");
+                map.remove("reason");
+            }
+            let named = ["project", "user", "domain", "campaign"]
+                .iter()
+                .find_map(|k| detail.get(k).and_then(|v| v.as_str()).map(str::to_owned));
+            Change {
+                kind: e.kind.clone(),
+                subject: e.user.clone().or(named).unwrap_or_default(),
+                detail: match detail.as_object() {
+                    Some(map) if !map.is_empty() => detail.to_string(),
+                    _ => String::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    chrome: Chrome,
+    held: usize,
+    open_campaigns: usize,
+    users: usize,
+}
+
+async fn dashboard(State(state): State<AppState>, admin: Admin) -> WebResult {
+    Ok(render(&Dashboard {
+        chrome: Chrome::new(&admin.0, "Admin"),
+        held: state.store.quarantine_queue().await?.len(),
+        open_campaigns: state
+            .store
+            .campaigns()
+            .await?
+            .iter()
+            .filter(|c| c.status == "open")
+            .count(),
+        users: state.store.users().await?.len(),
+    }))
+}
+
+/// A held project or release.
+pub struct HeldView {
+    project: String,
+    normalized: String,
+    version: String,
+    reason: String,
+    date: String,
+    evidence: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/quarantine.html")]
+struct QuarantinePage {
+    chrome: Chrome,
+    held: Vec<HeldView>,
+    done: Vec<Change>,
+    error: String,
+}
+
+async fn quarantine_page(
+    state: &AppState,
+    admin: &Admin,
+    done: Vec<Change>,
+    error: String,
+) -> WebResult {
+    let held = state
+        .store
+        .quarantine_queue()
+        .await?
+        .into_iter()
+        .map(|h| HeldView {
+            evidence: serde_json::to_string_pretty(&h.quarantine.evidence).unwrap_or_default(),
+            reason: h.quarantine.reason,
+            date: day(h.quarantine.at),
+            version: h.version.unwrap_or_default(),
+            project: h.project,
+            normalized: h.normalized,
+        })
+        .collect();
+    Ok(render_status(
+        refused_if(&error),
+        &QuarantinePage {
+            chrome: Chrome::new(&admin.0, "Quarantine"),
+            held,
+            done,
+            error,
+        },
+    ))
+}
+
+async fn quarantine(State(state): State<AppState>, admin: Admin) -> WebResult {
+    quarantine_page(&state, &admin, Vec::new(), String::new()).await
+}
+
+/// A queue decision: `project` (repeated: every checked box), `action` (`release` or `remove`),
+/// `reason` and `totp`.
+struct QuarantineForm {
+    project: Vec<String>,
+    action: String,
+    reason: String,
+    totp: String,
+}
+
+impl QuarantineForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = Self {
+            project: Vec::new(),
+            action: String::new(),
+            reason: String::new(),
+            totp: String::new(),
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "project" => form.project.push(value),
+                "action" => form.action = value,
+                "reason" => form.reason = value,
+                "totp" => form.totp = value,
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// Runs an admin action, or answers why not as a message for the page.
+async fn run(
+    state: &AppState,
+    admin: &Admin,
+    action: &AdminAction,
+    reason: &str,
+    totp: &str,
+) -> Result<Result<Vec<Event>, String>, HtmlError> {
+    let actor = match confirm(state, admin, reason, totp).await {
+        Ok(actor) => actor,
+        Err(e) if e.status.is_client_error() => return Ok(Err(e.message)),
+        Err(e) => return Err(e.into()),
+    };
+    let cx = AdminContext {
+        actor: &actor,
+        reason: reason.trim(),
+        time_ms: crate::now_ms(),
+    };
+    match state.store.admin(action, &cx, false).await {
+        Ok(events) => {
+            if !events.is_empty() {
+                state.pages.clear();
+            }
+            tracing::info!(%actor, ?action, changes = events.len(), "admin action (web)");
+            Ok(Ok(events))
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            if e.status.is_client_error() {
+                Ok(Err(e.message))
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+async fn quarantine_act(
+    State(state): State<AppState>,
+    admin: Admin,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> WebResult {
+    let form = QuarantineForm::from_pairs(pairs);
+    let projects: Vec<String> = form
+        .project
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    if projects.is_empty() {
+        return quarantine_page(
+            &state,
+            &admin,
+            Vec::new(),
+            "Choose at least one project.".into(),
+        )
+        .await;
+    }
+    let action = match form.action.as_str() {
+        "release" => AdminAction::Release(projects),
+        "remove" => AdminAction::RemoveProject {
+            projects,
+            prohibit_name: false,
+            malicious: false,
+        },
+        other => {
+            return Err(HtmlError(ApiError::bad_request(format!(
+                "Unknown action `{other}`: release or remove."
+            ))));
+        }
+    };
+    match run(&state, &admin, &action, &form.reason, &form.totp).await? {
+        Ok(events) => quarantine_page(&state, &admin, changes(&events), String::new()).await,
+        Err(message) => quarantine_page(&state, &admin, Vec::new(), message).await,
+    }
+}
+
+/// A campaign in the list.
+pub struct CampaignRow {
+    id: String,
+    status: String,
+    detected: String,
+    confidence: String,
+    accounts: usize,
+    projects: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin/campaigns.html")]
+struct CampaignsPage {
+    chrome: Chrome,
+    campaigns: Vec<CampaignRow>,
+}
+
+fn confidence(report: &serde_json::Value) -> f64 {
+    report["confidence"].as_f64().unwrap_or(0.0)
+}
+
+async fn campaigns(State(state): State<AppState>, admin: Admin) -> WebResult {
+    let mut list = state.store.campaigns().await?;
+    list.sort_by(|a, b| {
+        confidence(&b.report)
+            .total_cmp(&confidence(&a.report))
+            .then(b.detected_at.cmp(&a.detected_at))
+    });
+    Ok(render(&CampaignsPage {
+        chrome: Chrome::new(&admin.0, "Campaigns"),
+        campaigns: list
+            .iter()
+            .map(|c| CampaignRow {
+                id: c.id.clone(),
+                status: c.status.clone(),
+                detected: day(c.detected_at),
+                confidence: format!("{:.2}", confidence(&c.report)),
+                accounts: c.report["accounts"].as_array().map_or(0, Vec::len),
+                projects: c.report["projects"].as_array().map_or(0, Vec::len),
+            })
+            .collect(),
+    }))
+}
+
+/// A detector signal.
+pub struct Signal {
+    name: String,
+    strength: String,
+    evidence: String,
+}
+
+/// A day of the campaign's timeline, with bar widths in percent.
+pub struct Day {
+    date: String,
+    accounts: u64,
+    uploads: u64,
+    accounts_pct: u64,
+    uploads_pct: u64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/campaign.html")]
+struct CampaignPage {
+    chrome: Chrome,
+    id: String,
+    status: String,
+    confidence: String,
+    first_seen: String,
+    accounts: Vec<String>,
+    projects: Vec<String>,
+    domains: Vec<String>,
+    restricted: usize,
+    signals: Vec<Signal>,
+    timeline: Vec<Day>,
+    /// The dry run of `action`, when previewing.
+    preview: Option<(String, Vec<Change>)>,
+    done: Vec<Change>,
+    error: String,
+}
+
+async fn campaign_page(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    preview: Option<(String, Vec<Change>)>,
+    done: Vec<Change>,
+    error: String,
+) -> WebResult {
+    let Some(row) = state.store.campaign(id).await? else {
+        return Err(HtmlError(ApiError::not_found(format!(
+            "No campaign `{id}`."
+        ))));
+    };
+    let r = &row.report;
+    let timeline_raw: Vec<(String, u64, u64)> = r["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["day"].as_str().unwrap_or_default().to_owned(),
+                d["accounts"].as_u64().unwrap_or(0),
+                d["uploads"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let most = timeline_raw
+        .iter()
+        .map(|d| d.1.max(d.2))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    Ok(render_status(
+        refused_if(&error),
+        &CampaignPage {
+            chrome: Chrome::new(&admin.0, format!("Campaign {}", row.id)),
+            status: row.status.clone(),
+            confidence: format!("{:.2}", confidence(r)),
+            first_seen: r["first_seen"].as_str().unwrap_or_default().to_owned(),
+            accounts: crate::admin::strings(&r["accounts"]),
+            projects: crate::admin::strings(&r["projects"]),
+            domains: crate::admin::campaign_domains(&row),
+            restricted: row.restricted.len(),
+            signals: r["signals"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| Signal {
+                    name: s["name"].as_str().unwrap_or_default().to_owned(),
+                    strength: format!("{:.2}", s["strength"].as_f64().unwrap_or(0.0)),
+                    evidence: s["evidence"].to_string(),
+                })
+                .collect(),
+            timeline: timeline_raw
+                .into_iter()
+                .map(|(date, accounts, uploads)| Day {
+                    date,
+                    accounts_pct: accounts * 100 / most,
+                    uploads_pct: uploads * 100 / most,
+                    accounts,
+                    uploads,
+                })
+                .collect(),
+            id: row.id,
+            preview,
+            done,
+            error,
+        },
+    ))
+}
+
+async fn campaign(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> WebResult {
+    campaign_page(&state, &admin, &id, None, Vec::new(), String::new()).await
+}
+
+/// `apply` or `dismiss`, and for the confirm step the reason and the code.
+#[derive(Debug, Deserialize)]
+struct CampaignForm {
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    totp: String,
+}
+
+/// The campaign decision's changes: a dry run (rolled back) or the real thing.
+async fn decide(
+    state: &AppState,
+    id: &str,
+    action: &str,
+    cx: &AdminContext<'_>,
+    dry_run: bool,
+) -> Result<Vec<Event>, HtmlError> {
+    let Some(row) = state.store.campaign(id).await? else {
+        return Err(HtmlError(ApiError::not_found(format!(
+            "No campaign `{id}`."
+        ))));
+    };
+    Ok(match action {
+        "apply" => {
+            state
+                .store
+                .admin(&crate::admin::campaign_apply_action(&row), cx, dry_run)
+                .await?
+        }
+        "dismiss" => {
+            state
+                .store
+                .dismiss_campaign(id, &crate::admin::campaign_domains(&row), cx, dry_run)
+                .await?
+        }
+        other => {
+            return Err(HtmlError(ApiError::bad_request(format!(
+                "Unknown action `{other}`: apply or dismiss."
+            ))));
+        }
+    })
+}
+
+/// `POST /admin/campaigns/{id}/preview/`: the dry run `picket admin campaign apply --dry-run`
+/// makes, row by row, with the confirm form.
+async fn campaign_preview(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<CampaignForm>,
+) -> WebResult {
+    let actor = format!("web:{}", admin.actor().user.username);
+    let cx = AdminContext {
+        actor: &actor,
+        reason: "preview",
+        time_ms: crate::now_ms(),
+    };
+    let events = decide(&state, &id, &form.action, &cx, true).await?;
+    campaign_page(
+        &state,
+        &admin,
+        &id,
+        Some((form.action, changes(&events))),
+        Vec::new(),
+        String::new(),
+    )
+    .await
+}
+
+/// `POST /admin/campaigns/{id}/confirm/`: applies or dismisses, with a reason and a fresh code.
+async fn campaign_confirm(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<CampaignForm>,
+) -> WebResult {
+    let actor = match confirm(&state, &admin, &form.reason, &form.totp).await {
+        Ok(actor) => actor,
+        Err(e) if e.status.is_client_error() => {
+            return campaign_page(&state, &admin, &id, None, Vec::new(), e.message).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let cx = AdminContext {
+        actor: &actor,
+        reason: form.reason.trim(),
+        time_ms: crate::now_ms(),
+    };
+    let events = decide(&state, &id, &form.action, &cx, false).await?;
+    state.pages.clear();
+    tracing::info!(%actor, campaign = %id, action = %form.action, changes = events.len(), "campaign decided (web)");
+    campaign_page(&state, &admin, &id, None, changes(&events), String::new()).await
+}
+
+/// An account in the admin list.
+pub struct UserRow {
+    username: String,
+    email: String,
+    joined: String,
+    admin: bool,
+    disabled: bool,
+    restricted: bool,
+    two_factor: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    q: String,
+    users: Vec<UserRow>,
+    done: Vec<Change>,
+    error: String,
+}
+
+/// `?q=`.
+#[derive(Debug, Deserialize)]
+struct UserQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn users_page(
+    state: &AppState,
+    admin: &Admin,
+    q: String,
+    done: Vec<Change>,
+    error: String,
+) -> WebResult {
+    let users = state
+        .store
+        .search_users(q.trim(), 200)
+        .await?
+        .into_iter()
+        .map(|u| UserRow {
+            two_factor: u.has_2fa(),
+            joined: day(u.created_at),
+            admin: u.is_admin,
+            disabled: u.disabled,
+            restricted: u.restricted,
+            username: u.username,
+            email: u.email,
+        })
+        .collect();
+    Ok(render_status(
+        refused_if(&error),
+        &UsersPage {
+            chrome: Chrome::new(&admin.0, "Users"),
+            q,
+            users,
+            done,
+            error,
+        },
+    ))
+}
+
+async fn users(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<UserQuery>,
+) -> WebResult {
+    users_page(&state, &admin, q.q, Vec::new(), String::new()).await
+}
+
+/// A user decision.
+#[derive(Debug, Deserialize)]
+struct UserForm {
+    username: String,
+    /// `restrict-user`, `unrestrict-user`, `disable-user` or `enable-user`.
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(default)]
+    q: String,
+}
+
+async fn users_act(
+    State(state): State<AppState>,
+    admin: Admin,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> WebResult {
+    let who = vec![form.username.clone()];
+    let action = match form.action.as_str() {
+        "restrict-user" => AdminAction::RestrictUser(who),
+        "unrestrict-user" => AdminAction::UnrestrictUser(who),
+        "disable-user" => AdminAction::DisableUser(who),
+        "enable-user" => AdminAction::EnableUser(who),
+        other => {
+            return Err(HtmlError(ApiError::bad_request(format!(
+                "Unknown action `{other}`."
+            ))));
+        }
+    };
+    match run(&state, &admin, &action, &form.reason, &form.totp).await? {
+        Ok(events) => users_page(&state, &admin, form.q, changes(&events), String::new()).await,
+        Err(message) => users_page(&state, &admin, form.q, Vec::new(), message).await,
+    }
+}

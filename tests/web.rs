@@ -1,0 +1,434 @@
+//! The web interface over HTTP against a real `picket serve`: first contact, security headers and
+//! cookies, CSRF, every admin URL for signed-out, non-admin and admin-without-2FA visitors,
+//! escaping of hostile input, and the pages' content. The browser walk (real headless Chromium,
+//! Selenium) is `tests/web_browser.rs`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::Server;
+use common::registry::{Registry, totp_at};
+
+/// A browser-like HTTP client: keeps cookies, sends forms with the CSRF token.
+struct Web {
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+    headers: ureq::http::HeaderMap,
+}
+
+impl Web {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, mut resp: ureq::http::Response<ureq::Body>) -> Answer {
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = pair.split_once('=').unwrap();
+            if v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        Answer {
+            status: resp.status().as_u16(),
+            location: resp
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned())
+                .unwrap_or_default(),
+            headers: resp.headers().clone(),
+            body: resp.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Answer {
+        let mut req = Registry::agent().get(&format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", &self.cookie_header());
+        }
+        let resp = req.call().unwrap();
+        self.keep(resp)
+    }
+
+    /// Posts a form with this client's CSRF token (fetching a page first if it has none).
+    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        if !self.cookies.contains_key("picket_csrf") {
+            self.get("/");
+        }
+        let csrf = self.cookies["picket_csrf"].clone();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all, None)
+    }
+
+    fn post_raw(&mut self, path: &str, fields: &[(&str, &str)], origin: Option<&str>) -> Answer {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = Registry::agent()
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", &self.cookie_header());
+        }
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        let resp = req.send(body.as_bytes()).unwrap();
+        self.keep(resp)
+    }
+
+    fn log_in(&mut self, user: &str, totp: Option<&str>) {
+        let a = self.post(
+            "/account/login/",
+            &[
+                ("username", user),
+                ("password", "correct horse battery"),
+                ("totp", totp.unwrap_or("")),
+                ("next", "/account/"),
+            ],
+        );
+        assert_eq!(
+            (a.status, a.location.as_str()),
+            (303, "/account/"),
+            "{}",
+            a.body
+        );
+        assert!(self.cookies.contains_key("picket_session"));
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Every admin page and action, as (method, path).
+const ADMIN_URLS: &[(&str, &str)] = &[
+    ("GET", "/admin/"),
+    ("GET", "/admin/quarantine/"),
+    ("POST", "/admin/quarantine/"),
+    ("GET", "/admin/campaigns/"),
+    ("GET", "/admin/campaigns/some-id/"),
+    ("POST", "/admin/campaigns/some-id/preview/"),
+    ("POST", "/admin/campaigns/some-id/confirm/"),
+    ("GET", "/admin/users/"),
+    ("POST", "/admin/users/"),
+];
+
+#[test]
+fn first_start_prints_next_steps_and_the_empty_home_page_tells_an_admin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("PICKET_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = common::announced_url(&mut child)
+        .trim_end_matches("/simple/")
+        .to_owned();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("uv publish") {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "{said}");
+        said.push_str(&line);
+    }
+    let _server = Server(child);
+    assert!(said.contains("This registry is empty"), "{said}");
+    assert!(said.contains(&format!("web:          {base}/")), "{said}");
+    assert!(said.contains("picket admin create-user NAME --email ADDRESS --admin"));
+    assert!(said.contains(&format!("pip install --index-url {base}/simple/")));
+    assert!(said.contains(&format!("UV_DEFAULT_INDEX={base}/simple/")));
+    assert!(said.contains(&format!("twine upload --repository-url {base}/legacy/")));
+
+    // Anyone sees an empty index; an administrator sees how to begin.
+    let mut web = Web::new(&base);
+    let home = web.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("No projects yet."));
+    assert!(!home.body.contains("This registry is empty"));
+    common::create_admin(&data, "root");
+    web.log_in("root", None);
+    let home = web.get("/");
+    assert!(
+        home.body.contains("This registry is empty"),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body
+            .contains(&format!("twine upload --repository-url {base}/legacy/"))
+    );
+}
+
+#[test]
+fn pages_forms_and_admin_urls_are_guarded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    common::create_admin(&data, "root");
+    let registry = Registry::start(&data, &[]);
+    let (token, mallory_totp) = registry.onboard("mallory");
+    // A project whose every written field is hostile.
+    let xss = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let wheel = picket_testkit::zip(&[
+        ("demo_xss/__init__.py", b"def f():\n    return 1\n"),
+        (
+            "demo_xss-1.0.dist-info/METADATA",
+            format!(
+                "Metadata-Version: 2.1\nName: demo-xss\nVersion: 1.0\nSummary: {xss}\nDescription-Content-Type: text/markdown\n\n# Hello\n\n{xss}\n\n[click](javascript:alert(3))\n"
+            )
+            .as_bytes(),
+        ),
+        (
+            "demo_xss-1.0.dist-info/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
+        ("demo_xss-1.0.dist-info/RECORD", b""),
+    ]);
+    let (status, body) = registry.upload_wheel_bytes(&token, "demo-xss", "1.0", &wheel);
+    assert_eq!(status, 200, "{body}");
+
+    // Public pages: security headers, escaping, sanitized Markdown.
+    let mut anon = Web::new(&registry.base);
+    let page = anon.get("/project/demo-xss/");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let csrf_cookie = page.headers["set-cookie"].to_str().unwrap();
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"));
+    assert!(!csrf_cookie.contains("Secure"), "plain http: no Secure");
+    assert!(page.body.contains("<h1>Hello</h1>"), "markdown rendered");
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(!page.body.contains("<img src=x onerror"), "{}", page.body);
+    assert!(!page.body.contains("javascript:"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "summary as text"
+    );
+    assert!(page.body.contains("pip install --index-url"));
+    assert!(page.body.contains("demo_xss-1.0-py3-none-any.whl"));
+    let release = anon.get("/project/demo-xss/1.0/");
+    assert_eq!(release.status, 200);
+    assert!(release.body.contains("demo-xss==1.0"));
+    assert_eq!(anon.get("/project/Demo.XSS/").status, 308);
+    assert_eq!(anon.get("/project/nothing-here/").status, 404);
+    assert_eq!(anon.get("/project/demo-xss/9.9/").status, 404);
+    let search = anon.get(&format!("/search/?q={}", urlencode(xss)));
+    assert_eq!(search.status, 200);
+    assert!(!search.body.contains("<script>alert"));
+    let search = anon.get("/search/?q=demo");
+    assert!(
+        search.body.contains("/project/demo-xss/"),
+        "{}",
+        search.body
+    );
+    let user = anon.get("/user/mallory/");
+    assert!(user.body.contains("/project/demo-xss/"));
+    assert_eq!(anon.get("/user/nobody-at-all/").status, 404);
+    assert_eq!(anon.get("/static/style.css").status, 200);
+
+    // Registration refusals are shown at their field, the typed values escaped.
+    let reg = anon.post(
+        "/account/register/",
+        &[
+            ("username", xss),
+            ("email", "a@example.org"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert_eq!(reg.status, 400);
+    assert!(reg.body.contains("id=\"username-error\""), "{}", reg.body);
+    assert!(!reg.body.contains("<script>alert"));
+    let reg = anon.post(
+        "/account/register/",
+        &[
+            ("username", "ok-name"),
+            ("email", xss),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert!(reg.body.contains("id=\"email-error\""), "{}", reg.body);
+    assert!(!reg.body.contains("<script>alert"));
+    let reg = anon.post(
+        "/account/register/",
+        &[
+            ("username", "ok-name"),
+            ("email", "a@example.org"),
+            ("password", "short"),
+        ],
+    );
+    assert!(reg.body.contains("id=\"password-error\""), "{}", reg.body);
+
+    // Forged posts: no token, a wrong token, another site's Origin.
+    let mut victim = Web::new(&registry.base);
+    victim.log_in("mallory", Some(&totp_at(&mallory_totp, 0)));
+    let before = victim.get("/account/").body.matches("/revoke/").count();
+    let forged = victim.post_raw("/account/tokens/", &[("name", "evil")], None);
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let forged = victim.post_raw(
+        "/account/tokens/",
+        &[("csrf", "guess"), ("name", "evil")],
+        None,
+    );
+    assert_eq!(forged.status, 403);
+    let csrf = victim.cookies["picket_csrf"].clone();
+    let forged = victim.post_raw(
+        "/account/tokens/",
+        &[("csrf", &csrf), ("name", "evil")],
+        Some("http://evil.example"),
+    );
+    assert_eq!(forged.status, 403);
+    assert_eq!(
+        victim.get("/account/").body.matches("/revoke/").count(),
+        before
+    );
+    // The real form works, and the new token is shown once, its name as text.
+    let made = victim.post("/account/tokens/", &[("name", xss), ("project", "")]);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let shown = made
+        .body
+        .split("<pre id=\"new-token\"><code>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the new token")
+        .to_owned();
+    assert!(shown.starts_with("pkt-") && shown.len() == 56, "{shown}");
+    assert!(!made.body.contains("<script>alert"));
+    let again = victim.get("/account/");
+    assert_eq!(again.body.matches("/revoke/").count(), before + 1);
+    assert!(!again.body.contains(&shown), "shown once");
+
+    // Every admin URL: signed out → login; signed in without admin → 403; an admin whose
+    // session had no second factor → 403; a real admin session → the page.
+    let mut nobody = Web::new(&registry.base);
+    for (method, path) in ADMIN_URLS {
+        let a = if *method == "GET" {
+            nobody.get(path)
+        } else {
+            nobody.post(path, &[("action", "release")])
+        };
+        assert_eq!(a.status, 303, "{method} {path}");
+        assert!(
+            a.location.starts_with("/account/login/?next="),
+            "{method} {path}"
+        );
+        let a = if *method == "GET" {
+            victim.get(path)
+        } else {
+            victim.post(path, &[("action", "release")])
+        };
+        assert_eq!(a.status, 403, "{method} {path}: {}", a.body);
+    }
+    let mut root = Web::new(&registry.base);
+    root.log_in("root", None);
+    for (method, path) in ADMIN_URLS {
+        let a = if *method == "GET" {
+            root.get(path)
+        } else {
+            root.post(path, &[("action", "release")])
+        };
+        assert_eq!(a.status, 403, "{method} {path}");
+        assert!(a.body.contains("two-factor"), "{}", a.body);
+    }
+    let session = registry.login("root", None);
+    let secret = registry.enrol_totp(&session);
+    let mut root = Web::new(&registry.base);
+    root.log_in("root", Some(&totp_at(&secret, 0)));
+    for path in [
+        "/admin/",
+        "/admin/quarantine/",
+        "/admin/campaigns/",
+        "/admin/users/?q=mall",
+    ] {
+        let a = root.get(path);
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+    }
+    assert_eq!(root.get("/admin/campaigns/some-id/").status, 404);
+    assert!(root.get("/admin/users/?q=mall").body.contains("mallory"));
+    // An admin action without a fresh code changes nothing.
+    registry.register_verified("bob", "bob@example.org");
+    let a = root.post(
+        "/admin/users/",
+        &[
+            ("username", "bob"),
+            ("action", "restrict-user"),
+            ("reason", "test"),
+            ("totp", "000000"),
+        ],
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(
+        !root
+            .get("/admin/users/?q=bob")
+            .body
+            .contains(">restricted<")
+    );
+    let a = root.post(
+        "/admin/users/",
+        &[
+            ("username", "bob"),
+            ("action", "restrict-user"),
+            ("reason", "test"),
+            ("totp", &totp_at(&secret, 30)),
+        ],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("account.restrict"), "{}", a.body);
+    assert!(
+        root.get("/admin/users/?q=bob")
+            .body
+            .contains(">restricted<")
+    );
+
+    // Logging out ends the session itself, not just the cookie.
+    let session_cookie = victim.cookies["picket_session"].clone();
+    let out = victim.post("/account/logout/", &[]);
+    assert_eq!(out.status, 303);
+    let mut replay = Web::new(&registry.base);
+    replay
+        .cookies
+        .insert("picket_session".into(), session_cookie);
+    assert_eq!(replay.get("/account/").status, 303);
+}
