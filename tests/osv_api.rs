@@ -285,6 +285,16 @@ fn queries_batches_and_ids_answer_as_the_osv_service_does() {
         (status, record["id"].as_str()),
         (200, Some("PYSEC-2023-74"))
     );
+    // Whole records: the dates and links the advisory was published with are answered too.
+    assert!(record["published"].is_string(), "{record}");
+    let (_, _, body) = registry.get("/v1/vulns/GHSA-9wx4-h78v-vm56", &[]);
+    let record: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        record["references"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty() && r.iter().all(|r| r["url"].is_string())),
+        "{record}"
+    );
     let (status, _, body) = registry.get("/v1/vulns/PYSEC-0000-404", &[]);
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(

@@ -129,6 +129,9 @@ pub struct Record {
     /// Last change, RFC 3339.
     #[serde(default)]
     pub modified: String,
+    /// When first published, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// When withdrawn, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<String>,
@@ -147,9 +150,22 @@ pub struct Record {
     /// What it affects.
     #[serde(default)]
     pub affected: Vec<Affected>,
+    /// Links: the advisory, the fix, reports (kept so the OSV API answers them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Reference>,
     /// The database's own fields; picket reads GitHub's qualitative `severity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<DatabaseSpecific>,
+}
+
+/// One of a record's `references`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    /// `ADVISORY`, `FIX`, `REPORT`, `WEB`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The address.
+    pub url: String,
 }
 
 /// The part of `database_specific` picket reads.
