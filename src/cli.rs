@@ -673,6 +673,11 @@ pub struct ScanArgs {
         reason = "--env, --env PATH and no --env are three cases"
     )]
     pub env: Option<Option<PathBuf>>,
+    /// Scan the Python environments inside a container image: a `docker save` tarball, an OCI
+    /// image layout folder or a tar of one. Its layers are applied in order (whiteouts
+    /// honoured) and every site-packages folder of the result is scanned as `--env` scans one.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
     /// Use only local data (name index, advisories), never the network.
     #[arg(long, conflicts_with = "index")]
     pub offline: bool,

@@ -1787,6 +1787,21 @@ fn issue_17_baselines_from_sarif_and_of_findings_about_files() {
     }
 }
 
+/// The findings of `requests` 2.30.0 against the OSV fixtures: its two advisories.
+fn requests_2_30_advisories() -> BTreeSet<(String, String, String, String)> {
+    ["GHSA-9wx4-h78v-vm56", "PYSEC-2023-74"]
+        .into_iter()
+        .map(|id| {
+            (
+                "requests".to_owned(),
+                "2.30.0".to_owned(),
+                "vulnerable".to_owned(),
+                id.to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn issue_17_pip_compile_layouts_are_read() {
     let Some(venv) = venv() else { return };
@@ -1843,20 +1858,7 @@ fn issue_17_pip_compile_layouts_are_read() {
             ("project/requirements.txt", "requirements")
         ]
     );
-    let pinned = BTreeSet::from([
-        (
-            "requests".to_owned(),
-            "2.30.0".to_owned(),
-            "vulnerable".to_owned(),
-            "GHSA-9wx4-h78v-vm56".to_owned(),
-        ),
-        (
-            "requests".to_owned(),
-            "2.30.0".to_owned(),
-            "vulnerable".to_owned(),
-            "PYSEC-2023-74".to_owned(),
-        ),
-    ]);
+    let pinned = requests_2_30_advisories();
     assert_eq!(findings(&doc), pinned, "{doc}");
     let at: Vec<(&str, usize)> = doc["packages"]
         .as_array()
@@ -2083,4 +2085,137 @@ fn issue_17_the_github_action_runs_its_steps_as_a_runner_would() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// `TOOL ARGS` in `dir`, insisting it succeeds.
+fn tool(dir: &Path, program: &str, args: &[&str]) {
+    common::run(Command::new(program).args(args).current_dir(dir));
+}
+
+/// Whether the image tools (umoci, skopeo: Debian packages) are here; under CI they must be.
+fn image_tools() -> bool {
+    let here = ["umoci", "skopeo"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "umoci and skopeo are missing; .ci/run installs them"
+        );
+        eprintln!("skipped: umoci or skopeo is not installed");
+    }
+    here
+}
+
+#[test]
+fn issue_17_an_image_made_by_umoci_is_scanned_top_layer_only() {
+    let Some(venv) = venv() else { return };
+    if !image_tools() {
+        return;
+    }
+    let data = data_with_advisories();
+    let dir = data.path();
+    let env = installed_environment(&venv, dir);
+    let sp = site_packages(&env);
+    let python = sp
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Three layers, each a umoci repack of the bundle: an environment at /opt/old; a second at
+    // /usr/local; then /opt/old deleted (a whiteout) and one installed file of /usr/local edited.
+    tool(dir, "umoci", &["init", "--layout", "oci"]);
+    tool(dir, "umoci", &["new", "--image", "oci:t"]);
+    let layer = |change: &dyn Fn(&Path)| {
+        tool(
+            dir,
+            "umoci",
+            &["unpack", "--rootless", "--image", "oci:t", "bundle"],
+        );
+        change(&dir.join("bundle/rootfs"));
+        tool(dir, "umoci", &["repack", "--image", "oci:t", "bundle"]);
+        std::fs::remove_dir_all(dir.join("bundle")).unwrap();
+    };
+    let copy_env = |rootfs: &Path, prefix: &str| {
+        let target = rootfs.join(prefix).join("lib").join(&python);
+        std::fs::create_dir_all(&target).unwrap();
+        tool(
+            dir,
+            "cp",
+            &["-r", sp.to_str().unwrap(), target.to_str().unwrap()],
+        );
+    };
+    layer(&|rootfs| copy_env(rootfs, "opt/old"));
+    layer(&|rootfs| copy_env(rootfs, "usr/local"));
+    let api = format!("usr/local/lib/{python}/site-packages/requests/api.py");
+    layer(&|rootfs| {
+        std::fs::remove_dir_all(rootfs.join("opt/old")).unwrap();
+        std::fs::write(rootfs.join(&api), "import os\n").unwrap();
+    });
+    // The same image as `docker save` writes it.
+    tool(
+        dir,
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            "oci:oci:t",
+            "docker-archive:saved.tar:picket/test:t",
+        ],
+    );
+
+    for image in ["oci", "saved.tar"] {
+        let (doc, out) = scan_json(dir, &["--image", image]);
+        assert_eq!(out.status.code(), Some(1), "{image}: {}", text(&out.stderr));
+        let files: Vec<&str> = doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        let site = format!("{image}:/usr/local/lib/{python}/site-packages");
+        assert_eq!(
+            files,
+            [site.as_str()],
+            "{image}: only the top layer's environment"
+        );
+        let mut expected = requests_2_30_advisories();
+        expected.insert((
+            "requests".to_owned(),
+            "2.30.0".to_owned(),
+            "tampered".to_owned(),
+            format!("{image}:/{api}"),
+        ));
+        // Before Python 3.12, the environment holds setuptools with its code-running .pth.
+        if let Some(setuptools) = doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["normalized"] == "setuptools")
+        {
+            expected.insert((
+                "setuptools".to_owned(),
+                setuptools["version"].as_str().unwrap().to_owned(),
+                "pth-code".to_owned(),
+                format!("{site}/distutils-precedence.pth"),
+            ));
+        }
+        assert_eq!(findings(&doc), expected, "{image}: {doc}");
+    }
+    // Not an image: one error with a hint.
+    let out = picket(dir, &["scan", "--offline", "--image", "bundle-missing"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = picket(dir, &["scan", "--offline", "--image", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("hint: give a `docker save` tarball"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -29,8 +29,8 @@ pub fn run(args: &ScanArgs, format: Format) -> Exit {
 fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let config = Config::load(args.config.as_deref())?;
     let data_dir = data_dir(args.data_dir.as_deref())?;
-    // With --env, dependency files are read only when named.
-    let files = if args.env.is_some() && args.paths.is_empty() {
+    // With --env or --image, dependency files are read only when named.
+    let files = if (args.env.is_some() || args.image.is_some()) && args.paths.is_empty() {
         Vec::new()
     } else {
         scan::discover(&args.paths)?
@@ -44,6 +44,9 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         };
         let sites = picket_env::read(&env, args.jobs.max(1))?;
         parsed = scan::parse_environment(sites).and(parsed);
+    }
+    if let Some(image) = &args.image {
+        parsed = scan::parse_environment(image_environments(image, args.jobs.max(1))?).and(parsed);
     }
     // Where the advisories come from: an OSV API (its records about these projects), or the
     // imported database (with the count of all it holds).
@@ -144,6 +147,33 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
             Exit::Ok
         },
     )
+}
+
+/// The Python environments inside a container image, read from a scratch folder that holds only
+/// them (removed afterwards), with paths shown as `IMAGE:/usr/lib/…`.
+fn image_environments(image: &Path, jobs: usize) -> anyhow::Result<Vec<picket_env::SitePackages>> {
+    let scratch = tempfile::Builder::new()
+        .prefix("picket-image-")
+        .tempdir()
+        .context("making a scratch folder for the image")?;
+    let unpacked = picket_env::image::unpack_python(
+        image,
+        scratch.path(),
+        &picket_env::image::ImageLimits::default(),
+    )?;
+    if unpacked.environments.is_empty() {
+        output::warning(&format!(
+            "{}: no Python environment (site-packages or dist-packages folder) in its {} layers",
+            image.display(),
+            unpacked.layers
+        ));
+    }
+    let mut sites = Vec::new();
+    for env in &unpacked.environments {
+        sites.extend(picket_env::read(env, jobs)?);
+    }
+    picket_env::relabel(&mut sites, scratch.path(), &format!("{}:", image.display()));
+    Ok(sites)
 }
 
 /// Writes the report in `format` to `out` or stdout.

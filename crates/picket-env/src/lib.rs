@@ -17,6 +17,7 @@
 //! finding and is never opened; folders are walked without following links, so a link loop
 //! neither hangs nor fails the scan; reads are bounded and only regular files are opened.
 
+pub mod image;
 pub mod pth;
 pub mod record;
 
@@ -307,6 +308,30 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Shows the paths of `sites` under `from` as under `to` instead, in paths, messages and
+/// warnings alike (an image's scratch folder as the image: `image.tar:/usr/lib/…`).
+pub fn relabel(sites: &mut [SitePackages], from: &Path, to: &str) {
+    let from = from.display().to_string();
+    let text = |s: &mut String| *s = s.replace(&from, to);
+    let path = |p: &mut PathBuf| *p = PathBuf::from(p.display().to_string().replace(&from, to));
+    for site in sites {
+        path(&mut site.path);
+        site.warnings.iter_mut().for_each(text);
+        let problems = site.problems.iter_mut().chain(
+            site.distributions
+                .iter_mut()
+                .flat_map(|d| d.problems.iter_mut()),
+        );
+        for p in problems {
+            path(&mut p.path);
+            text(&mut p.message);
+        }
+        for d in &mut site.distributions {
+            path(&mut d.metadata);
+        }
+    }
 }
 
 /// A distribution folder found, before it is read.

@@ -333,3 +333,255 @@ fn what_is_not_an_environment_is_refused() {
         .to_string();
     assert!(e.contains("missing: No such file"), "{e}");
 }
+
+/// Image layouts written by hand: what no image tool writes (hostile layers) and the rules
+/// (order, whiteouts) checked exactly; tests/scan.rs covers images made by umoci and skopeo.
+mod images {
+    use super::*;
+    use crate::image::{ImageLimits, unpack_python};
+    use std::io::Write as _;
+
+    /// A layer: `(path, Some(content))` files, `(path, None)` folders.
+    fn layer(entries: &[(&str, Option<&[u8]>)], gzip: bool) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, content) in entries {
+            let mut header = tar::Header::new_gnu();
+            match content {
+                Some(bytes) => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_size(bytes.len() as u64);
+                    header.set_mode(0o644);
+                    builder.append_data(&mut header, path, *bytes).unwrap();
+                }
+                None => {
+                    header.set_entry_type(tar::EntryType::Directory);
+                    header.set_size(0);
+                    header.set_mode(0o755);
+                    builder.append_data(&mut header, path, &[][..]).unwrap();
+                }
+            }
+        }
+        let bytes = builder.into_inner().unwrap();
+        if !gzip {
+            return bytes;
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// An OCI layout at `dir` with `layers` (blob bytes, declared size override).
+    fn layout(dir: &Path, layers: &[(Vec<u8>, Option<u64>)]) {
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        let put = |bytes: &[u8]| {
+            let hex = picket_formats::hashes::sha256_hex(bytes);
+            std::fs::write(blobs.join(&hex), bytes).unwrap();
+            (format!("sha256:{hex}"), bytes.len() as u64)
+        };
+        let descriptors: Vec<serde_json::Value> = layers
+            .iter()
+            .map(|(bytes, declared)| {
+                let (digest, size) = put(bytes);
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": digest,
+                    "size": declared.unwrap_or(size),
+                })
+            })
+            .collect();
+        let (config, config_size) = put(b"{}");
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
+            "layers": descriptors,
+        });
+        let (digest, size) = put(manifest.to_string().as_bytes());
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion": "1.0.0"}"#).unwrap();
+        std::fs::write(
+            dir.join("index.json"),
+            serde_json::json!({"schemaVersion": 2, "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": size}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+    }
+
+    const META: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n";
+
+    #[test]
+    fn layers_apply_in_order_with_whiteouts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sp = "usr/local/lib/python3.12/site-packages";
+        let old = "opt/old/lib/python3.12/site-packages";
+        let record = format!(
+            "demo/__init__.py,{},6\ndemo-1.0.dist-info/RECORD,,\n",
+            digest(b"x = 1\n")
+        );
+        let lower = layer(
+            &[
+                (sp, None),
+                (&format!("{sp}/demo-1.0.dist-info/METADATA"), Some(META)),
+                (
+                    &format!("{sp}/demo-1.0.dist-info/RECORD"),
+                    Some(record.as_bytes()),
+                ),
+                (&format!("{sp}/demo/__init__.py"), Some(b"x = 1\n")),
+                (&format!("{sp}/gone/x.py"), Some(b"")),
+                (&format!("{old}/demo-1.0.dist-info/METADATA"), Some(META)),
+                ("etc/passwd", Some(b"not unpacked")),
+            ],
+            true,
+        );
+        let upper = layer(
+            &[
+                // The old environment deleted, a folder made opaque, a file changed.
+                ("opt/old/lib/python3.12/.wh.site-packages", Some(b"")),
+                (&format!("{sp}/gone/.wh..wh..opq"), Some(b"")),
+                (&format!("{sp}/gone/new.py"), Some(b"")),
+                (&format!("{sp}/demo/__init__.py"), Some(b"x = 2\n")),
+            ],
+            false,
+        );
+        let image = tmp.path().join("image");
+        layout(&image, &[(lower, None), (upper, None)]);
+        let scratch = tmp.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let unpacked = unpack_python(&image, &scratch, &ImageLimits::default()).unwrap();
+        assert_eq!(unpacked.layers, 2);
+        assert!(
+            !scratch.join("etc/passwd").exists(),
+            "only environments are unpacked"
+        );
+        assert!(!scratch.join(format!("{sp}/gone/x.py")).exists());
+        assert!(scratch.join(format!("{sp}/gone/new.py")).exists());
+        let envs = unpacked.environments;
+        assert_eq!(envs.len(), 1, "{envs:?}");
+        assert_eq!(envs[0].root, scratch.join("usr/local"));
+        let mut sites = read(&envs[0], 1).unwrap();
+        relabel(&mut sites, &scratch, "image:");
+        let site = &sites[0];
+        assert_eq!(
+            site.path,
+            Path::new("image:/usr/local/lib/python3.12/site-packages")
+        );
+        let problems = &site.distributions[0].problems;
+        let changed = problems
+            .iter()
+            .find(|p| p.message.contains("differs"))
+            .unwrap();
+        assert_eq!(
+            changed.path,
+            Path::new(&format!("image:/{sp}/demo/__init__.py"))
+        );
+        assert!(
+            changed
+                .message
+                .starts_with(&format!("image:/{sp}/demo/__init__.py differs"))
+        );
+    }
+
+    fn refusal(layers: &[(Vec<u8>, Option<u64>)], limits: &ImageLimits) -> String {
+        let tmp = tempfile::tempdir().unwrap();
+        let image = tmp.path().join("image");
+        layout(&image, layers);
+        let scratch = tmp.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let e = unpack_python(&image, &scratch, limits)
+            .unwrap_err()
+            .to_string();
+        // Nothing outside the scratch folder: the tempdir holds only the image and the scratch.
+        let mut names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["image", "scratch"]);
+        assert!(!e.contains('\n'), "one line: {e}");
+        e
+    }
+
+    #[test]
+    fn hostile_layers_are_refused_in_one_line() {
+        let limits = ImageLimits::default();
+        // An entry that climbs out.
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_old();
+        {
+            let raw = header.as_old_mut();
+            raw.name[..31].copy_from_slice(b"../../x/site-packages/escape.p\0");
+        }
+        header.set_size(1);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        builder.append(&header, &b"x"[..]).unwrap();
+        let escape = builder.into_inner().unwrap();
+        let e = refusal(&[(escape, None)], &limits);
+        assert!(
+            e.contains("layer 1: entry `../../x/site-packages/escape.p` leaves the image; refused"),
+            "{e}"
+        );
+
+        // A layer that declares 10 GB.
+        let e = refusal(
+            &[(layer(&[("a", Some(b""))], true), Some(10 << 30))],
+            &limits,
+        );
+        assert!(
+            e.contains("layer 1 declares 10737418240 bytes, over the"),
+            "{e}"
+        );
+
+        // A tar bomb: 64 MiB of zeros in a small gzip, against a 16 MiB budget.
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = layer(
+            &[("usr/lib/python3/dist-packages/z.bin", Some(&zeros))],
+            true,
+        );
+        assert!(bomb.len() < 1 << 20);
+        let small = ImageLimits {
+            max_unpacked_bytes: 16 << 20,
+            ..ImageLimits::default()
+        };
+        let e = refusal(&[(bomb, None)], &small);
+        assert!(
+            e.contains("layer 1: more than 16777216 bytes once decompressed (a tar bomb?)"),
+            "{e}"
+        );
+
+        // zstd, and a layer whose bytes are not its digest's.
+        let e = refusal(&[(vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0], None)], &limits);
+        assert!(e.contains("zstd-compressed layers are not read"), "{e}");
+        let tmp = tempfile::tempdir().unwrap();
+        let image = tmp.path().join("image");
+        layout(&image, &[(layer(&[("a", Some(b"1"))], false), None)]);
+        for blob in std::fs::read_dir(image.join("blobs/sha256")).unwrap() {
+            let path = blob.unwrap().path();
+            let mut bytes = std::fs::read(&path).unwrap();
+            if bytes.starts_with(b"a\0") {
+                let at = 512;
+                bytes[at] = b'2';
+                std::fs::write(&path, bytes).unwrap();
+            }
+        }
+        let e = unpack_python(&image, tmp.path(), &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("layer 1: its content is sha256:") && e.contains("not the sha256:"),
+            "{e}"
+        );
+
+        // Not an image.
+        let e = unpack_python(tmp.path(), tmp.path(), &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("neither manifest.json (docker save) nor index.json (OCI)")
+                && e.contains("\nhint: "),
+            "{e}"
+        );
+    }
+}
