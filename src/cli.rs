@@ -689,6 +689,11 @@ pub struct ScanArgs {
     /// are `new`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// A VEX document (OpenVEX or CycloneDX VEX), repeatable: a statement that a release is not
+    /// affected by a vulnerability (`not_affected`, `fixed`; `false_positive`, `resolved`) lists
+    /// that finding as ignored, with the statement's status and justification.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
     /// Ask this OSV API (its root, or its `/v1/query` URL: `picket serve`'s or any other) for
     /// the advisories instead of the imported database.
     #[arg(long, value_name = "URL", conflicts_with = "offline")]

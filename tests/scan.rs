@@ -2219,3 +2219,105 @@ fn issue_17_an_image_made_by_umoci_is_scanned_top_layer_only() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn issue_17_vex_statements_suppress_their_findings_with_the_justification() {
+    let data = data_with_advisories();
+    let dir = data.path();
+    std::fs::write(
+        dir.join("supplier.openvex.json"),
+        serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "@id": "https://example.org/vex/2026-1",
+            "author": "app team",
+            "timestamp": "2026-11-01T00:00:00Z",
+            "version": 1,
+            "statements": [
+                {"vulnerability": {"name": "CVE-2024-35195"},
+                 "products": [{"@id": "pkg:pypi/requests@2.31.0"}],
+                 "status": "not_affected",
+                 "justification": "vulnerable_code_not_in_execute_path",
+                 "impact_statement": "verify=False is never used"},
+                // Another release: it does not apply to the pinned one.
+                {"vulnerability": {"name": "CVE-2024-22195"},
+                 "products": [{"@id": "pkg:pypi/jinja2@3.1.3"}],
+                 "status": "not_affected",
+                 "justification": "component_not_present"},
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bom.cdx.json"),
+        serde_json::json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "components": [{"type": "library", "bom-ref": "u3", "name": "urllib3",
+                            "version": "1.26.5", "purl": "pkg:pypi/urllib3@1.26.5"}],
+            "vulnerabilities": [{"id": "GHSA-v845-jxx5-vc9f",
+                "analysis": {"state": "not_affected", "justification": "code_not_reachable"},
+                "affects": [{"ref": "u3"}]}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let requirements = deps_fixture("uv/requirements.txt");
+    let (doc, out) = scan_json(
+        dir,
+        &[
+            &requirements,
+            "--vex",
+            "supplier.openvex.json",
+            "--vex",
+            "bom.cdx.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let left: BTreeSet<String> = findings(&doc).into_iter().map(|f| f.3).collect();
+    assert_eq!(
+        left,
+        BTreeSet::from(["GHSA-h5c8-rqwp-cp95".to_owned()]),
+        "{doc}"
+    );
+    let requests = package(&doc, "requests");
+    assert_eq!(
+        requests["ignored"][0]["reason"],
+        "VEX supplier.openvex.json: not_affected — vulnerable_code_not_in_execute_path; verify=False is never used"
+    );
+    assert_eq!(
+        requests["vulnerabilities"][0]["ignored"]["reason"],
+        requests["ignored"][0]["reason"]
+    );
+    assert_eq!(
+        package(&doc, "urllib3")["ignored"][0]["reason"],
+        "VEX bom.cdx.json: not_affected — code_not_reachable"
+    );
+    // The table lists them as ignored, saying why (in full with --verbose).
+    let out = picket(
+        dir,
+        &[
+            "scan",
+            "--offline",
+            "--verbose",
+            &requirements,
+            "--vex",
+            "supplier.openvex.json",
+        ],
+    );
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("vulnerable_code_not_in_execute_path"),
+        "{table}"
+    );
+    // A file that is not VEX: one error with a hint.
+    let out = picket(
+        dir,
+        &["scan", "--offline", &requirements, "--vex", &requirements],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+}

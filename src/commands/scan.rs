@@ -81,6 +81,9 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     if let Some(path) = &args.baseline {
         ignore.extend(scan::baseline(path)?);
     }
+    for path in &args.vex {
+        ignore.extend(picket_check::vex::read(path)?);
+    }
     let policy = Policy {
         require_hashes: args.require_hashes || config.scan.require_hashes,
         ignore: &ignore,

@@ -105,7 +105,7 @@ impl PackageReport {
         self.findings.retain(|f| {
             !ignore
                 .iter()
-                .any(|e| e.applies(normalized, &[f.id.as_str()], today))
+                .any(|e| e.applies(normalized, self.version.as_deref(), &[f.id.as_str()], today))
         });
         self.verdict = Verdict::of(&self.findings);
     }

@@ -80,6 +80,9 @@ pub struct Ignore {
     /// Only for this project (any spelling).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// Only for this release of it (a VEX statement about one version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// The last day it applies, `YYYY-MM-DD`.
     #[serde(deserialize_with = "date")]
     pub until: String,
@@ -93,14 +96,22 @@ impl Ignore {
         parse_date(&self.until).unwrap_or(i64::MIN)
     }
 
-    /// Whether it leaves out, on day `today`, a finding about `normalized` known by any of `ids`
-    /// (the finding id, an advisory id and its aliases).
-    pub fn applies(&self, normalized: &str, ids: &[&str], today: i64) -> bool {
+    /// Whether it leaves out, on day `today`, a finding about `normalized` at `version` known by
+    /// any of `ids` (the finding id, an advisory id and its aliases).
+    pub fn applies(
+        &self,
+        normalized: &str,
+        version: Option<&str>,
+        ids: &[&str],
+        today: i64,
+    ) -> bool {
         let package = self
             .package
             .as_deref()
             .is_none_or(|p| picket_formats::normalize(p) == normalized);
+        let release = self.version.as_deref().is_none_or(|v| Some(v) == version);
         package
+            && release
             && self.until_day() >= today
             && ids.iter().any(|id| id.eq_ignore_ascii_case(&self.id))
     }

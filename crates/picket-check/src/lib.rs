@@ -17,5 +17,6 @@ pub mod name_data;
 pub mod online;
 pub mod osv_client;
 pub mod scan;
+pub mod vex;
 
 pub use check::{Checker, PackageReport, Request, Verdict, check_all};

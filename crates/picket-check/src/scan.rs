@@ -347,6 +347,7 @@ pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
     let entry = |id: String, package: Option<&str>| Ignore {
         id,
         package: package.map(str::to_owned),
+        version: None,
         until: "9999-12-31".to_owned(),
         reason: reason.clone(),
     };
@@ -438,12 +439,13 @@ pub struct Policy<'a> {
 }
 
 impl Policy<'_> {
-    /// The entry that leaves `finding` of `normalized` out, if one applies today (`aliases`: the
-    /// advisory's other ids). A finding about a file is also known as `ID:PATH`, which is how a
-    /// baseline names it.
+    /// The entry that leaves `finding` of `normalized` at `version` out, if one applies today
+    /// (`aliases`: the advisory's other ids). A finding about a file is also known as `ID:PATH`,
+    /// which is how a baseline names it.
     pub fn ignores(
         &self,
         normalized: &str,
+        version: Option<&str>,
         finding: &ScanFinding,
         aliases: &[String],
     ) -> Option<&Ignore> {
@@ -457,7 +459,7 @@ impl Policy<'_> {
         ids.extend(at_path.as_deref());
         self.ignore
             .iter()
-            .find(|e| e.applies(normalized, &ids, self.today))
+            .find(|e| e.applies(normalized, version, &ids, self.today))
     }
 
     /// Whether a file-level finding of the file at `path` is left out: by an entry for every
@@ -467,7 +469,7 @@ impl Policy<'_> {
         let key = baseline_key(id, finding.path.as_deref().unwrap_or(path));
         self.ignore
             .iter()
-            .any(|e| e.package.is_none() && e.applies("", &[id, &key], self.today))
+            .any(|e| e.package.is_none() && e.applies("", None, &[id, &key], self.today))
     }
 
     /// A warning for each ignore entry that has expired.
@@ -1023,7 +1025,7 @@ fn package_report(
             .and_then(|a| vulnerabilities.iter().find(|v| v.id == a))
             .map(|v| v.aliases.clone())
             .unwrap_or_default();
-        match policy.ignores(&normalized, &f, &aliases) {
+        match policy.ignores(&normalized, dep.pinned.as_deref(), &f, &aliases) {
             Some(entry) => {
                 let why = Ignored {
                     until: entry.until.clone(),

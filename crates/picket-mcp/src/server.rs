@@ -149,7 +149,9 @@ impl State {
                         .find(|v| Some(&v.id) == f.advisory.as_ref())
                         .map(|v| v.aliases.clone())
                         .unwrap_or_default();
-                    policy.ignores(&report.normalized, f, &aliases).is_none()
+                    policy
+                        .ignores(&report.normalized, report.version.as_deref(), f, &aliases)
+                        .is_none()
                 });
                 PackageOut::of(report, &advisory, &self.settings.loaded.index, now)
             })
