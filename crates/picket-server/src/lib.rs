@@ -34,6 +34,7 @@ pub mod password_reset;
 pub mod policy;
 pub mod reports;
 pub mod simple;
+pub mod simple_root;
 pub mod upload;
 pub mod web;
 
@@ -425,9 +426,29 @@ pub async fn serve(
     Ok(())
 }
 
-/// Every change is journaled, so a journal that grew means pages may be stale: drop them all.
-/// In-process writes drop their pages at once; this catches `picket admin` in another process.
+/// Journal kinds that change no simple page (a kind ending in `.` stands for its family).
+const NO_PAGE_EFFECT: &[&str] = &[
+    "account.create",
+    "account.email.",
+    "account.2fa.",
+    "account.token.",
+    "account.login",
+    "account.password-reset",
+    "account.refused",
+    "account.reporter-trust",
+    "account.restrict",
+    "account.unrestrict",
+    "domain.",
+    "campaign.detect",
+    "osv.",
+];
+
+/// Every change is journaled, so new events say which pages may be stale: a project's own
+/// (and its part of the root list) for an event naming a project, none for account set-up and
+/// the like, all of them for anything else. In-process writes drop their pages at once; this
+/// catches `picket admin` in another process.
 async fn watch_journal(state: AppState) {
+    const BATCH: i64 = 1000;
     let mut seen = state.store.last_event_id().await.unwrap_or(0);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut tick_count: u64 = 0;
@@ -436,13 +457,39 @@ async fn watch_journal(state: AppState) {
         if let Ok(last) = state.store.last_event_id().await
             && last != seen
         {
-            seen = last;
-            state.pages.clear();
+            match state.store.events_after(seen, BATCH).await {
+                Ok(events) if (events.len() as i64) < BATCH => {
+                    for (id, event) in events {
+                        seen = id;
+                        invalidate_for(&state, &event);
+                    }
+                }
+                _ => {
+                    seen = last;
+                    state.pages.clear();
+                }
+            }
         }
         if tick_count.is_multiple_of(60) {
             let _ = state.store.prune_rate_limits(now_ms()).await;
         }
         tick_count += 1;
+    }
+}
+
+/// Drops the pages `event` may have changed.
+fn invalidate_for(state: &AppState, event: &picket_store::Event) {
+    if let Some(project) = event
+        .data
+        .get("project")
+        .and_then(serde_json::Value::as_str)
+    {
+        state.pages.invalidate(&picket_formats::normalize(project));
+    } else if !NO_PAGE_EFFECT
+        .iter()
+        .any(|k| event.kind == *k || (k.ends_with('.') && event.kind.starts_with(k)))
+    {
+        state.pages.clear();
     }
 }
 

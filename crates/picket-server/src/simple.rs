@@ -49,11 +49,12 @@ impl Page {
     }
 }
 
-/// Rendered pages by normalized project name (`""` for the root list).
+/// Rendered pages by normalized project name, and the root list in parts.
 #[derive(Debug, Default)]
 pub struct PageCache {
     pages: RwLock<HashMap<String, Arc<Page>>>,
     generation: AtomicU64,
+    root: crate::simple_root::RootIndex,
 }
 
 impl PageCache {
@@ -88,9 +89,10 @@ impl PageCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         pages.clear();
+        self.root.clear();
     }
 
-    /// Drops a project's page (and the root list).
+    /// Drops a project's page (and its part of the root list).
     pub fn invalidate(&self, normalized: &str) {
         let mut pages = self
             .pages
@@ -98,7 +100,7 @@ impl PageCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         pages.remove(normalized);
-        pages.remove("");
+        self.root.invalidate(normalized);
     }
 }
 
@@ -220,29 +222,6 @@ fn render_project(
     )
 }
 
-fn render_root(projects: &[(String, String)]) -> Page {
-    let json = serde_json::json!({
-        "meta": { "api-version": API_VERSION },
-        "projects": projects.iter().map(|(name, _)| serde_json::json!({ "name": name })).collect::<Vec<_>>(),
-    });
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n    <title>Simple index</title>\n  </head>\n  <body>\n"
-    );
-    for (name, normalized) in projects {
-        let _ = writeln!(
-            html,
-            "    <a href=\"/simple/{}/\">{}</a><br />",
-            escape(normalized),
-            escape(name)
-        );
-    }
-    html.push_str("  </body>\n</html>\n");
-    Page::new(
-        serde_json::to_vec(&json).unwrap_or_default(),
-        html.into_bytes(),
-    )
-}
-
 fn respond(page: &Page, format: Format, headers: &HeaderMap) -> Response {
     let (body, etag) = match format {
         Format::Json => (&page.json, &page.json_etag),
@@ -264,11 +243,16 @@ fn respond(page: &Page, format: Format, headers: &HeaderMap) -> Response {
         )
             .into_response()
     };
-    let h = response.headers_mut();
+    page_headers(response.headers_mut(), etag, &page.last_modified);
+    response
+}
+
+/// The caching and version headers of every simple page.
+fn page_headers(h: &mut HeaderMap, etag: &str, last_modified: &str) {
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&page.last_modified) {
+    if let Ok(v) = HeaderValue::from_str(last_modified) {
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(
@@ -283,7 +267,6 @@ fn respond(page: &Page, format: Format, headers: &HeaderMap) -> Response {
         "x-pypi-repository-version",
         HeaderValue::from_static(API_VERSION),
     );
-    response
 }
 
 fn negotiate(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, ApiError> {
@@ -297,24 +280,120 @@ fn negotiate(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, ApiErro
     })
 }
 
-/// `GET /simple/`.
+/// `GET /simple/`: the root list, assembled from its parts ([`crate::simple_root`]); gzip when
+/// the client takes it, from the parts' own compressed bytes.
 pub async fn root(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, ApiError> {
     let format = negotiate(&headers, &query)?;
-    let page = match state.pages.get("") {
-        Some(page) => page,
-        None => {
-            let generation = state.pages.generation();
-            let projects = state.visible_projects().await?;
-            let page = Arc::new(render_root(&projects));
-            state.pages.insert(String::new(), page.clone(), generation);
-            page
-        }
+    let store = state.store.clone();
+    let answer = state
+        .pages
+        .root
+        .answer(|from, to| {
+            let store = store.clone();
+            async move { store.projects_between(&from, to.as_deref()).await }
+        })
+        .await?;
+    let assembled = match format {
+        Format::Json => &answer.1,
+        Format::Html | Format::TextHtml => &answer.0,
     };
-    Ok(respond(&page, format, &headers))
+    let gzip = accepts_gzip(&headers);
+    let etag = if gzip {
+        format!("{}-gz\"", assembled.etag.trim_end_matches('"'))
+    } else {
+        assembled.etag.clone()
+    };
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
+        });
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let pieces = if gzip {
+            &assembled.gzip
+        } else {
+            &assembled.raw
+        };
+        let mut r = axum::body::Body::new(Pieces::new(pieces)).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        if gzip {
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        r
+    };
+    page_headers(response.headers_mut(), &etag, &answer.2);
+    Ok(response)
+}
+
+/// Whether `Accept-Encoding` takes gzip (with a non-zero weight).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let zero = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip")) && !zero
+        })
+}
+
+/// A body sent piece by piece, without copying the pieces together.
+struct Pieces {
+    pieces: std::collections::VecDeque<axum::body::Bytes>,
+    left: u64,
+}
+
+impl Pieces {
+    fn new(pieces: &[axum::body::Bytes]) -> Self {
+        Self {
+            left: pieces.iter().map(|p| p.len() as u64).sum(),
+            pieces: pieces.iter().cloned().collect(),
+        }
+    }
+}
+
+impl hyper::body::Body for Pieces {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let next = self.pieces.pop_front();
+        if let Some(p) = &next {
+            self.left -= p.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|p| Ok(hyper::body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.left)
+    }
 }
 
 /// `GET /simple/{project}/`.

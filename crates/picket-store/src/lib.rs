@@ -13,6 +13,7 @@
 
 mod accounts;
 mod blobs;
+mod bulk;
 mod defenses;
 mod domains;
 mod journal;
@@ -30,6 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use accounts::{NewUser, TokenInfo, TokenScope, User};
 pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
+pub use bulk::{BulkFile, BulkProject};
 pub use defenses::{
     AdminAction, AdminContext, NameProhibition, RateDecision, SIGNUP_BUCKET_MS, StoredCampaign,
 };
