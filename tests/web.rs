@@ -146,6 +146,10 @@ const ADMIN_URLS: &[(&str, &str)] = &[
     ("POST", "/admin/campaigns/some-id/confirm/"),
     ("GET", "/admin/users/"),
     ("POST", "/admin/users/"),
+    ("POST", "/admin/users/preview/"),
+    ("GET", "/admin/domains/"),
+    ("POST", "/admin/domains/"),
+    ("GET", "/admin/audit/"),
 ];
 
 #[test]
@@ -421,6 +425,57 @@ fn pages_forms_and_admin_urls_are_guarded() {
             .body
             .contains(">restricted<")
     );
+
+    // The audit log lists it, with its reason; filters narrow it.
+    let audit = root.get("/admin/audit/?kind=account.&actor=root");
+    assert_eq!(audit.status, 200);
+    assert!(audit.body.contains("account.restrict") && audit.body.contains(">bob<"));
+    assert!(
+        !root
+            .get("/admin/audit/?kind=domain.")
+            .body
+            .contains("account.restrict")
+    );
+    assert_eq!(root.get("/admin/audit/?days=x").status, 400);
+    // Nuking shows the dry run first and changes nothing until confirmed.
+    let preview = root.post(
+        "/admin/users/preview/",
+        &[("username", "mallory"), ("q", "mall")],
+    );
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(preview.body.contains("account.disable"), "{}", preview.body);
+    assert!(
+        preview.body.contains("project.quarantine"),
+        "{}",
+        preview.body
+    );
+    assert!(anon.get("/project/demo-xss/").body.contains("demo_xss-1.0"));
+    // A domain prohibition needs a fresh code too.
+    let refused = root.post(
+        "/admin/domains/",
+        &[
+            ("domain", "inbox.example"),
+            ("action", "prohibit-domain"),
+            ("reason", "test"),
+            ("totp", "000000"),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+    assert!(
+        root.get("/admin/domains/")
+            .body
+            .contains("No domain is prohibited.")
+    );
+
+    // Added addresses go through the same checks as the API's and get a verification mail.
+    let bad = victim.post("/account/emails/", &[("email", "not an address")]);
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("class=\"alert\""), "{}", bad.body);
+    let mails = registry.mailed_links().len();
+    let added = victim.post("/account/emails/", &[("email", "second@example.org")]);
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert!(victim.get("/account/").body.contains("second@example.org"));
+    assert_eq!(registry.mailed_links().len(), mails + 1);
 
     // Logging out ends the session itself, not just the cookie.
     let session_cookie = victim.cookies["picket_session"].clone();

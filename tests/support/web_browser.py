@@ -490,6 +490,14 @@ try:
     both_schemes("users")
     shot("admin-users")
     step("users page lists the disabled members")
+    go("/admin/audit/?kind=campaign.")
+    assert "campaign.apply" in body_text(), body_text()
+    both_schemes("audit log")
+    shot("admin-audit")
+    go("/admin/domains/")
+    assert "inbox.example" in body_text(), "the campaign prohibited its domain"
+    both_schemes("domains")
+    step("audit log and domain policy pages")
 finally:
     driver.quit()
     with open(os.path.join(SHOTS, "axe.json"), "w", encoding="utf-8") as f:

@@ -580,23 +580,34 @@ pub async fn add_email(
     let user = session_actor(&state, &headers).await?;
     let form: NewEmail = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Expected {{\"email\"}}: {e}")).json())?;
-    let email = normalize_email(&form.email).map_err(|e| ApiError::bad_request(e).json())?;
+    let email = add_address(&state, &user, &form.email, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "email": email, "verified": false,
+                     "message": "A verification link was sent to this address." })),
+    )
+        .into_response())
+}
+
+/// Adds an address to `user` (checked against the domain policy, limited per account) and mails
+/// it a verification link; answers the address as stored.
+pub(crate) async fn add_address(
+    state: &AppState,
+    user: &User,
+    address: &str,
+    ip: Option<&str>,
+) -> Result<String, ApiError> {
+    let email = normalize_email(address).map_err(ApiError::bad_request)?;
     crate::limits::check(
-        &state,
+        state,
         crate::limits::Action::EmailAddUser,
         Some(&user.username),
     )
-    .await
-    .map_err(ApiError::json)?;
-    crate::policy::check_email_domain(
-        &state,
-        &email,
-        &user.username,
-        ip.as_deref(),
-        "account.email.add",
-    )
-    .await
-    .map_err(ApiError::json)?;
+    .await?;
+    crate::policy::check_email_domain(state, &email, &user.username, ip, "account.email.add")
+        .await?;
     let now = now_ms();
     let added = state
         .store
@@ -607,7 +618,7 @@ pub async fn add_email(
                 "account.email.add",
                 now,
                 Some(&user.username),
-                ip.as_deref(),
+                ip,
                 json!({ "email": email }),
             )],
         )
@@ -616,16 +627,10 @@ pub async fn add_email(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "This address is already on your account.",
-        )
-        .json());
+        ));
     }
-    send_verification(&state, &user, &email, now).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "email": email, "verified": false,
-                     "message": "A verification link was sent to this address." })),
-    )
-        .into_response())
+    send_verification(state, user, &email, now).await?;
+    Ok(email)
 }
 
 /// `{"name", "projects"?}`.

@@ -49,6 +49,32 @@ pub struct ActionRequest {
     dry_run: bool,
 }
 
+impl ActionRequest {
+    /// `prohibit-domain` or `allow-domain` of `domain`, as the web console asks for it.
+    pub(crate) fn domain(
+        action: &str,
+        domain: &str,
+        reason: &str,
+        expires_days: Option<u32>,
+        mx: bool,
+    ) -> Self {
+        Self {
+            action: action.to_owned(),
+            user: None,
+            users: None,
+            projects: None,
+            project: None,
+            prohibit_name: false,
+            malicious: false,
+            domain: Some(domain.to_owned()),
+            expires_days,
+            mx,
+            reason: reason.to_owned(),
+            dry_run: false,
+        }
+    }
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(message).json()
 }
@@ -213,7 +239,7 @@ pub async fn action(
     })))
 }
 
-async fn domain_action(
+pub(crate) async fn domain_action(
     state: &AppState,
     r: &ActionRequest,
     actor: &str,

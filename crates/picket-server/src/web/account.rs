@@ -292,6 +292,8 @@ struct AccountPage {
     chrome: Chrome,
     email: String,
     verified: bool,
+    /// Added addresses and whether each is verified.
+    emails: Vec<(String, bool)>,
     two_factor: bool,
     tokens: Vec<TokenView>,
     projects: Vec<OwnedView>,
@@ -359,6 +361,7 @@ async fn account_page(
             chrome: Chrome::new(viewer, "Your account"),
             email: user.email.clone(),
             verified: user.email_verified,
+            emails: state.store.emails(user.id).await?,
             two_factor: user.has_2fa(),
             tokens,
             projects,
@@ -510,6 +513,30 @@ pub async fn token_create(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(page)
         }
+        Err(e) if e.status.is_client_error() => {
+            account_page(&state, &viewer, None, e.message).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The add-an-address form.
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /account/emails/`: the API's added address (domain policy, limit, verification mail).
+pub async fn email_add(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SessionUser(viewer): SessionUser,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> WebResult {
+    let user = &viewer.actor.as_ref().expect("signed in").user;
+    match accounts::add_address(&state, user, form.email.trim(), ip.as_deref()).await {
+        Ok(_) => Ok(Redirect::to("/account/").into_response()),
         Err(e) if e.status.is_client_error() => {
             account_page(&state, &viewer, None, e.message).await
         }

@@ -23,6 +23,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/campaigns/{id}/preview/", post(campaign_preview))
         .route("/admin/campaigns/{id}/confirm/", post(campaign_confirm))
         .route("/admin/users/", get(users).post(users_act))
+        .route("/admin/users/preview/", post(users_preview))
+        .route("/admin/domains/", get(domains).post(domains_act))
+        .route("/admin/audit/", get(audit))
 }
 
 /// An admin's change: why, and a code from the authenticator app made for this change.
@@ -549,6 +552,8 @@ struct UsersPage {
     chrome: Chrome,
     q: String,
     users: Vec<UserRow>,
+    /// The dry run of nuking an account: its name and the rows.
+    preview: Option<(String, Vec<Change>)>,
     done: Vec<Change>,
     error: String,
 }
@@ -564,6 +569,17 @@ async fn users_page(
     state: &AppState,
     admin: &Admin,
     q: String,
+    done: Vec<Change>,
+    error: String,
+) -> WebResult {
+    users_page_with(state, admin, q, None, done, error).await
+}
+
+async fn users_page_with(
+    state: &AppState,
+    admin: &Admin,
+    q: String,
+    preview: Option<(String, Vec<Change>)>,
     done: Vec<Change>,
     error: String,
 ) -> WebResult {
@@ -588,6 +604,7 @@ async fn users_page(
             chrome: Chrome::new(&admin.0, "Users"),
             q,
             users,
+            preview,
             done,
             error,
         },
@@ -627,6 +644,7 @@ async fn users_act(
         "unrestrict-user" => AdminAction::UnrestrictUser(who),
         "disable-user" => AdminAction::DisableUser(who),
         "enable-user" => AdminAction::EnableUser(who),
+        "nuke-user" => AdminAction::NukeUser(who),
         other => {
             return Err(HtmlError(ApiError::bad_request(format!(
                 "Unknown action `{other}`."
@@ -637,4 +655,249 @@ async fn users_act(
         Ok(events) => users_page(&state, &admin, form.q, changes(&events), String::new()).await,
         Err(message) => users_page(&state, &admin, form.q, Vec::new(), message).await,
     }
+}
+
+/// `{username}` for the nuke preview.
+#[derive(Debug, Deserialize)]
+struct NukeForm {
+    username: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /admin/users/preview/`: what nuking an account would do (disable it, quarantine every
+/// project it owns), the store's dry run row by row, with the confirm form.
+async fn users_preview(
+    State(state): State<AppState>,
+    admin: Admin,
+    CsrfForm(form): CsrfForm<NukeForm>,
+) -> WebResult {
+    let actor = format!("web:{}", admin.actor().user.username);
+    let cx = AdminContext {
+        actor: &actor,
+        reason: "preview",
+        time_ms: crate::now_ms(),
+    };
+    let events = state
+        .store
+        .admin(
+            &AdminAction::NukeUser(vec![form.username.clone()]),
+            &cx,
+            true,
+        )
+        .await?;
+    users_page_with(
+        &state,
+        &admin,
+        form.q,
+        Some((form.username, changes(&events))),
+        Vec::new(),
+        String::new(),
+    )
+    .await
+}
+
+/// A prohibited domain.
+pub struct DomainRow {
+    domain: String,
+    reason: String,
+    actor: String,
+    since: String,
+    expires: String,
+    mx: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/domains.html")]
+struct DomainsPage {
+    chrome: Chrome,
+    domains: Vec<DomainRow>,
+    done: Vec<Change>,
+    error: String,
+}
+
+async fn domains_page(
+    state: &AppState,
+    admin: &Admin,
+    done: Vec<Change>,
+    error: String,
+) -> WebResult {
+    let domains = state
+        .store
+        .prohibitions()
+        .await?
+        .into_iter()
+        .map(|p| DomainRow {
+            since: day(p.created_at),
+            expires: p.expires_at.map_or_else(|| "never".to_owned(), day),
+            domain: p.domain,
+            reason: p.reason,
+            actor: p.actor,
+            mx: p.match_mx,
+        })
+        .collect();
+    Ok(render_status(
+        refused_if(&error),
+        &DomainsPage {
+            chrome: Chrome::new(&admin.0, "E-mail domains"),
+            domains,
+            done,
+            error,
+        },
+    ))
+}
+
+async fn domains(State(state): State<AppState>, admin: Admin) -> WebResult {
+    domains_page(&state, &admin, Vec::new(), String::new()).await
+}
+
+/// A domain decision.
+#[derive(Debug, Deserialize)]
+struct DomainForm {
+    domain: String,
+    /// `prohibit-domain` or `allow-domain`.
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    totp: String,
+    /// Days until the prohibition lapses; empty: never.
+    #[serde(default)]
+    expires_days: String,
+    /// `on` when the mail servers are matched too.
+    #[serde(default)]
+    mx: Option<String>,
+}
+
+/// `POST /admin/domains/`: the admin API's `prohibit-domain` / `allow-domain`.
+async fn domains_act(
+    State(state): State<AppState>,
+    admin: Admin,
+    CsrfForm(form): CsrfForm<DomainForm>,
+) -> WebResult {
+    if !matches!(form.action.as_str(), "prohibit-domain" | "allow-domain") {
+        return Err(HtmlError(ApiError::bad_request(format!(
+            "Unknown action `{}`.",
+            form.action
+        ))));
+    }
+    let expires_days = match form.expires_days.trim() {
+        "" => None,
+        days => Some(days.parse::<u32>().map_err(|_| {
+            HtmlError(ApiError::bad_request(format!(
+                "`{days}` is not a number of days."
+            )))
+        })?),
+    };
+    let actor = match confirm(&state, &admin, &form.reason, &form.totp).await {
+        Ok(actor) => actor,
+        Err(e) if e.status.is_client_error() => {
+            return domains_page(&state, &admin, Vec::new(), e.message).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let request = crate::admin::ActionRequest::domain(
+        &form.action,
+        &form.domain,
+        form.reason.trim(),
+        expires_days,
+        form.mx.is_some(),
+    );
+    match crate::admin::domain_action(&state, &request, &actor, crate::now_ms()).await {
+        Ok(events) => domains_page(&state, &admin, changes(&events), String::new()).await,
+        Err(e) if e.status.is_client_error() => {
+            domains_page(&state, &admin, Vec::new(), e.message).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An entry of the admin journal.
+pub struct AuditRow {
+    time: String,
+    kind: String,
+    actor: String,
+    subject: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    kind: String,
+    actor: String,
+    days: String,
+    rows: Vec<AuditRow>,
+}
+
+/// `?kind=&actor=&days=`.
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// `GET /admin/audit/`: the admin journal (what `picket admin audit` lists), newest first,
+/// filtered by kind (a prefix such as `account.`), actor and age.
+async fn audit(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<AuditQuery>,
+) -> WebResult {
+    let days: i64 = match q.days.trim() {
+        "" => 30,
+        d => d.parse().map_err(|_| {
+            HtmlError(ApiError::bad_request(format!(
+                "`{d}` is not a number of days."
+            )))
+        })?,
+    };
+    let since = crate::now_ms() - days.clamp(0, 36_500) * 86_400_000;
+    let kind = q.kind.trim().to_owned();
+    let actor = q.actor.trim().to_owned();
+    let mut rows: Vec<AuditRow> = state
+        .store
+        .audit(since)
+        .await?
+        .into_iter()
+        .filter(|e| kind.is_empty() || e.kind.starts_with(&kind))
+        .filter(|e| {
+            actor.is_empty()
+                || e.data
+                    .get("actor")
+                    .and_then(|a| a.as_str())
+                    .is_some_and(|a| a.contains(&actor))
+        })
+        .map(|e| {
+            let text = |k: &str| {
+                e.data
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let change = changes(std::slice::from_ref(&e)).remove(0);
+            AuditRow {
+                time: picket_store::rfc3339(e.time_ms),
+                actor: text("actor"),
+                reason: text("reason"),
+                subject: change.subject,
+                kind: change.kind,
+            }
+        })
+        .collect();
+    rows.reverse();
+    rows.truncate(1000);
+    Ok(render(&AuditPage {
+        chrome: Chrome::new(&admin.0, "Audit log"),
+        kind,
+        actor,
+        days: days.to_string(),
+        rows,
+    }))
 }

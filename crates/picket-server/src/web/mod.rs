@@ -72,6 +72,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(account::two_factor_confirm),
         )
         .route("/account/tokens/", post(account::token_create))
+        .route("/account/emails/", post(account::email_add))
         .route("/account/tokens/{id}/revoke/", post(account::token_revoke))
         .route("/manage/project/{project}/", get(account::manage_project))
         .route(
