@@ -732,6 +732,10 @@ pub struct SbomArgs {
     /// Where imported data lives (advisories for CycloneDX's `vulnerabilities`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The policy file (default: ./picket.toml if present): its `[[check.ignore]]` entries in
+    /// force go into CycloneDX as VEX, an analysis `not_affected` on the vulnerability they cover.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Read each release's license from this index's JSON API (`/pypi/NAME/VERSION/json`
     /// beside its `/simple/`); lock files do not record licenses.
     #[arg(long, value_name = "URL")]

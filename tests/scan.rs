@@ -2321,3 +2321,77 @@ fn issue_17_vex_statements_suppress_their_findings_with_the_justification() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn issue_17_ignore_entries_go_out_as_cyclonedx_vex_and_come_back_in() {
+    let Some(venv) = venv() else { return };
+    let data = data_with_advisories();
+    let dir = data.path();
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    for file in ["uv.lock", "pyproject.toml"] {
+        std::fs::copy(deps_fixture(&format!("uv/{file}")), project.join(file)).unwrap();
+    }
+    // One entry in force (by the CVE alias), one expired: only the first is a VEX statement.
+    std::fs::write(
+        dir.join("picket.toml"),
+        "[[check.ignore]]\nid = \"CVE-2024-35195\"\npackage = \"requests\"\nuntil = \"2099-01-01\"\nreason = \"verify=False is never used\"\n\n\
+         [[check.ignore]]\nid = \"GHSA-v845-jxx5-vc9f\"\npackage = \"urllib3\"\nuntil = \"2001-01-01\"\nreason = \"old\"\n",
+    )
+    .unwrap();
+    for (format, file) in [("cyclonedx", "bom.cdx.json"), ("spdx", "bom.spdx.json")] {
+        let out = picket(
+            dir,
+            &[
+                "--format",
+                format,
+                "sbom",
+                "project",
+                "--config",
+                "picket.toml",
+                "-o",
+                file,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let check = validate_sboms(
+        &venv.join("bin/python"),
+        &dir.join("bom.cdx.json"),
+        &dir.join("bom.spdx.json"),
+    );
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    let bom: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bom.cdx.json")).unwrap()).unwrap();
+    let analyses: Vec<(&str, &Value)> = bom["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.get("analysis").is_some())
+        .map(|v| (v["id"].as_str().unwrap(), &v["analysis"]))
+        .collect();
+    assert_eq!(analyses.len(), 1, "{bom}");
+    assert_eq!(analyses[0].0, "GHSA-9wx4-h78v-vm56");
+    assert_eq!(analyses[0].1["state"], "not_affected");
+    assert_eq!(
+        analyses[0].1["detail"],
+        "verify=False is never used (picket.toml [[check.ignore]], until 2099-01-01)"
+    );
+    // Read back by scan, without the policy: the same finding is left out, saying why.
+    std::fs::remove_file(dir.join("picket.toml")).unwrap();
+    let (doc, out) = scan_json(dir, &["project/uv.lock", "--vex", "bom.cdx.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let requests = package(&doc, "requests");
+    assert!(
+        requests["findings"].as_array().unwrap().is_empty(),
+        "{requests}"
+    );
+    assert_eq!(
+        requests["ignored"][0]["reason"],
+        "VEX bom.cdx.json: not_affected — verify=False is never used (picket.toml [[check.ignore]], until 2099-01-01)"
+    );
+    assert_eq!(
+        package(&doc, "urllib3")["findings"][0]["advisory"],
+        "GHSA-v845-jxx5-vc9f"
+    );
+}

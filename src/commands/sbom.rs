@@ -194,7 +194,13 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
                     "no advisories imported, so the SBOM lists no vulnerabilities; `picket db import-osv PATH` or `picket db update` adds them",
                 );
             }
-            cyclonedx(&root, &components, &direct, &created, &db)
+            let config = crate::config::Config::load(args.config.as_deref())?;
+            let today = picket_formats::time::now_unix().div_euclid(86_400);
+            let statements = Statements {
+                ignore: &config.check.ignore,
+                today,
+            };
+            cyclonedx(&root, &components, &direct, &created, &db, &statements)
         }
     };
     let mut text = serde_json::to_vec_pretty(&document)?;
@@ -471,12 +477,47 @@ fn graph<'a>(
     (root_edges, edges)
 }
 
+/// A vulnerability's CycloneDX entry, the components it affects, and the reason an ignore entry
+/// gives for each (`None`: none covers it).
+type Affected = (Value, Vec<String>, Vec<Option<String>>);
+
+/// The `[[check.ignore]]` entries written as VEX, and the day that says which are in force.
+struct Statements<'a> {
+    ignore: &'a [picket_check::config::Ignore],
+    today: i64,
+}
+
+impl Statements<'_> {
+    /// The reason an entry in force gives for leaving `record` out for `component`.
+    fn covers(&self, record: &picket_osv::Record, component: &Component<'_>) -> Option<String> {
+        let mut ids = vec![record.id.as_str()];
+        ids.extend(record.aliases.iter().map(String::as_str));
+        self.ignore
+            .iter()
+            .find(|e| {
+                e.applies(
+                    component.dep.name.normalized(),
+                    Some(&component.version),
+                    &ids,
+                    self.today,
+                )
+            })
+            .map(|e| {
+                format!(
+                    "{} (picket.toml [[check.ignore]], until {})",
+                    e.reason, e.until
+                )
+            })
+    }
+}
+
 fn cyclonedx(
     root: &Root,
     components: &[Component<'_>],
     direct: &HashSet<String>,
     created: &str,
     db: &picket_osv::Database,
+    statements: &Statements<'_>,
 ) -> Value {
     let root_ref = root_ref(root);
     let mut root_component = json!({
@@ -533,28 +574,40 @@ fn cyclonedx(
             .map(|(from, to)| json!({ "ref": from, "dependsOn": to })),
     );
 
-    // Advisories: one entry per record, affecting every component it matches.
-    let mut vulnerabilities: BTreeMap<String, (Value, Vec<String>)> = BTreeMap::new();
+    // Advisories: one entry per record, affecting every component it matches; the reason an
+    // ignore entry gives for each.
+    let mut vulnerabilities: BTreeMap<String, Affected> = BTreeMap::new();
     for c in components {
         let Ok(version) = c.version.parse::<Version>() else {
             continue;
         };
         for record in db.affecting(c.dep.name.normalized(), &version) {
-            let entry = vulnerabilities
-                .entry(record.id.clone())
-                .or_insert_with(|| (vulnerability_json(record, c.dep.name.normalized()), vec![]));
+            let entry = vulnerabilities.entry(record.id.clone()).or_insert_with(|| {
+                (
+                    vulnerability_json(record, c.dep.name.normalized()),
+                    vec![],
+                    vec![],
+                )
+            });
             entry.1.push(c.purl.clone());
+            entry.2.push(statements.covers(record, c));
         }
     }
     let vulnerabilities: Vec<Value> = vulnerabilities
         .into_values()
-        .map(|(mut v, affects)| {
+        .map(|(mut v, affects, reasons)| {
             v["affects"] = json!(
                 affects
                     .iter()
                     .map(|r| json!({ "ref": r }))
                     .collect::<Vec<_>>()
             );
+            // VEX: not affected when the policy leaves it out for every component it affects.
+            let reasons: Option<Vec<String>> = reasons.into_iter().collect();
+            if let Some(mut reasons) = reasons {
+                reasons.dedup();
+                v["analysis"] = json!({ "state": "not_affected", "detail": reasons.join("; ") });
+            }
             v
         })
         .collect();
