@@ -426,6 +426,25 @@ fn pages_forms_and_admin_urls_are_guarded() {
             .contains(">restricted<")
     );
 
+    // The cohorts the live detector keeps on watch are listed beside the campaigns.
+    std::fs::write(
+        data.join("campaign-watch.json"),
+        r#"{"watch":[{"id":"2026-01-01-staff1","report":{"accounts":["staff1","staff2"],"reasons":["one employer's domain, set up by script"]}}]}"#,
+    )
+    .unwrap();
+    let campaigns = root.get("/admin/campaigns/");
+    assert!(
+        campaigns.body.contains("2026-01-01-staff1"),
+        "{}",
+        campaigns.body
+    );
+    assert!(
+        campaigns.body.contains("one employer&#39;s domain")
+            || campaigns.body.contains("one employer&#x27;s domain"),
+        "{}",
+        campaigns.body
+    );
+
     // The audit log lists it, with its reason; filters narrow it.
     let audit = root.get("/admin/audit/?kind=account.&actor=root");
     assert_eq!(audit.status, 200);

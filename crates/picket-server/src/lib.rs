@@ -90,6 +90,8 @@ pub struct AppState {
     /// The upstream indexes asked for projects this index does not have (`upstream`).
     pub upstream: Option<picket_proxy::Proxy>,
     base_url: Arc<OnceLock<String>>,
+    /// Where the live detector keeps the cohorts on watch (`DATA_DIR/campaign-watch.json`).
+    pub watch_file: Arc<PathBuf>,
 }
 
 impl AppState {
@@ -125,6 +127,7 @@ impl AppState {
             knowledge: Arc::new(knowledge),
             email_policy: Arc::new(email_policy),
             base_url: Arc::new(OnceLock::new()),
+            watch_file: Arc::new(data_dir.join(live::WATCH_FILE)),
             config: Arc::new(config),
         })
     }
@@ -396,10 +399,7 @@ pub async fn serve(
     tokio::spawn(notify::run(state.clone()));
     tokio::spawn(domains::run(state.clone()));
     if state.config.campaign_detection {
-        tokio::spawn(live::run(
-            state.clone(),
-            data_dir.join("campaign-watch.json"),
-        ));
+        tokio::spawn(live::run(state.clone(), state.watch_file.as_ref().clone()));
     }
     let empty = store.users().await.map_err(|e| e.to_string())?.is_empty()
         && store

@@ -20,6 +20,9 @@ use serde_json::json;
 
 use crate::{AppState, now_ms};
 
+/// The watch list's file name in the data directory.
+pub const WATCH_FILE: &str = "campaign-watch.json";
+
 /// A campaign's stable id: the day of its first member and that member.
 pub fn stable_id(c: &picket_campaigns::Campaign) -> String {
     let day = c.first_seen.get(..10).unwrap_or("unknown");

@@ -291,11 +291,38 @@ pub struct CampaignRow {
     projects: usize,
 }
 
+/// A cohort the detector keeps on watch (no evidence of abuse, no action taken).
+pub struct WatchRow {
+    id: String,
+    accounts: usize,
+    reasons: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/campaigns.html")]
 struct CampaignsPage {
     chrome: Chrome,
     campaigns: Vec<CampaignRow>,
+    watch: Vec<WatchRow>,
+}
+
+/// The live detector's watch list (`DATA_DIR/campaign-watch.json`); none when it has not
+/// written one.
+async fn watch_list(state: &AppState) -> Vec<WatchRow> {
+    let Ok(text) = tokio::fs::read_to_string(state.watch_file.as_ref()).await else {
+        return Vec::new();
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    doc["watch"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| WatchRow {
+            id: c["id"].as_str().unwrap_or_default().to_owned(),
+            accounts: c["report"]["accounts"].as_array().map_or(0, Vec::len),
+            reasons: crate::admin::strings(&c["report"]["reasons"]).join("; "),
+        })
+        .collect()
 }
 
 fn confidence(report: &serde_json::Value) -> f64 {
@@ -322,6 +349,7 @@ async fn campaigns(State(state): State<AppState>, admin: Admin) -> WebResult {
                 projects: c.report["projects"].as_array().map_or(0, Vec::len),
             })
             .collect(),
+        watch: watch_list(&state).await,
     }))
 }
 
@@ -339,6 +367,8 @@ pub struct Day {
     uploads: u64,
     accounts_pct: u64,
     uploads_pct: u64,
+    /// The day's place in the SVG chart (its left edge).
+    x: u64,
 }
 
 #[derive(Template)]
@@ -355,6 +385,8 @@ struct CampaignPage {
     restricted: usize,
     signals: Vec<Signal>,
     timeline: Vec<Day>,
+    /// The SVG chart's width.
+    chart_width: u64,
     /// The dry run of `action`, when previewing.
     preview: Option<(String, Vec<Change>)>,
     done: Vec<Change>,
@@ -416,7 +448,9 @@ async fn campaign_page(
                 .collect(),
             timeline: timeline_raw
                 .into_iter()
-                .map(|(date, accounts, uploads)| Day {
+                .zip(0u64..)
+                .map(|((date, accounts, uploads), i)| Day {
+                    x: 40 + i * 28,
                     date,
                     accounts_pct: accounts * 100 / most,
                     uploads_pct: uploads * 100 / most,
@@ -424,6 +458,8 @@ async fn campaign_page(
                     uploads,
                 })
                 .collect(),
+            chart_width: 60
+                + 28 * u64::try_from(r["timeline"].as_array().map_or(0, Vec::len)).unwrap_or(0),
             id: row.id,
             preview,
             done,
