@@ -114,6 +114,8 @@ async fn guard(
     request.extensions_mut().insert(CsrfValue(value.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // A page may be stricter: the e-mail verification page sends no referrer at all (its URL
+    // carries the token).
     for (name, value) in [
         ("content-security-policy", CSP),
         ("x-content-type-options", "nosniff"),
@@ -121,7 +123,9 @@ async fn guard(
         ("x-frame-options", "DENY"),
         ("cross-origin-opener-policy", "same-origin"),
     ] {
-        headers.insert(name, HeaderValue::from_static(value));
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     }
     if fresh && let Ok(v) = HeaderValue::from_str(&set_cookie(&state, CSRF_COOKIE, &value, None)) {
         headers.append(header::SET_COOKIE, v);
