@@ -77,6 +77,24 @@ fn findings(doc: &Value) -> BTreeSet<(String, String, String, String)> {
         .collect()
 }
 
+/// `picket --format json scan --index INDEX requirements.txt` in `dir`: the document and the run.
+fn scan_online(dir: &Path, index: &str) -> (Value, std::process::Output) {
+    let out = picket(
+        dir,
+        &[
+            "--format",
+            "json",
+            "scan",
+            "--index",
+            index,
+            "requirements.txt",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    (doc, out)
+}
+
 fn line_of(value: &Value) -> usize {
     usize::try_from(value.as_u64().unwrap()).unwrap()
 }
@@ -1233,19 +1251,7 @@ fn issue_21_the_target_is_a_release_the_index_offers() {
             },
         ),
     ]);
-    let out = picket(
-        tmp.path(),
-        &[
-            "--format",
-            "json",
-            "scan",
-            "--index",
-            &index,
-            "requirements.txt",
-        ],
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    let (doc, _) = scan_online(tmp.path(), &index);
     let demo = package(&doc, "demo-tool");
     assert!(demo["error"].is_null(), "{demo}");
     assert_eq!(
@@ -2394,4 +2400,113 @@ fn issue_17_ignore_entries_go_out_as_cyclonedx_vex_and_come_back_in() {
         package(&doc, "urllib3")["findings"][0]["advisory"],
         "GHSA-v845-jxx5-vc9f"
     );
+}
+
+#[test]
+fn issue_17_a_license_policy_judges_the_licenses_the_index_declares() {
+    use common::registry::{Registry, twine};
+    let Some(venv) = venv() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&tmp.path().join("registry"), &[]);
+    let (token, _) = registry.onboard("alice");
+    // Releases built by setuptools with PEP 639 license expressions, uploaded with twine.
+    let dists = tmp.path().join("dists");
+    std::fs::create_dir_all(&dists).unwrap();
+    let licensed = [
+        ("plumtree-mit", "MIT"),
+        ("plumtree-either", "GPL-3.0-only OR MIT"),
+        ("plumtree-gpl", "GPL-3.0-only"),
+        ("plumtree-mpl", "MPL-2.0"),
+    ];
+    for (name, license) in licensed {
+        let src = tmp.path().join(name);
+        common::project(&src, name, "1.0", "x = 1\n", "");
+        let pyproject = std::fs::read_to_string(src.join("pyproject.toml")).unwrap();
+        std::fs::write(
+            src.join("pyproject.toml"),
+            pyproject.replace(
+                "description = \"built by a test\"",
+                &format!("description = \"built by a test\"\nlicense = \"{license}\""),
+            ),
+        )
+        .unwrap();
+        common::pip_wheel(&venv, &src, &dists);
+    }
+    let wheels: Vec<PathBuf> = std::fs::read_dir(&dists)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let out = twine(
+        &venv,
+        &registry,
+        &token,
+        &wheels.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("requirements.txt"),
+        licensed
+            .iter()
+            .map(|(n, _)| format!("{n}==1.0"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("picket.toml"),
+        "[scan.licenses]\nallow = [\"MIT\", \"Apache-2.0\"]\ndeny = [\"GPL-3.0-only\"]\n",
+    )
+    .unwrap();
+    let index = registry.simple();
+    let (doc, out) = scan_online(&work, &index);
+    let judged: Vec<(String, String, String)> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["id"] == "license")
+                .map(move |f| {
+                    (
+                        p["normalized"].as_str().unwrap().to_owned(),
+                        f["severity"].as_str().unwrap().to_owned(),
+                        f["message"].as_str().unwrap().to_owned(),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(
+        judged,
+        [
+            (
+                "plumtree-gpl".to_owned(),
+                "high".to_owned(),
+                "plumtree-gpl 1.0 is licensed `GPL-3.0-only`: GPL-3.0-only denied by [scan.licenses]; replace it, or change the policy".to_owned()
+            ),
+            (
+                "plumtree-mpl".to_owned(),
+                "medium".to_owned(),
+                "plumtree-mpl 1.0 is licensed `MPL-2.0`, which [scan.licenses] allow does not cover; check the terms, or allow the license".to_owned()
+            ),
+        ],
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(package(&doc, "plumtree-gpl")["verdict"], "block");
+    assert_eq!(out.status.code(), Some(1));
+    // Offline there is nothing to judge by: a hint, no license findings.
+    let out = picket(
+        &work,
+        &["--format", "json", "scan", "--offline", "requirements.txt"],
+    );
+    assert!(
+        text(&out.stderr).contains("hint: [scan.licenses] is set but licenses were not checked")
+    );
+    assert!(!text(&out.stdout).contains("\"license\""));
 }

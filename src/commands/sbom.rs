@@ -11,8 +11,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use picket_deps::{Dependency, FileFormat, FsSource};
@@ -23,6 +21,7 @@ use crate::cli::{Format, SbomArgs};
 use crate::config::data_dir;
 use crate::output::{self, Exit};
 use indicatif::ProgressBar;
+use picket_check::licenses::{self, License, is_spdx_expression};
 use picket_check::online::Client;
 
 /// Lock files in the order a folder is searched.
@@ -61,81 +60,6 @@ struct Component<'a> {
     /// `SPDXRef-…`-safe id.
     spdx_id: String,
     license: Option<License>,
-}
-
-/// A release's license, as its metadata states it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum License {
-    /// An SPDX expression (PEP 639 `License-Expression`).
-    Expression(String),
-    /// Free text (the older `License` field), first line.
-    Name(String),
-}
-
-impl License {
-    /// From a JSON API document's `info`.
-    fn from_release(doc: &Value) -> Option<Self> {
-        let info = doc.get("info")?;
-        let field = |key: &str| {
-            info.get(key)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("UNKNOWN"))
-        };
-        if let Some(expression) = field("license_expression")
-            && is_spdx_expression(expression)
-        {
-            return Some(Self::Expression(expression.to_owned()));
-        }
-        let text = field("license")?.lines().next()?.trim();
-        let text: String = text.chars().take(200).collect();
-        if is_spdx_expression(&text) && !text.contains(' ') {
-            // `License: MIT` — a single SPDX id in the old field.
-            return Some(Self::Expression(text));
-        }
-        Some(Self::Name(text))
-    }
-
-    /// The CycloneDX `licenses` array.
-    fn cyclonedx(&self) -> Value {
-        match self {
-            Self::Expression(e) => json!([{ "expression": e }]),
-            Self::Name(n) => json!([{ "license": { "name": n } }]),
-        }
-    }
-
-    /// SPDX `licenseDeclared`: an expression; free text can't be one.
-    fn spdx(&self) -> &str {
-        match self {
-            Self::Expression(e) => e,
-            Self::Name(_) => "NOASSERTION",
-        }
-    }
-}
-
-/// The shape of an SPDX license expression: ids (letters, digits, `.`, `-`, `+`, `LicenseRef-…`)
-/// joined by `AND`, `OR`, `WITH` and parentheses. The ids themselves are not looked up.
-fn is_spdx_expression(text: &str) -> bool {
-    let spaced = text.replace('(', " ( ").replace(')', " ) ");
-    let mut expect_id = true;
-    let mut depth = 0i32;
-    for token in spaced.split_whitespace() {
-        match token {
-            "(" if expect_id => depth += 1,
-            ")" if !expect_id && depth > 0 => depth -= 1,
-            "AND" | "OR" | "WITH" if !expect_id => expect_id = true,
-            id if expect_id
-                && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | ':')) =>
-            {
-                expect_id = false;
-            }
-            _ => return false,
-        }
-    }
-    !expect_id && depth == 0
 }
 
 fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
@@ -221,9 +145,6 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
     }
 }
 
-/// What the index said of one release's license, or why it could not say.
-type LicenseAnswer = Result<Option<License>, String>;
-
 /// Fills each component's license from the index, `jobs` at a time; a release the index can't
 /// tell about is named in a warning and keeps no license.
 fn fetch_licenses(client: &Client, components: &mut [Component<'_>], jobs: usize) {
@@ -232,35 +153,13 @@ fn fetch_licenses(client: &Client, components: &mut [Component<'_>], jobs: usize
     } else {
         ProgressBar::hidden()
     };
-    let next = AtomicUsize::new(0);
     let wanted: Vec<(String, String)> = components
         .iter()
         .map(|c| (c.dep.name.normalized().to_owned(), c.version.clone()))
         .collect();
-    let found: Mutex<Vec<(usize, LicenseAnswer)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(wanted.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((name, version)) = wanted.get(i) else {
-                        break;
-                    };
-                    let answer = match client.release_json(name, version) {
-                        Ok(Some(doc)) => Ok(License::from_release(&doc)),
-                        Ok(None) => Err(format!("the index has no release {name} {version}")),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    found.lock().expect("no worker panics").push((i, answer));
-                    bar.inc(1);
-                }
-            });
-        }
-    });
+    let answers = licenses::fetch(client, &wanted, jobs, &|| bar.inc(1));
     bar.finish_and_clear();
-    let mut found = found.into_inner().expect("no worker panics");
-    found.sort_by_key(|(i, _)| *i);
-    for (i, answer) in found {
+    for (i, answer) in answers.into_iter().enumerate() {
         match answer {
             Ok(license) => components[i].license = license,
             Err(e) => output::warning(&format!(

@@ -88,6 +88,7 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         require_hashes: args.require_hashes || config.scan.require_hashes,
         ignore: &ignore,
         today: picket_formats::time::now_unix().div_euclid(86_400),
+        licenses: licenses(&config, index_url.as_ref(), &data_dir, &parsed, args.jobs)?,
     };
     let bar = check::progress_bar(checker.online());
     let report = scan::scan(
@@ -150,6 +151,38 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
             Exit::Ok
         },
     )
+}
+
+/// With `[scan.licenses]` set, what the index's JSON API says of each pinned release's license;
+/// offline there is nothing to judge them by (lock files carry no licenses), which a hint says.
+fn licenses<'a>(
+    config: &'a Config,
+    index_url: Option<&picket_check::index_url::IndexUrl>,
+    data_dir: &Path,
+    parsed: &scan::Parsed,
+    jobs: usize,
+) -> anyhow::Result<Option<scan::Licenses<'a>>> {
+    let policy = &config.scan.licenses;
+    if !policy.is_set() {
+        return Ok(None);
+    }
+    let Some(index) = index_url else {
+        output::hint(
+            "[scan.licenses] is set but licenses were not checked: they come from the index's metadata, and this scan is offline (give --index, or drop --offline)",
+        );
+        return Ok(None);
+    };
+    let client = picket_check::online::Client::new(&index.url, &data_dir.join("http-cache"))?;
+    let wanted = parsed.pins();
+    let answers = picket_check::licenses::fetch(&client, &wanted, jobs.max(1), &|| {});
+    let mut found = std::collections::HashMap::new();
+    for (key, answer) in wanted.into_iter().zip(answers) {
+        if let Err(e) = &answer {
+            output::warning(&format!("license of {} {} unknown: {e}", key.0, key.1));
+        }
+        found.insert(key, answer);
+    }
+    Ok(Some(scan::Licenses { policy, found }))
 }
 
 /// The Python environments inside a container image, read from a scratch folder that holds only

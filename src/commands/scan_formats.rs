@@ -40,6 +40,10 @@ fn rule_text(id: FindingId) -> (&'static str, &'static str) {
             ".pth file runs code at every start",
             "Python executes the import lines of every .pth file in site-packages (and sitecustomize.py) whenever it starts. Make sure the package that ships it is expected to; remove one no package installed.",
         ),
+        FindingId::License => (
+            "License outside the policy",
+            "The release's license (an SPDX expression from the index's metadata) is denied by [scan.licenses], or not covered by its allow list, or can't be judged. Replace the dependency, or change the policy.",
+        ),
         FindingId::Unlocked => (
             "Project without a lock file",
             "pyproject.toml declares dependencies and no lock file records the versions installed.",

@@ -146,6 +146,9 @@ pub struct ScanPolicy {
     /// Every requirement must carry `--hash`.
     #[serde(default)]
     pub require_hashes: bool,
+    /// Licenses allowed and denied (judged online: licenses come from the index).
+    #[serde(default)]
+    pub licenses: crate::licenses::LicensePolicy,
 }
 
 fn default_fail_on() -> FailOn {

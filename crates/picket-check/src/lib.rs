@@ -13,6 +13,7 @@
 pub mod check;
 pub mod config;
 pub mod index_url;
+pub mod licenses;
 pub mod name_data;
 pub mod online;
 pub mod osv_client;

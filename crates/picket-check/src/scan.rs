@@ -436,6 +436,17 @@ pub struct Policy<'a> {
     pub ignore: &'a [Ignore],
     /// Days since the epoch.
     pub today: i64,
+    /// The license policy and what the index said of each pinned release, by normalized name
+    /// and version (`None`: no license policy, or offline).
+    pub licenses: Option<Licenses<'a>>,
+}
+
+/// `[scan.licenses]` and the licenses it judges.
+pub struct Licenses<'a> {
+    /// The policy.
+    pub policy: &'a crate::licenses::LicensePolicy,
+    /// The index's answer for each `(normalized name, version)`.
+    pub found: HashMap<(String, String), crate::licenses::LicenseAnswer>,
 }
 
 impl Policy<'_> {
@@ -524,6 +535,19 @@ struct Installed {
 }
 
 impl Parsed {
+    /// Every pinned dependency's normalized name and version, each once.
+    pub fn pins(&self) -> Vec<(String, String)> {
+        let mut seen = std::collections::BTreeSet::new();
+        for dep in self.documents.iter().flat_map(|f| &f.dependencies) {
+            if let Some(v) = &dep.pinned
+                && dep.url.is_none()
+            {
+                seen.insert((dep.name.normalized().to_owned(), v.clone()));
+            }
+        }
+        seen.into_iter().collect()
+    }
+
     /// Both sets of files, `other` after these.
     #[must_use]
     pub fn and(mut self, other: Parsed) -> Parsed {
@@ -971,6 +995,16 @@ fn package_report(
         None => (None, Vec::new()),
     };
     findings.extend(installed_findings);
+    if let (Some(licenses), Some(version)) = (&policy.licenses, &dep.pinned)
+        && let Some(Ok(license)) = licenses.found.get(&(normalized.clone(), version.clone()))
+        && let Some((severity, why)) = licenses.policy.judge(license.as_ref())
+    {
+        findings.push(finding(
+            FindingId::License,
+            severity,
+            format!("{name} {version} is {why}"),
+        ));
+    }
 
     // Pins and hashes.
     let is_requirements_txt = file.format == FileFormat::Requirements

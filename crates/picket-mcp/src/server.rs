@@ -114,6 +114,7 @@ impl State {
             require_hashes: self.settings.scan.require_hashes,
             ignore: &self.settings.check.ignore,
             today: now.div_euclid(86_400),
+            licenses: None,
         }
     }
 

@@ -79,6 +79,8 @@ pub enum FindingId {
     Tampered,
     /// A `.pth` file (or `sitecustomize.py`) that runs code at every Python start (`scan --env`).
     PthCode,
+    /// The release's license is denied, or not allowed, by `[scan.licenses]` (`scan`).
+    License,
 }
 
 impl FindingId {
@@ -104,6 +106,7 @@ impl FindingId {
             Self::Unlocked => "unlocked",
             Self::Tampered => "tampered",
             Self::PthCode => "pth-code",
+            Self::License => "license",
         }
     }
 }
