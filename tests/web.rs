@@ -506,3 +506,40 @@ fn pages_forms_and_admin_urls_are_guarded() {
         .insert("picket_session".into(), session_cookie);
     assert_eq!(replay.get("/account/").status, 303);
 }
+
+#[test]
+fn behind_https_the_cookies_are_secure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    common::create_admin(&data, "root");
+    let registry = Registry::start(
+        &data,
+        &[("PICKET_SERVE_PUBLIC_URL", "https://pkgs.example.org")],
+    );
+    let mut web = Web::new(&registry.base);
+    let page = web.get("/account/login/");
+    let csrf = page.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(csrf.ends_with("; Secure"), "{csrf}");
+    // The form's own Origin is the public URL's.
+    let token = web.cookies["picket_csrf"].clone();
+    let a = web.post_raw(
+        "/account/login/",
+        &[
+            ("csrf", &token),
+            ("username", "root"),
+            ("password", "correct horse battery"),
+            ("next", "/admin/"),
+        ],
+        Some("https://pkgs.example.org"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let session = a.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        session.starts_with("picket_session=pks-")
+            && session.contains("HttpOnly")
+            && session.contains("SameSite=Strict")
+            && session.ends_with("; Secure"),
+        "{session}"
+    );
+}
