@@ -202,6 +202,10 @@ pub struct ServeArgs {
     /// The settings file (default: ./picket.toml if present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The metadata database, `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (overrides
+    /// `PICKET_DATABASE_URL` and `[serve] database-url`; default: SQLite in the data directory).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Log lines as `text` or `json` (overrides `[serve] log-format`).
     #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     pub log_format: Option<String>,
@@ -274,6 +278,14 @@ pub struct AdminArgs {
     /// The registry's data directory.
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The settings file whose `[serve]` says where the data is (`database-url`, `storage-url`)
+    /// and holds `rdap-url` (default: ./picket.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The metadata database (overrides `PICKET_DATABASE_URL` and `[serve] database-url`;
+    /// default: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Who is acting, for the journal (default: `cli:$USER`).
     #[arg(long, global = true, value_name = "NAME")]
     pub actor: Option<String>,
@@ -470,9 +482,6 @@ pub enum AdminCommand {
         /// The RDAP service (else `rdap-url` of `[serve]` in `--config`/`picket.toml`).
         #[arg(long, value_name = "URL")]
         rdap_url: Option<String>,
-        /// The configuration file to read `rdap-url` from.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
     },
 }
 

@@ -116,6 +116,19 @@ impl Config {
     }
 }
 
+/// Sets the database `picket serve` and `picket admin` open: `--database-url` (`flag`), else
+/// `PICKET_DATABASE_URL`, else `[serve] database-url` as read (else SQLite in the data directory).
+pub fn choose_database(serve: &mut picket_server::ServeConfig, flag: Option<&str>) {
+    let chosen = flag.map(str::to_owned).or_else(|| {
+        std::env::var("PICKET_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+    });
+    if chosen.is_some() {
+        serve.database_url = chosen;
+    }
+}
+
 /// Where picket keeps imported data: `--data-dir`, else `PICKET_DATA_DIR`, else
 /// `$XDG_DATA_HOME/picket`, else `~/.local/share/picket`.
 pub fn data_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {

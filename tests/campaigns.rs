@@ -557,6 +557,7 @@ fn a_bad_detector_config_stops_serve_with_the_key_named() {
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(tmp.path().join("data"))
         .env("PICKET_SERVE_CAMPAIGN_CONFIG", &config)
+        .envs(common::database_for(&tmp.path().join("data")).map(|u| ("PICKET_DATABASE_URL", u)))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

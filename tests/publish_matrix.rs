@@ -717,10 +717,13 @@ fn issue_19_metadata_2_9_is_accepted_with_a_warning_and_3_0_refused() {
     );
 
     // Admins read the warning in the journal's upload event.
-    let out = ok(Command::new(env!("CARGO_BIN_EXE_picket"))
-        .args(["admin", "--data-dir"])
-        .arg(&registry.data)
-        .arg("export-events"));
+    let out = ok(common::use_database(
+        &mut Command::new(env!("CARGO_BIN_EXE_picket")),
+        &registry.data,
+    )
+    .args(["admin", "--data-dir"])
+    .arg(&registry.data)
+    .arg("export-events"));
     let upload = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

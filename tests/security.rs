@@ -665,6 +665,7 @@ fn behind_a_trusted_proxy_limits_count_each_forwarded_client() {
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .env("PICKET_SERVE_TRUSTED_PROXIES", "[\"10.0.0.0/33\"]")
+        .envs(common::database_for(&data).map(|u| ("PICKET_DATABASE_URL", u)))
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -8,7 +8,7 @@ use picket_store::{AdminAction, AdminContext, Event, NewUser, Store, StoreError,
 use serde_json::json;
 
 use crate::cli::{AdminArgs, AdminCommand, Format};
-use crate::config::data_dir;
+use crate::config::{Config, choose_database, data_dir};
 use crate::output::{self, Exit, error, hint};
 
 pub fn run(args: &AdminArgs, format: Format) -> Exit {
@@ -35,15 +35,23 @@ pub fn run(args: &AdminArgs, format: Format) -> Exit {
             return Exit::Error;
         }
     };
+    let mut serve = match Config::load_with_env(args.config.as_deref()) {
+        Ok(c) => c.serve,
+        Err(e) => {
+            error(&format!("{e:#}"));
+            return Exit::Error;
+        }
+    };
+    choose_database(&mut serve, args.database_url.as_deref());
     runtime.block_on(async {
-        let store = match Store::open(&dir).await {
+        let store = match Store::connect(&serve.store_config(&dir)).await {
             Ok(s) => s,
             Err(e) => {
                 error(&format!("opening {}: {e}", dir.display()));
                 return Exit::Error;
             }
         };
-        let result = act(&store, &args.command, &actor, format).await;
+        let result = act(&store, &args.command, &serve, &actor, format).await;
         store.close().await;
         match result {
             Ok(exit) => exit,
@@ -144,6 +152,7 @@ fn since_ms(text: &str) -> Result<i64, AdminError> {
 async fn act(
     store: &Store,
     command: &AdminCommand,
+    serve: &picket_server::ServeConfig,
     actor: &str,
     format: Format,
 ) -> Result<Exit, AdminError> {
@@ -592,11 +601,8 @@ async fn act(
             }
         }
         AdminCommand::Osv(sub) => return osv(store, sub, actor, format).await,
-        AdminCommand::CheckDomains { rdap_url, config } => {
-            let serve = crate::config::Config::load_with_env(config.as_deref())
-                .map_err(|e| AdminError::Input(format!("{e:#}")))?
-                .serve;
-            let url = rdap_url.clone().or(serve.rdap_url).ok_or_else(|| {
+        AdminCommand::CheckDomains { rdap_url } => {
+            let url = rdap_url.clone().or(serve.rdap_url.clone()).ok_or_else(|| {
                 AdminError::Input(
                     "no RDAP service: pass --rdap-url URL or set rdap-url in [serve]".into(),
                 )

@@ -1,7 +1,7 @@
 //! `picket serve`: starts the package index on the data directory.
 
 use crate::cli::ServeArgs;
-use crate::config::{Config, data_dir};
+use crate::config::{Config, choose_database, data_dir};
 use crate::output::{Exit, error, hint};
 use picket_server::LogFormat;
 
@@ -14,6 +14,7 @@ pub fn run(args: &ServeArgs) -> Exit {
         }
     };
     let mut config = whole.serve.clone();
+    choose_database(&mut config, args.database_url.as_deref());
     if let Some(listen) = &args.listen {
         config.listen.clone_from(listen);
     }

@@ -15,7 +15,17 @@ pub fn picket(data_dir: &Path, args: &[&str]) -> Output {
 
 /// Like [`picket`], feeding `stdin`.
 pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_picket"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket"));
+    cmd.env_remove("PICKET_DATABASE_URL");
+    if args.iter().any(|a| *a == "admin" || *a == "serve") {
+        let registry = args
+            .iter()
+            .position(|a| *a == "--data-dir")
+            .and_then(|i| args.get(i + 1))
+            .map_or(data_dir, Path::new);
+        use_database(&mut cmd, registry);
+    }
+    let mut child = cmd
         .args(args)
         .env("PICKET_DATA_DIR", data_dir)
         .env("HOME", data_dir)
@@ -42,6 +52,34 @@ pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output 
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// The database `picket serve` and `picket admin` on the data directory `data` use: under
+/// `PICKET_TEST_BACKEND=postgres` (see `scripts/test`), a PostgreSQL database of its own, the same
+/// for every process on that directory; otherwise none (SQLite inside it).
+pub fn database_for(data: &Path) -> Option<String> {
+    static DATABASES: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<PathBuf, String>>,
+    > = std::sync::LazyLock::new(Default::default);
+    if !picket_testkit::database::postgres() {
+        return None;
+    }
+    let key = std::path::absolute(data).unwrap();
+    let mut databases = DATABASES.lock().unwrap();
+    if let Some(url) = databases.get(&key) {
+        return Some(url.clone());
+    }
+    let url = picket_testkit::database::fresh_url_blocking()?;
+    databases.insert(key, url.clone());
+    Some(url)
+}
+
+/// Points `cmd`, a `picket serve` or `picket admin` on `data`, at [`database_for`] `data`.
+pub fn use_database<'a>(cmd: &'a mut Command, data: &Path) -> &'a mut Command {
+    if let Some(url) = database_for(data) {
+        cmd.env("PICKET_DATABASE_URL", url);
+    }
+    cmd
 }
 
 /// The entry of `packages` named `name` in a `check --format json` document.

@@ -25,6 +25,7 @@ impl Registry {
             .env("PICKET_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        super::use_database(&mut cmd, data);
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -26,6 +26,10 @@ pub struct ServeConfig {
     /// S3-compatible storage (credentials, region and endpoint from `AWS_*` variables), or
     /// `file:///PATH`.
     pub storage_url: Option<String>,
+    /// The metadata database: unset for SQLite in `DATA_DIR/picket.db`, or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for PostgreSQL, which several instances can
+    /// share (also `PICKET_DATABASE_URL` or `--database-url`; `picket admin` reads the same).
+    pub database_url: Option<String>,
     /// Largest distribution file accepted, in bytes (PyPI: 100 MiB).
     pub max_file_size: u64,
     /// Largest total size of one project's files, in bytes (PyPI: 10 GiB).
@@ -272,6 +276,7 @@ impl Default for ServeConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             storage_url: None,
+            database_url: None,
             max_file_size: 100 * 1024 * 1024,
             max_project_size: 10 * 1024 * 1024 * 1024,
             require_verified_email: true,
@@ -331,6 +336,16 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
+    /// Where the registry's data lives, for [`picket_store::Store::connect`]: `picket serve`
+    /// and `picket admin` both open the store through this, so they see the same database.
+    pub fn store_config(&self, data_dir: &std::path::Path) -> picket_store::StoreConfig {
+        picket_store::StoreConfig {
+            data_dir: data_dir.to_owned(),
+            database_url: self.database_url.clone(),
+            storage_url: self.storage_url.clone(),
+        }
+    }
+
     /// What is wrong with the settings serde can't check: the record prefix and report kinds.
     pub fn check(&self) -> Result<(), String> {
         let p = &self.osv_id_prefix;

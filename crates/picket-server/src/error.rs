@@ -109,7 +109,11 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match &e {
-            StoreError::Io { .. } | StoreError::Database(_) => {
+            StoreError::Io { .. }
+            | StoreError::Database(_)
+            | StoreError::Sql(_)
+            | StoreError::Connect { .. }
+            | StoreError::SchemaTooNew { .. } => {
                 tracing::error!(error = %e, "storage failure");
                 return Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -351,6 +351,16 @@ pub struct PopularNames {
     pub origin: String,
 }
 
+/// What failed opening the store, as one line naming the part at fault.
+fn open_error(data_dir: &std::path::Path, e: &picket_store::StoreError) -> String {
+    use picket_store::StoreError;
+    match e {
+        StoreError::Connect { .. } | StoreError::SchemaTooNew { .. } => format!("database: {e}"),
+        StoreError::Io { .. } => format!("opening the storage: {e}"),
+        _ => format!("opening the data directory {}: {e}", data_dir.display()),
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests (uploads
 /// included) finish. `on_bound` is told the address actually bound (port 0 picks a free one), and
 /// on the first start of an empty registry (no accounts, no projects) what to do next.
@@ -362,14 +372,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr, Option<web::FirstContact>),
 ) -> Result<(), String> {
-    let blobs = match &config.storage_url {
-        Some(url) => picket_store::BlobStore::open_url(url),
-        None => picket_store::BlobStore::open_local(&data_dir.join("files")),
-    }
-    .map_err(|e| format!("opening the file storage: {e}"))?;
-    let store = Store::open_with_blobs(&data_dir, blobs)
+    let store = Store::connect(&config.store_config(&data_dir))
         .await
-        .map_err(|e| format!("opening the data directory {}: {e}", data_dir.display()))?;
+        .map_err(|e| open_error(&data_dir, &e))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("can't listen on {}: {e}", config.listen))?;

@@ -43,7 +43,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect(),
         None => Vec::new(),
     };
-    let store = Store::open(&data_dir).await?;
+    // PICKET_DATABASE_URL: fill a PostgreSQL database instead of DATA_DIR/picket.db.
+    let store = Store::connect(&picket_store::StoreConfig {
+        database_url: std::env::var("PICKET_DATABASE_URL").ok(),
+        ..picket_store::StoreConfig::in_dir(&data_dir)
+    })
+    .await?;
     let started = Instant::now();
     let mut seen = std::collections::HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);

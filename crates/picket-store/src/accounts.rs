@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::journal::{Event, append};
 use crate::{Store, StoreError};
@@ -48,7 +48,7 @@ impl User {
         self.totp_secret.is_some()
     }
 
-    fn from_row(r: &SqliteRow) -> Self {
+    fn from_row(r: &AnyRow) -> Self {
         Self {
             id: r.get("id"),
             username: r.get("username"),
@@ -159,7 +159,7 @@ pub struct TokenInfo {
 }
 
 impl TokenInfo {
-    fn from_row(r: &SqliteRow) -> Self {
+    fn from_row(r: &AnyRow) -> Self {
         Self {
             id: r.get("id"),
             user: r.get("username"),
@@ -182,17 +182,17 @@ impl Store {
     ) -> Result<User, StoreError> {
         let mut tx = self.write_tx().await?;
         if let Some(row) =
-            sqlx::query("SELECT username FROM users WHERE lower(username) = lower(?)")
+            sqlx::query("SELECT username FROM users WHERE lower(username) = lower($1)")
                 .bind(user.username)
                 .fetch_optional(&mut *tx)
                 .await?
         {
             return Err(StoreError::UserExists(row.get("username")));
         }
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO users (username, email, email_verified, password_hash, is_admin, created_at, \
                                 email_domain, email_verified_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(user.username)
         .bind(user.email)
@@ -202,9 +202,9 @@ impl Store {
         .bind(user.time_ms)
         .bind(user.email_domain)
         .bind(user.email_verified.then_some(user.time_ms))
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?
-        .last_insert_rowid();
+        ;
         if let Some(domain) = user.email_domain {
             if let Some(cap) = user.signup_cap {
                 let recent = crate::defenses::recent_signups(&mut tx, domain, user.time_ms).await?;
@@ -224,7 +224,7 @@ impl Store {
     /// The account named `username` (any case).
     pub async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?)"
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"
         ))
         .bind(username)
         .fetch_optional(&self.pool)
@@ -233,7 +233,7 @@ impl Store {
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -254,7 +254,7 @@ impl Store {
     pub async fn record_login(&self, user_id: i64, journal: &[Event]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         let time = journal.first().map_or(0, |e| e.time_ms);
-        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(time)
             .bind(user_id)
             .execute(&mut *tx)
@@ -295,7 +295,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let Some(row) = sqlx::query(
             "SELECT user_id, email FROM email_verifications \
-             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(now_ms)
@@ -306,16 +306,16 @@ impl Store {
         };
         let user_id: i64 = row.get("user_id");
         let email: String = row.get("email");
-        sqlx::query("UPDATE email_verifications SET used_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE email_verifications SET used_at = $1 WHERE token_hash = $2")
             .bind(now_ms)
             .bind(token_hash)
             .execute(&mut *tx)
             .await?;
         // The time of verification: a domain registered after it has changed hands since.
         for sql in [
-            "UPDATE users SET email_verified = 1, email_verified_at = ?, \
-             email_unverified_reason = NULL WHERE id = ? AND email = ?",
-            "UPDATE user_emails SET verified = 1, verified_at = ? WHERE user_id = ? AND email = ?",
+            "UPDATE users SET email_verified = 1, email_verified_at = $1, \
+             email_unverified_reason = NULL WHERE id = $2 AND email = $3",
+            "UPDATE user_emails SET verified = 1, verified_at = $1 WHERE user_id = $2 AND email = $3",
         ] {
             sqlx::query(sql)
                 .bind(now_ms)
@@ -332,7 +332,7 @@ impl Store {
 
     /// Offers a TOTP secret; it takes effect once confirmed.
     pub async fn set_totp_pending(&self, user_id: i64, secret: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET totp_pending = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET totp_pending = $1 WHERE id = $2")
             .bind(secret)
             .bind(user_id)
             .execute(&self.pool)
@@ -345,7 +345,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL \
-             WHERE id = ? AND totp_pending IS NOT NULL",
+             WHERE id = $1 AND totp_pending IS NOT NULL",
         )
         .bind(user_id)
         .execute(&mut *tx)
@@ -360,13 +360,14 @@ impl Store {
     /// the same code can't both win.
     pub async fn claim_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done =
-            sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
-                .bind(step)
-                .bind(user_id)
-                .bind(step)
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $3",
+        )
+        .bind(step)
+        .bind(user_id)
+        .bind(step)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -383,7 +384,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, mfa) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -404,7 +405,7 @@ impl Store {
     ) -> Result<Option<(User, bool)>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {}, s.mfa AS session_mfa FROM users u JOIN sessions s ON s.user_id = u.id \
-             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
             prefixed("u", USER_COLUMNS)
         ))
         .bind(token_hash)
@@ -428,9 +429,9 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let now = journal.first().map_or(0, |e| e.time_ms);
         let mut tx = self.write_tx().await?;
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tokens (user_id, token_hash, scope, created_at, name, prefix) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(user_id)
         .bind(token_hash)
@@ -438,9 +439,8 @@ impl Store {
         .bind(now)
         .bind(name)
         .bind(prefix)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         append(&mut tx, journal).await?;
         tx.commit().await?;
         Ok(id)
@@ -456,7 +456,7 @@ impl Store {
             "SELECT {}, t.id AS token_id, t.name, t.prefix, t.scope, t.created_at AS token_created, \
                     t.last_used_at, t.revoked_at \
              FROM tokens t JOIN users u ON t.user_id = u.id \
-             WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled = 0",
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
             prefixed("u", USER_COLUMNS)
         ))
         .bind(token_hash)
@@ -474,7 +474,7 @@ impl Store {
             last_used_at: Some(now_ms),
             revoked_at: None,
         };
-        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
+        sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(token.id)
             .execute(&self.pool)
@@ -487,7 +487,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT t.id, u.username, t.name, t.prefix, t.scope, t.created_at, t.last_used_at, \
                     t.revoked_at \
-             FROM tokens t JOIN users u ON t.user_id = u.id WHERE t.user_id = ? ORDER BY t.id DESC",
+             FROM tokens t JOIN users u ON t.user_id = u.id WHERE t.user_id = $1 ORDER BY t.id DESC",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -505,7 +505,7 @@ impl Store {
         let now = journal.first().map_or(0, |e| e.time_ms);
         let mut tx = self.write_tx().await?;
         let changed = sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+            "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(token_id)
@@ -531,13 +531,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = journal.first().map_or(0, |e| e.time_ms);
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query("SELECT id FROM users WHERE lower(username) = lower(?)")
+        let id: i64 = sqlx::query("SELECT id FROM users WHERE lower(username) = lower($1)")
             .bind(username)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::NoUser(username.to_owned()))?
             .get("id");
-        sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
             .bind(i64::from(disabled))
             .bind(id)
             .execute(&mut *tx)
@@ -555,18 +555,18 @@ impl Store {
 /// tokens when `revoke_tokens` (revoked, not deleted, so the list still shows them). Returns
 /// `(sessions ended, tokens revoked)`.
 pub(crate) async fn end_access(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: i64,
     revoke_tokens: bool,
     now_ms: i64,
 ) -> Result<(u64, u64), StoreError> {
-    let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+    let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
         .await?
         .rows_affected();
     let tokens = if revoke_tokens {
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(now_ms)
             .bind(user_id)
             .execute(&mut **tx)
@@ -589,13 +589,13 @@ pub(crate) struct Link<'a> {
 
 /// Stores a link in `table` (`email_verifications` or `password_resets`, which share columns).
 pub(crate) async fn insert_link<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     table: &str,
     link: &Link<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(&format!(
         "INSERT INTO {table} (token_hash, user_id, email, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?)"
+         VALUES ($1, $2, $3, $4, $5)"
     ))
     .bind(link.token_hash)
     .bind(link.user_id)
@@ -609,10 +609,10 @@ pub(crate) async fn insert_link<'e>(
 
 /// The account with this id, inside a transaction.
 pub(crate) async fn user_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: i64,
 ) -> Result<User, StoreError> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
         .fetch_one(&mut **tx)
         .await?;

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::journal::{Event, append};
 use crate::packages::{Quarantine, delete_files, require_project, user_id_in};
@@ -126,7 +127,7 @@ impl Store {
         let interval = (period_ms / i64::from(limit)).max(1);
         let tolerance = period_ms - interval;
         let mut tx = self.write_tx().await?;
-        let stored: Option<i64> = sqlx::query("SELECT tat FROM rate_limits WHERE key = ?")
+        let stored: Option<i64> = sqlx::query("SELECT tat FROM rate_limits WHERE key = $1")
             .bind(key)
             .fetch_optional(&mut *tx)
             .await?
@@ -144,7 +145,7 @@ impl Store {
         }
         let next = tat + interval;
         sqlx::query(
-            "INSERT INTO rate_limits (key, tat) VALUES (?, ?) \
+            "INSERT INTO rate_limits (key, tat) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET tat = excluded.tat",
         )
         .bind(key)
@@ -165,7 +166,7 @@ impl Store {
     /// Drops rate-limit rows whose quota is full again (they carry no information).
     pub async fn prune_rate_limits(&self, now_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.write_tx().await?;
-        let n = sqlx::query("DELETE FROM rate_limits WHERE tat <= ?")
+        let n = sqlx::query("DELETE FROM rate_limits WHERE tat <= $1")
             .bind(now_ms)
             .execute(&mut *tx)
             .await?
@@ -186,9 +187,9 @@ impl Store {
         let window_start = now_bucket - (window_ms / SIGNUP_BUCKET_MS).max(1) + 1;
         let history_start = window_start - (history_ms / SIGNUP_BUCKET_MS).max(1);
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(CASE WHEN bucket >= ? THEN count ELSE 0 END), 0) AS recent, \
-                    COALESCE(SUM(CASE WHEN bucket < ? THEN count ELSE 0 END), 0) AS history \
-             FROM domain_signups WHERE domain = ? AND bucket >= ? AND bucket <= ?",
+            "SELECT CAST(COALESCE(SUM(CASE WHEN bucket >= $1 THEN count ELSE 0 END), 0) AS BIGINT) AS recent, \
+                    CAST(COALESCE(SUM(CASE WHEN bucket < $2 THEN count ELSE 0 END), 0) AS BIGINT) AS history \
+             FROM domain_signups WHERE domain = $3 AND bucket >= $4 AND bucket <= $5",
         )
         .bind(window_start)
         .bind(window_start)
@@ -217,7 +218,7 @@ impl Store {
         &self,
         normalized: &str,
     ) -> Result<Option<NameProhibition>, StoreError> {
-        let row = sqlx::query("SELECT * FROM prohibited_names WHERE normalized = ?")
+        let row = sqlx::query("SELECT * FROM prohibited_names WHERE normalized = $1")
             .bind(normalized)
             .fetch_optional(&self.pool)
             .await?;
@@ -234,7 +235,7 @@ impl Store {
         &self,
         skeleton: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT name, normalized FROM projects WHERE skeleton = ?")
+        let rows = sqlx::query("SELECT name, normalized FROM projects WHERE skeleton = $1")
             .bind(skeleton)
             .fetch_all(&self.pool)
             .await?;
@@ -270,8 +271,8 @@ impl Store {
     /// has reviewed it (released it from quarantine).
     pub async fn owned_projects(&self, user_id: i64) -> Result<Vec<(String, bool)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT p.normalized, p.reviewed_at IS NOT NULL AS reviewed FROM projects p \
-             JOIN project_owners o ON o.project_id = p.id WHERE o.user_id = ? ORDER BY p.normalized",
+            "SELECT p.normalized, CASE WHEN p.reviewed_at IS NULL THEN 0 ELSE 1 END AS reviewed FROM projects p \
+             JOIN project_owners o ON o.project_id = p.id WHERE o.user_id = $1 ORDER BY p.normalized",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -292,7 +293,7 @@ impl Store {
         let now = journal.first().map_or(0, |e| e.time_ms);
         let mut tx = self.write_tx().await?;
         let added = sqlx::query(
-            "INSERT INTO user_emails (user_id, email, created_at) VALUES (?, ?, ?) \
+            "INSERT INTO user_emails (user_id, email, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, email) DO NOTHING",
         )
         .bind(user_id)
@@ -312,7 +313,7 @@ impl Store {
     /// The addresses of an account besides the primary one, as `(email, verified)`.
     pub async fn emails(&self, user_id: i64) -> Result<Vec<(String, bool)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT email, verified FROM user_emails WHERE user_id = ? ORDER BY created_at",
+            "SELECT email, verified FROM user_emails WHERE user_id = $1 ORDER BY created_at",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -384,14 +385,14 @@ impl Store {
                     }
                     let files = delete_files(
                         &mut tx,
-                        "release_id IN (SELECT id FROM releases WHERE project_id = ?)",
+                        "release_id IN (SELECT id FROM releases WHERE project_id = $1)",
                         p.id,
                     )
                     .await?;
                     for sql in [
-                        "DELETE FROM releases WHERE project_id = ?",
-                        "DELETE FROM project_owners WHERE project_id = ?",
-                        "DELETE FROM projects WHERE id = ?",
+                        "DELETE FROM releases WHERE project_id = $1",
+                        "DELETE FROM project_owners WHERE project_id = $1",
+                        "DELETE FROM projects WHERE id = $1",
                     ] {
                         sqlx::query(sql).bind(p.id).execute(&mut *tx).await?;
                     }
@@ -404,7 +405,7 @@ impl Store {
                     if *prohibit_name {
                         sqlx::query(
                             "INSERT INTO prohibited_names (normalized, reason, actor, created_at) \
-                         VALUES (?, ?, ?, ?) ON CONFLICT (normalized) DO NOTHING",
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (normalized) DO NOTHING",
                         )
                         .bind(&p.normalized)
                         .bind(cx.reason)
@@ -427,7 +428,7 @@ impl Store {
                     set_user_flag(&mut tx, user, "disabled", true, cx, &mut changes).await?;
                     let owned: Vec<String> = sqlx::query(
                     "SELECT p.normalized FROM projects p JOIN project_owners o ON o.project_id = p.id \
-                     WHERE o.user_id = ? ORDER BY p.normalized",
+                     WHERE o.user_id = $1 ORDER BY p.normalized",
                 )
                 .bind(id)
                 .fetch_all(&mut *tx)
@@ -472,7 +473,7 @@ impl Store {
                     let expires = cx.time_ms + expires_ms;
                     sqlx::query(
                         "INSERT INTO prohibited_domains (domain, reason, actor, created_at, expires_at) \
-                         VALUES (?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
                          actor = excluded.actor, created_at = excluded.created_at, expires_at = excluded.expires_at",
                     )
                     .bind(domain)
@@ -490,7 +491,7 @@ impl Store {
                     ));
                 }
                 let updated = sqlx::query(
-                    "UPDATE campaigns SET status = 'applied', updated_at = ? WHERE id = ?",
+                    "UPDATE campaigns SET status = 'applied', updated_at = $1 WHERE id = $2",
                 )
                 .bind(cx.time_ms)
                 .bind(id)
@@ -531,7 +532,7 @@ impl Store {
 /// The `details` of the records a campaign's application publishes: the detector's signals and
 /// the admin's reason.
 async fn campaign_details(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: &str,
     cx: &AdminContext<'_>,
 ) -> Result<String, StoreError> {
@@ -572,7 +573,7 @@ pub(crate) fn admin_event(
 }
 
 async fn set_user_flag(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     user: &str,
     column: &str,
     on: bool,
@@ -580,7 +581,7 @@ async fn set_user_flag(
     changes: &mut Vec<Event>,
 ) -> Result<(), StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT id, username, {column} AS flag FROM users WHERE lower(username) = lower(?)"
+        "SELECT id, username, {column} AS flag FROM users WHERE lower(username) = lower($1)"
     ))
     .bind(user)
     .fetch_optional(&mut **tx)
@@ -590,11 +591,13 @@ async fn set_user_flag(
         return Ok(());
     }
     let username: String = row.get("username");
-    sqlx::query(&format!("UPDATE users SET {column} = ? WHERE username = ?"))
-        .bind(i64::from(on))
-        .bind(&username)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(&format!(
+        "UPDATE users SET {column} = $1 WHERE username = $2"
+    ))
+    .bind(i64::from(on))
+    .bind(&username)
+    .execute(&mut **tx)
+    .await?;
     let kind = match (column, on) {
         ("disabled", true) => "account.disable",
         ("disabled", false) => "account.enable",
@@ -617,7 +620,7 @@ async fn set_user_flag(
 }
 
 pub(crate) async fn quarantine_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     project: &str,
     cx: &AdminContext<'_>,
     changes: &mut Vec<Event>,
@@ -628,8 +631,8 @@ pub(crate) async fn quarantine_in(
     }
     let evidence = json!({ "actor": cx.actor });
     sqlx::query(
-        "UPDATE projects SET quarantined_at = ?, quarantine_reason = ?, quarantine_evidence = ? \
-         WHERE id = ?",
+        "UPDATE projects SET quarantined_at = $1, quarantine_reason = $2, quarantine_evidence = $3 \
+         WHERE id = $4",
     )
     .bind(cx.time_ms)
     .bind(cx.reason)
@@ -647,14 +650,14 @@ pub(crate) async fn quarantine_in(
 }
 
 pub(crate) async fn release_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     project: &str,
     cx: &AdminContext<'_>,
     changes: &mut Vec<Event>,
 ) -> Result<(), StoreError> {
     let p = require_project(tx, project).await?;
     let versions: Vec<String> = sqlx::query(
-        "SELECT version FROM releases WHERE project_id = ? AND quarantined_at IS NOT NULL ORDER BY id",
+        "SELECT version FROM releases WHERE project_id = $1 AND quarantined_at IS NOT NULL ORDER BY id",
     )
     .bind(p.id)
     .fetch_all(&mut **tx)
@@ -667,9 +670,9 @@ pub(crate) async fn release_in(
     }
     for sql in [
         "UPDATE projects SET quarantined_at = NULL, quarantine_reason = NULL, \
-         quarantine_evidence = NULL, reviewed_at = ? WHERE id = ?",
+         quarantine_evidence = NULL, reviewed_at = $1 WHERE id = $2",
         "UPDATE releases SET quarantined_at = NULL, quarantine_reason = NULL, \
-         quarantine_evidence = NULL WHERE project_id = ?",
+         quarantine_evidence = NULL WHERE project_id = $1",
     ] {
         let query = sqlx::query(sql);
         let query = if sql.starts_with("UPDATE projects") {
@@ -691,15 +694,15 @@ pub(crate) async fn release_in(
 /// Sign-ups from `domain` in the hour up to `now_ms` (the buckets `domain_signups` sums as
 /// recent), read inside a write transaction.
 pub(crate) async fn recent_signups(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     domain: &str,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     let now_bucket = now_ms.div_euclid(SIGNUP_BUCKET_MS);
     let window_start = now_bucket - (3_600_000 / SIGNUP_BUCKET_MS) + 1;
     let recent: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(count), 0) FROM domain_signups \
-         WHERE domain = ? AND bucket >= ? AND bucket <= ?",
+        "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM domain_signups \
+         WHERE domain = $1 AND bucket >= $2 AND bucket <= $3",
     )
     .bind(domain)
     .bind(window_start)
@@ -711,14 +714,14 @@ pub(crate) async fn recent_signups(
 
 /// Counts sign-ups in a domain's history.
 pub(crate) async fn count_signup(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     domain: &str,
     time_ms: i64,
     n: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO domain_signups (domain, bucket, count) VALUES (?, ?, ?) \
-         ON CONFLICT (domain, bucket) DO UPDATE SET count = count + excluded.count",
+        "INSERT INTO domain_signups (domain, bucket, count) VALUES ($1, $2, $3) \
+         ON CONFLICT (domain, bucket) DO UPDATE SET count = domain_signups.count + excluded.count",
     )
     .bind(domain)
     .bind(time_ms.div_euclid(SIGNUP_BUCKET_MS))
@@ -751,7 +754,7 @@ impl Store {
     ) -> Result<StoredCampaign, StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO campaigns (id, status, detected_at, updated_at, report) VALUES (?, 'open', ?, ?, ?) \
+            "INSERT INTO campaigns (id, status, detected_at, updated_at, report) VALUES ($1, 'open', $2, $3, $4) \
              ON CONFLICT (id) DO UPDATE SET report = excluded.report, updated_at = excluded.updated_at",
         )
         .bind(id)
@@ -791,7 +794,7 @@ impl Store {
             }
             restricted.push(user.clone());
         }
-        sqlx::query("UPDATE campaigns SET restricted = ? WHERE id = ?")
+        sqlx::query("UPDATE campaigns SET restricted = $1 WHERE id = $2")
             .bind(serde_json::to_string(&restricted).unwrap_or_else(|_| "[]".into()))
             .bind(id)
             .execute(&mut *tx)
@@ -822,12 +825,12 @@ impl Store {
             }
         }
         for domain in domains {
-            sqlx::query("DELETE FROM domain_throttles WHERE domain = ?")
+            sqlx::query("DELETE FROM domain_throttles WHERE domain = $1")
                 .bind(domain)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE campaigns SET status = 'dismissed', updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE campaigns SET status = 'dismissed', updated_at = $1 WHERE id = $2")
             .bind(cx.time_ms)
             .bind(id)
             .execute(&mut *tx)
@@ -873,7 +876,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO domain_throttles (domain, until, per_hour, reason) VALUES (?, ?, ?, ?) \
+            "INSERT INTO domain_throttles (domain, until, per_hour, reason) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (domain) DO UPDATE SET until = excluded.until, per_hour = excluded.per_hour, \
              reason = excluded.reason",
         )
@@ -894,7 +897,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Option<(u32, String)>, StoreError> {
         let row = sqlx::query(
-            "SELECT per_hour, reason FROM domain_throttles WHERE domain = ? AND until > ?",
+            "SELECT per_hour, reason FROM domain_throttles WHERE domain = $1 AND until > $2",
         )
         .bind(domain)
         .bind(now_ms)
@@ -915,7 +918,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(i64, Event)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, time, kind, user_name, ip, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, time, kind, user_name, ip, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after_id)
         .bind(limit)
@@ -940,7 +943,7 @@ impl Store {
     }
 }
 
-fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> StoredCampaign {
+fn campaign_from_row(r: &AnyRow) -> StoredCampaign {
     StoredCampaign {
         id: r.get("id"),
         status: r.get("status"),
@@ -952,10 +955,10 @@ fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> StoredCampaign {
 }
 
 async fn campaign_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: &str,
 ) -> Result<Option<StoredCampaign>, StoreError> {
-    Ok(sqlx::query("SELECT * FROM campaigns WHERE id = ?")
+    Ok(sqlx::query("SELECT * FROM campaigns WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?

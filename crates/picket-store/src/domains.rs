@@ -79,8 +79,8 @@ impl Store {
     ) -> Result<Vec<Event>, StoreError> {
         let mut tx = self.write_tx().await?;
         let primary = sqlx::query(
-            "UPDATE users SET email_verified = 0, email_unverified_reason = ? \
-             WHERE id = ? AND email = ? AND email_verified = 1",
+            "UPDATE users SET email_verified = 0, email_unverified_reason = $1 \
+             WHERE id = $2 AND email = $3 AND email_verified = 1",
         )
         .bind(cx.reason)
         .bind(user_id)
@@ -89,7 +89,7 @@ impl Store {
         .await?
         .rows_affected();
         let added = sqlx::query(
-            "UPDATE user_emails SET verified = 0 WHERE user_id = ? AND email = ? AND verified = 1",
+            "UPDATE user_emails SET verified = 0 WHERE user_id = $1 AND email = $2 AND verified = 1",
         )
         .bind(user_id)
         .bind(email)
@@ -98,7 +98,7 @@ impl Store {
         .rows_affected();
         let mut changes = Vec::new();
         if primary + added > 0 {
-            let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
+            let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -118,7 +118,7 @@ impl Store {
     pub async fn record_domain_check(&self, check: &DomainCheck) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO domain_checks (domain, checked_at, outcome, registered, expires, detail) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (domain) DO UPDATE SET \
              checked_at = excluded.checked_at, outcome = excluded.outcome, \
              registered = excluded.registered, expires = excluded.expires, detail = excluded.detail",
         )
@@ -188,7 +188,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let Some(user_id) = sqlx::query_scalar::<_, i64>(
             "SELECT r.user_id FROM password_resets r JOIN users u ON u.id = r.user_id \
-             WHERE r.token_hash = ? AND r.used_at IS NULL AND r.expires_at > ? \
+             WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 \
              AND u.email = r.email AND u.email_verified = 1 AND u.disabled = 0",
         )
         .bind(token_hash)
@@ -198,12 +198,12 @@ impl Store {
         else {
             return Ok(None);
         };
-        sqlx::query("UPDATE password_resets SET used_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2")
             .bind(now_ms)
             .bind(token_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(user_id)
             .execute(&mut *tx)

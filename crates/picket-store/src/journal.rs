@@ -1,7 +1,7 @@
 //! The event journal: every security-relevant action, in the shape the campaign detector reads.
 
 use serde::Serialize;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use crate::{Store, StoreError};
 
@@ -75,18 +75,20 @@ pub fn rfc3339(time_ms: i64) -> String {
 }
 
 pub(crate) async fn append(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     events: &[Event],
 ) -> Result<(), StoreError> {
     for event in events {
-        sqlx::query("INSERT INTO events (time, kind, user_name, ip, data) VALUES (?, ?, ?, ?, ?)")
-            .bind(event.time_ms)
-            .bind(&event.kind)
-            .bind(&event.user)
-            .bind(&event.ip)
-            .bind(event.data.to_string())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO events (time, kind, user_name, ip, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(event.time_ms)
+        .bind(&event.kind)
+        .bind(&event.user)
+        .bind(&event.ip)
+        .bind(event.data.to_string())
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -111,7 +113,7 @@ impl Store {
     /// Events at or after `since_ms`, in journal order.
     pub async fn events_since(&self, since_ms: i64) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
-            "SELECT time, kind, user_name, ip, data FROM events WHERE time >= ? ORDER BY time, id",
+            "SELECT time, kind, user_name, ip, data FROM events WHERE time >= $1 ORDER BY time, id",
         )
         .bind(since_ms)
         .fetch_all(&self.pool)

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::defenses::AdminContext;
 use crate::journal::Event;
@@ -60,7 +61,7 @@ pub struct Finding<'a> {
     pub details: &'a str,
 }
 
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> MaliciousRecord {
+fn from_row(r: &AnyRow) -> MaliciousRecord {
     MaliciousRecord {
         id: r.get("id"),
         project: r.get("project"),
@@ -77,11 +78,11 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> MaliciousRecord {
 }
 
 async fn record_for(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     normalized: &str,
 ) -> Result<Option<MaliciousRecord>, StoreError> {
     Ok(
-        sqlx::query("SELECT * FROM malicious_records WHERE normalized = ?")
+        sqlx::query("SELECT * FROM malicious_records WHERE normalized = $1")
             .bind(normalized)
             .fetch_optional(&mut **tx)
             .await?
@@ -91,11 +92,11 @@ async fn record_for(
 }
 
 pub(crate) async fn setting_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     key: &str,
 ) -> Result<Option<String>, StoreError> {
     Ok(
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
             .fetch_optional(&mut **tx)
             .await?,
@@ -106,7 +107,7 @@ pub(crate) async fn setting_in(
 /// transaction, and journals `osv.publish`. The versions named are added to those already in
 /// the record. Returns the record's id.
 pub(crate) async fn publish_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     finding: &Finding<'_>,
     cx: &AdminContext<'_>,
     changes: &mut Vec<Event>,
@@ -168,8 +169,8 @@ pub(crate) async fn publish_in(
     let origins_json = serde_json::to_string(&origins).unwrap_or_else(|_| "[]".into());
     if stored {
         sqlx::query(
-            "UPDATE malicious_records SET versions = ?, whole_project = ?, summary = ?, details = ?, \
-             origins = ?, modified_at = ?, withdrawn_at = NULL WHERE id = ?",
+            "UPDATE malicious_records SET versions = $1, whole_project = $2, summary = $3, details = $4, \
+             origins = $5, modified_at = $6, withdrawn_at = NULL WHERE id = $7",
         )
         .bind(&versions_json)
         .bind(i64::from(whole))
@@ -188,7 +189,7 @@ pub(crate) async fn publish_in(
             .unwrap_or_default();
         sqlx::query(
             "INSERT INTO malicious_records (id, seq, project, normalized, versions, whole_project, \
-             summary, details, origins, published_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             summary, details, origins, published_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(seq)
@@ -217,7 +218,7 @@ pub(crate) async fn publish_in(
 /// Publishes a record naming every version of `project`, past and future (a removal or a
 /// campaign: the whole project is malicious).
 pub(crate) async fn publish_whole_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     project: &crate::Project,
     origin: (&str, &str),
     details: &str,
@@ -244,7 +245,7 @@ pub(crate) async fn publish_whole_in(
 /// Withdraws the project's record, if one stands, inside the caller's transaction, and journals
 /// `osv.withdraw`. Returns the record's id.
 pub(crate) async fn withdraw_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     project: &str,
     cx: &AdminContext<'_>,
     changes: &mut Vec<Event>,
@@ -255,7 +256,7 @@ pub(crate) async fn withdraw_in(
     if record.withdrawn_at.is_some() {
         return Ok(None);
     }
-    sqlx::query("UPDATE malicious_records SET withdrawn_at = ?, modified_at = ? WHERE id = ?")
+    sqlx::query("UPDATE malicious_records SET withdrawn_at = $1, modified_at = $2 WHERE id = $3")
         .bind(cx.time_ms)
         .bind(cx.time_ms)
         .bind(&record.id)
@@ -299,7 +300,7 @@ impl Store {
     ) -> Result<Vec<Event>, StoreError> {
         let mut tx = self.write_tx().await?;
         let project: Option<String> =
-            sqlx::query_scalar("SELECT project FROM malicious_records WHERE id = ?")
+            sqlx::query_scalar("SELECT project FROM malicious_records WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -314,7 +315,7 @@ impl Store {
     /// A setting, if set.
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -324,7 +325,7 @@ impl Store {
     /// Sets a setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?, ?) \
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)

@@ -1,8 +1,8 @@
 //! Projects, releases and files: the upload transaction and what the index serves.
 
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::journal::{Event, append};
 use crate::{Store, StoreError};
@@ -79,7 +79,7 @@ pub struct FileRow {
 }
 
 impl FileRow {
-    fn from_row(r: &SqliteRow) -> Self {
+    fn from_row(r: &AnyRow) -> Self {
         Self {
             filename: r.get("filename"),
             version: r.get("version"),
@@ -196,12 +196,12 @@ pub struct Removal {
 }
 
 pub(crate) async fn project_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     normalized: &str,
 ) -> Result<Option<Project>, StoreError> {
     Ok(sqlx::query(
         "SELECT id, name, normalized, created_at, quarantined_at, quarantine_reason, \
-                    quarantine_evidence FROM projects WHERE normalized = ?",
+                    quarantine_evidence FROM projects WHERE normalized = $1",
     )
     .bind(normalized)
     .fetch_optional(&mut **tx)
@@ -220,7 +220,7 @@ pub(crate) async fn project_in(
 }
 
 pub(crate) async fn require_project(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     name: &str,
 ) -> Result<Project, StoreError> {
     project_in(tx, &picket_formats::normalize(name))
@@ -266,13 +266,13 @@ impl Store {
         let normalized = picket_formats::normalize(up.project);
         let mut tx = self.write_tx().await?;
 
-        if let Some(row) = sqlx::query("SELECT sha256 FROM filename_registry WHERE filename = ?")
+        if let Some(row) = sqlx::query("SELECT sha256 FROM filename_registry WHERE filename = $1")
             .bind(up.filename)
             .fetch_optional(&mut *tx)
             .await?
         {
             let existing: String = row.get("sha256");
-            let live = sqlx::query("SELECT 1 FROM files WHERE filename = ?")
+            let live = sqlx::query("SELECT 1 FROM files WHERE filename = $1")
                 .bind(up.filename)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -293,7 +293,7 @@ impl Store {
         let (project, created_project) = match project_in(&mut tx, &normalized).await? {
             Some(project) => {
                 let owner = sqlx::query(
-                    "SELECT 1 FROM project_owners WHERE project_id = ? AND user_id = ?",
+                    "SELECT 1 FROM project_owners WHERE project_id = $1 AND user_id = $2",
                 )
                 .bind(project.id)
                 .bind(up.user_id)
@@ -310,7 +310,7 @@ impl Store {
             None if up.may_create => {
                 if let Some(seen) = up.skeleton_twins_seen {
                     let twin = sqlx::query(
-                        "SELECT name, normalized FROM projects WHERE skeleton = ? AND normalized != ?",
+                        "SELECT name, normalized FROM projects WHERE skeleton = $1 AND normalized != $2",
                     )
                     .bind(picket_formats::skeleton(up.project))
                     .bind(&normalized)
@@ -327,7 +327,7 @@ impl Store {
                     }
                 }
                 let id = insert_project(&mut tx, up.project, up.time_ms).await?;
-                sqlx::query("INSERT INTO project_owners (project_id, user_id) VALUES (?, ?)")
+                sqlx::query("INSERT INTO project_owners (project_id, user_id) VALUES ($1, $2)")
                     .bind(id)
                     .bind(up.user_id)
                     .execute(&mut *tx)
@@ -352,8 +352,8 @@ impl Store {
         };
 
         let total: i64 = sqlx::query(
-            "SELECT COALESCE(SUM(f.size), 0) AS total FROM files f \
-             JOIN releases r ON f.release_id = r.id WHERE r.project_id = ?",
+            "SELECT CAST(COALESCE(SUM(f.size), 0) AS BIGINT) AS total FROM files f \
+             JOIN releases r ON f.release_id = r.id WHERE r.project_id = $1",
         )
         .bind(project.id)
         .fetch_one(&mut *tx)
@@ -370,7 +370,7 @@ impl Store {
 
         sqlx::query(
             "INSERT INTO releases (project_id, version, created_at, metadata, requires_python) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, version) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, version) DO NOTHING",
         )
         .bind(project.id)
         .bind(up.version)
@@ -380,7 +380,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let release_id: i64 =
-            sqlx::query("SELECT id FROM releases WHERE project_id = ? AND version = ?")
+            sqlx::query("SELECT id FROM releases WHERE project_id = $1 AND version = $2")
                 .bind(project.id)
                 .bind(up.version)
                 .fetch_one(&mut *tx)
@@ -388,7 +388,7 @@ impl Store {
                 .get("id");
         if up.packagetype == "sdist"
             && let Some(row) = sqlx::query(
-                "SELECT filename FROM files WHERE release_id = ? AND packagetype = 'sdist'",
+                "SELECT filename FROM files WHERE release_id = $1 AND packagetype = 'sdist'",
             )
             .bind(release_id)
             .fetch_optional(&mut *tx)
@@ -402,7 +402,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO files (release_id, filename, packagetype, sha256, size, requires_python, \
                                 uploaded_by, upload_time, metadata_sha256, md5, blake2_256, inspection) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(release_id)
         .bind(up.filename)
@@ -418,7 +418,7 @@ impl Store {
         .bind(up.artifact.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO filename_registry (filename, sha256) VALUES (?, ?)")
+        sqlx::query("INSERT INTO filename_registry (filename, sha256) VALUES ($1, $2)")
             .bind(up.filename)
             .bind(up.sha256)
             .execute(&mut *tx)
@@ -430,8 +430,8 @@ impl Store {
                 ("releases", release_id)
             };
             sqlx::query(&format!(
-                "UPDATE {table} SET quarantined_at = ?, quarantine_reason = ?, \
-                 quarantine_evidence = ? WHERE id = ? AND quarantined_at IS NULL"
+                "UPDATE {table} SET quarantined_at = $1, quarantine_reason = $2, \
+                 quarantine_evidence = $3 WHERE id = $4 AND quarantined_at IS NULL"
             ))
             .bind(q.at)
             .bind(&q.reason)
@@ -442,7 +442,7 @@ impl Store {
         } else if project.quarantine.is_none() {
             for command in up.commands {
                 sqlx::query(
-                    "INSERT INTO commands (command, project, first_seen) VALUES (?, ?, ?) \
+                    "INSERT INTO commands (command, project, first_seen) VALUES ($1, $2, $3) \
                      ON CONFLICT (command) DO NOTHING",
                 )
                 .bind(command)
@@ -486,7 +486,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {FILE_COLUMNS} \
              FROM files f JOIN releases r ON f.release_id = r.id JOIN projects p ON r.project_id = p.id \
-             WHERE p.normalized = ? AND r.quarantined_at IS NULL ORDER BY f.upload_time, f.id"
+             WHERE p.normalized = $1 AND r.quarantined_at IS NULL ORDER BY f.upload_time, f.id"
         ))
         .bind(picket_formats::normalize(project))
         .fetch_all(&self.pool)
@@ -500,7 +500,7 @@ impl Store {
         let row = sqlx::query(&format!(
             "SELECT p.normalized, {FILE_COLUMNS} \
              FROM files f JOIN releases r ON f.release_id = r.id JOIN projects p ON r.project_id = p.id \
-             WHERE f.filename = ? AND p.quarantined_at IS NULL AND r.quarantined_at IS NULL"
+             WHERE f.filename = $1 AND p.quarantined_at IS NULL AND r.quarantined_at IS NULL"
         ))
         .bind(filename)
         .fetch_optional(&self.pool)
@@ -528,7 +528,7 @@ impl Store {
             "SELECT r.version, r.yanked, r.yanked_reason, r.metadata, r.requires_python, r.created_at, \
                     r.quarantined_at, r.quarantine_reason, r.quarantine_evidence \
              FROM releases r JOIN projects p ON r.project_id = p.id \
-             WHERE p.normalized = ? {condition} ORDER BY r.created_at, r.id",
+             WHERE p.normalized = $1 {condition} ORDER BY r.created_at, r.id",
         ))
         .bind(picket_formats::normalize(project))
         .fetch_all(&self.pool)
@@ -563,7 +563,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let changed = sqlx::query(
-            "UPDATE releases SET yanked = ?, yanked_reason = ? WHERE version = ? AND project_id = ?",
+            "UPDATE releases SET yanked = $1, yanked_reason = $2 WHERE version = $3 AND project_id = $4",
         )
         .bind(i64::from(yanked))
         .bind(if yanked { reason } else { None })
@@ -594,8 +594,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let changed = sqlx::query(
-            "DELETE FROM files WHERE filename = ? AND release_id IN \
-             (SELECT id FROM releases WHERE project_id = ?)",
+            "DELETE FROM files WHERE filename = $1 AND release_id IN \
+             (SELECT id FROM releases WHERE project_id = $2)",
         )
         .bind(filename)
         .bind(p.id)
@@ -626,7 +626,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let p = require_project(&mut tx, project).await?;
         let Some(release_id) =
-            sqlx::query("SELECT id FROM releases WHERE project_id = ? AND version = ?")
+            sqlx::query("SELECT id FROM releases WHERE project_id = $1 AND version = $2")
                 .bind(p.id)
                 .bind(version)
                 .fetch_optional(&mut *tx)
@@ -638,8 +638,8 @@ impl Store {
                 version: version.to_owned(),
             });
         };
-        let files = delete_files(&mut tx, "release_id = ?", release_id).await?;
-        sqlx::query("DELETE FROM releases WHERE id = ?")
+        let files = delete_files(&mut tx, "release_id = $1", release_id).await?;
+        sqlx::query("DELETE FROM releases WHERE id = $1")
             .bind(release_id)
             .execute(&mut *tx)
             .await?;
@@ -658,22 +658,22 @@ impl Store {
         let p = require_project(&mut tx, project).await?;
         let files = delete_files(
             &mut tx,
-            "release_id IN (SELECT id FROM releases WHERE project_id = ?)",
+            "release_id IN (SELECT id FROM releases WHERE project_id = $1)",
             p.id,
         )
         .await?;
-        let releases = sqlx::query("DELETE FROM releases WHERE project_id = ?")
+        let releases = sqlx::query("DELETE FROM releases WHERE project_id = $1")
             .bind(p.id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         for table in ["project_owners"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE project_id = ?"))
+            sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1"))
                 .bind(p.id)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM projects WHERE id = ?")
+        sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(p.id)
             .execute(&mut *tx)
             .await?;
@@ -686,7 +686,7 @@ impl Store {
     pub async fn owners(&self, project: &str) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.username FROM project_owners o JOIN users u ON o.user_id = u.id \
-             JOIN projects p ON o.project_id = p.id WHERE p.normalized = ? ORDER BY lower(u.username)",
+             JOIN projects p ON o.project_id = p.id WHERE p.normalized = $1 ORDER BY lower(u.username)",
         )
         .bind(picket_formats::normalize(project))
         .fetch_all(&self.pool)
@@ -705,7 +705,7 @@ impl Store {
         let p = require_project(&mut tx, project).await?;
         let user_id = user_id_in(&mut tx, username).await?;
         sqlx::query(
-            "INSERT INTO project_owners (project_id, user_id) VALUES (?, ?) \
+            "INSERT INTO project_owners (project_id, user_id) VALUES ($1, $2) \
              ON CONFLICT (project_id, user_id) DO NOTHING",
         )
         .bind(p.id)
@@ -728,13 +728,13 @@ impl Store {
         let p = require_project(&mut tx, project).await?;
         let user_id = user_id_in(&mut tx, username).await?;
         let owners: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM project_owners WHERE project_id = ?")
+            sqlx::query("SELECT COUNT(*) AS n FROM project_owners WHERE project_id = $1")
                 .bind(p.id)
                 .fetch_one(&mut *tx)
                 .await?
                 .get("n");
         let changed =
-            sqlx::query("DELETE FROM project_owners WHERE project_id = ? AND user_id = ?")
+            sqlx::query("DELETE FROM project_owners WHERE project_id = $1 AND user_id = $2")
                 .bind(p.id)
                 .bind(user_id)
                 .execute(&mut *tx)
@@ -761,7 +761,7 @@ impl Store {
     pub async fn is_owner(&self, project: &str, user_id: i64) -> Result<bool, StoreError> {
         Ok(sqlx::query(
             "SELECT 1 FROM project_owners o JOIN projects p ON o.project_id = p.id \
-             WHERE p.normalized = ? AND o.user_id = ?",
+             WHERE p.normalized = $1 AND o.user_id = $2",
         )
         .bind(picket_formats::normalize(project))
         .bind(user_id)
@@ -772,7 +772,7 @@ impl Store {
 }
 
 async fn insert_project(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     name: &str,
     time_ms: i64,
 ) -> Result<i64, StoreError> {
@@ -782,20 +782,20 @@ async fn insert_project(
             existing: existing.name,
         });
     }
-    Ok(sqlx::query(
-        "INSERT INTO projects (name, normalized, skeleton, created_at) VALUES (?, ?, ?, ?)",
+    Ok(sqlx::query_scalar::<_, i64>(
+        "INSERT INTO projects (name, normalized, skeleton, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(name)
     .bind(&normalized)
     .bind(picket_formats::skeleton(name))
     .bind(time_ms)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?
-    .last_insert_rowid())
+    )
 }
 
 pub(crate) async fn delete_files(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     condition: &str,
     id: i64,
 ) -> Result<Vec<String>, StoreError> {
@@ -813,10 +813,10 @@ pub(crate) async fn delete_files(
 }
 
 pub(crate) async fn user_id_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     username: &str,
 ) -> Result<i64, StoreError> {
-    sqlx::query("SELECT id FROM users WHERE lower(username) = lower(?)")
+    sqlx::query("SELECT id FROM users WHERE lower(username) = lower($1)")
         .bind(username)
         .fetch_optional(&mut **tx)
         .await?

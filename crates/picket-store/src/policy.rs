@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::journal::{Event, append};
 use crate::{Store, StoreError};
@@ -26,7 +26,7 @@ pub struct Prohibition {
 }
 
 impl Prohibition {
-    fn from_row(r: &SqliteRow) -> Self {
+    fn from_row(r: &AnyRow) -> Self {
         Self {
             domain: r.get("domain"),
             reason: r.get("reason"),
@@ -48,7 +48,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO prohibited_domains (domain, reason, actor, created_at, expires_at, match_mx) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason, \
              actor = excluded.actor, created_at = excluded.created_at, \
              expires_at = excluded.expires_at, match_mx = excluded.match_mx",
         )
@@ -72,14 +72,14 @@ impl Store {
         journal: &[Event],
     ) -> Result<Option<Prohibition>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let Some(row) = sqlx::query("SELECT * FROM prohibited_domains WHERE domain = ?")
+        let Some(row) = sqlx::query("SELECT * FROM prohibited_domains WHERE domain = $1")
             .bind(domain)
             .fetch_optional(&mut *tx)
             .await?
         else {
             return Ok(None);
         };
-        sqlx::query("DELETE FROM prohibited_domains WHERE domain = ?")
+        sqlx::query("DELETE FROM prohibited_domains WHERE domain = $1")
             .bind(domain)
             .execute(&mut *tx)
             .await?;
@@ -95,7 +95,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Option<Prohibition>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM prohibited_domains WHERE domain = ? AND (expires_at IS NULL OR expires_at > ?)",
+            "SELECT * FROM prohibited_domains WHERE domain = $1 AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(domain)
         .bind(now_ms)
@@ -107,7 +107,7 @@ impl Store {
     /// Prohibitions in force at `now_ms` that also match by mail server.
     pub async fn mx_prohibitions(&self, now_ms: i64) -> Result<Vec<Prohibition>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM prohibited_domains WHERE match_mx = 1 AND (expires_at IS NULL OR expires_at > ?) \
+            "SELECT * FROM prohibited_domains WHERE match_mx = 1 AND (expires_at IS NULL OR expires_at > $1) \
              ORDER BY domain",
         )
         .bind(now_ms)

@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::defenses::{AdminContext, admin_event};
 use crate::journal::{Event, append};
@@ -127,7 +128,7 @@ const REPORT_COLUMNS: &str = "r.id, r.project, u.username AS reporter, r.kind, r
     r.evidence, r.evidence_url, r.status, r.created_at, r.quarantined_at, r.decided_at, \
     r.decided_by, r.decision_reason, r.record_id";
 
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> Report {
+fn from_row(r: &AnyRow) -> Report {
     Report {
         id: r.get("id"),
         project: r.get("project"),
@@ -146,12 +147,9 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> Report {
     }
 }
 
-async fn report_in(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: i64,
-) -> Result<Option<Report>, StoreError> {
+async fn report_in(tx: &mut Transaction<'_, Any>, id: i64) -> Result<Option<Report>, StoreError> {
     Ok(sqlx::query(&format!(
-        "SELECT {REPORT_COLUMNS} FROM reports r JOIN users u ON u.id = r.reporter_id WHERE r.id = ?"
+        "SELECT {REPORT_COLUMNS} FROM reports r JOIN users u ON u.id = r.reporter_id WHERE r.id = $1"
     ))
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -163,13 +161,13 @@ async fn report_in(
 /// The open reports on a project that count for quarantine: `(report id, reporter id, trust,
 /// e-mail domain)`.
 async fn open_reports(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     normalized: &str,
     kinds: &[String],
 ) -> Result<Vec<(i64, i64, String, Option<String>)>, StoreError> {
     let rows = sqlx::query(
         "SELECT r.id, r.kind, r.reporter_id, u.reporter_trust, u.email_domain FROM reports r \
-         JOIN users u ON u.id = r.reporter_id WHERE r.normalized = ? AND r.status = 'open' ORDER BY r.id",
+         JOIN users u ON u.id = r.reporter_id WHERE r.normalized = $1 AND r.status = 'open' ORDER BY r.id",
     )
     .bind(normalized)
     .fetch_all(&mut **tx)
@@ -192,7 +190,7 @@ async fn open_reports(
 /// projects have been reported: several reports across one cohort is a signal of its own, for
 /// admins and for the campaign detector reading the journal.
 async fn reported_cohorts(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     normalized: &str,
 ) -> Result<Vec<serde_json::Value>, StoreError> {
     let rows =
@@ -214,12 +212,12 @@ async fn reported_cohorts(
         }
         let mut reported = 0;
         for member in &members {
-            let any: bool =
-                sqlx::query_scalar("SELECT COUNT(*) > 0 FROM reports WHERE normalized = ?")
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE normalized = $1")
                     .bind(member)
                     .fetch_one(&mut **tx)
                     .await?;
-            reported += usize::from(any);
+            reported += usize::from(count > 0);
         }
         out.push(json!({ "campaign": row.get::<String, _>("id"), "reported_projects": reported }));
     }
@@ -275,7 +273,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let project = require_project(&mut tx, new.project).await?;
         let reporter =
-            sqlx::query("SELECT username, reporter_trust, email_domain FROM users WHERE id = ?")
+            sqlx::query("SELECT username, reporter_trust, email_domain FROM users WHERE id = $1")
                 .bind(new.reporter_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -285,18 +283,18 @@ impl Store {
         if trust == "blocked" {
             return Ok(Err(ReportRefusal::Blocked));
         }
-        let owns: bool = sqlx::query_scalar(
-            "SELECT COUNT(*) > 0 FROM project_owners WHERE project_id = ? AND user_id = ?",
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM project_owners WHERE project_id = $1 AND user_id = $2",
         )
         .bind(project.id)
         .bind(new.reporter_id)
         .fetch_one(&mut *tx)
         .await?;
-        if owns {
+        if owners > 0 {
             return Ok(Err(ReportRefusal::OwnProject(project.name)));
         }
         let duplicate: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM reports WHERE normalized = ? AND reporter_id = ? AND status = 'open'",
+            "SELECT id FROM reports WHERE normalized = $1 AND reporter_id = $2 AND status = 'open'",
         )
         .bind(&project.normalized)
         .bind(new.reporter_id)
@@ -310,7 +308,7 @@ impl Store {
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO reports (project, normalized, reporter_id, kind, versions, evidence, \
-             evidence_url, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id",
+             evidence_url, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8) RETURNING id",
         )
         .bind(&project.name)
         .bind(&project.normalized)
@@ -340,8 +338,8 @@ impl Store {
             if project.quarantine.is_none() {
                 let evidence = json!({ "reports": ids, "rule": rule });
                 sqlx::query(
-                    "UPDATE projects SET quarantined_at = ?, quarantine_reason = ?, \
-                     quarantine_evidence = ? WHERE id = ?",
+                    "UPDATE projects SET quarantined_at = $1, quarantine_reason = $2, \
+                     quarantine_evidence = $3 WHERE id = $4",
                 )
                 .bind(new.time_ms)
                 .bind(format!("reported: {rule}"))
@@ -360,7 +358,7 @@ impl Store {
             }
             for report in &ids {
                 sqlx::query(
-                    "UPDATE reports SET quarantined_at = ? WHERE id = ? AND quarantined_at IS NULL",
+                    "UPDATE reports SET quarantined_at = $1 WHERE id = $2 AND quarantined_at IS NULL",
                 )
                 .bind(new.time_ms)
                 .bind(report)
@@ -391,7 +389,7 @@ impl Store {
     pub async fn reports(&self, status: Option<&str>) -> Result<Vec<Report>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {REPORT_COLUMNS} FROM reports r JOIN users u ON u.id = r.reporter_id \
-             WHERE ? IS NULL OR r.status = ? ORDER BY r.id DESC"
+             WHERE $1 IS NULL OR r.status = $2 ORDER BY r.id DESC"
         ))
         .bind(status)
         .bind(status)
@@ -412,7 +410,7 @@ impl Store {
     /// answer).
     pub async fn reports_by(&self, reporter_id: i64, since_ms: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM reports WHERE reporter_id = ? AND created_at >= ?",
+            "SELECT COUNT(*) FROM reports WHERE reporter_id = $1 AND created_at >= $2",
         )
         .bind(reporter_id)
         .bind(since_ms)
@@ -456,7 +454,7 @@ impl Store {
             vec![id]
         } else {
             sqlx::query_scalar(
-                "SELECT id FROM reports WHERE normalized = ? AND status = ? ORDER BY id",
+                "SELECT id FROM reports WHERE normalized = $1 AND status = $2 ORDER BY id",
             )
             .bind(picket_formats::normalize(&report.project))
             .bind(expected)
@@ -472,7 +470,7 @@ impl Store {
                 }
                 let held = format!("malicious: report {id} confirmed");
                 sqlx::query(
-                    "UPDATE projects SET quarantine_reason = ?, quarantine_evidence = ? WHERE id = ?",
+                    "UPDATE projects SET quarantine_reason = $1, quarantine_evidence = $2 WHERE id = $3",
                 )
                 .bind(&held)
                 .bind(json!({ "reports": ids, "actor": cx.actor }).to_string())
@@ -519,8 +517,8 @@ impl Store {
             Decision::Reject => {
                 // An automatic quarantine stands while any report that caused it is open.
                 let others: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM reports WHERE normalized = ? AND status = 'open' \
-                     AND quarantined_at IS NOT NULL AND id != ?",
+                    "SELECT COUNT(*) FROM reports WHERE normalized = $1 AND status = 'open' \
+                     AND quarantined_at IS NOT NULL AND id != $2",
                 )
                 .bind(picket_formats::normalize(&report.project))
                 .bind(id)
@@ -548,8 +546,8 @@ impl Store {
         }
         for report_id in &ids {
             sqlx::query(
-                "UPDATE reports SET status = ?, decided_at = ?, decided_by = ?, decision_reason = ?, \
-                 record_id = COALESCE(?, record_id) WHERE id = ?",
+                "UPDATE reports SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4, \
+                 record_id = COALESCE($5, record_id) WHERE id = $6",
             )
             .bind(status)
             .bind(cx.time_ms)
@@ -584,13 +582,13 @@ impl Store {
     ) -> Result<Vec<Event>, StoreError> {
         let mut tx = self.write_tx().await?;
         let id = crate::packages::user_id_in(&mut tx, username).await?;
-        let before: String = sqlx::query_scalar("SELECT reporter_trust FROM users WHERE id = ?")
+        let before: String = sqlx::query_scalar("SELECT reporter_trust FROM users WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
         let mut changes = Vec::new();
         if before != level {
-            sqlx::query("UPDATE users SET reporter_trust = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET reporter_trust = $1 WHERE id = $2")
                 .bind(level)
                 .bind(id)
                 .execute(&mut *tx)
@@ -610,7 +608,7 @@ impl Store {
     /// A user's reporter trust level.
     pub async fn reporter_trust(&self, user_id: i64) -> Result<String, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT reporter_trust FROM users WHERE id = ?")
+            sqlx::query_scalar("SELECT reporter_trust FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_one(&self.pool)
                 .await?,
@@ -620,11 +618,11 @@ impl Store {
 
 /// Every version of a project, quarantined ones included.
 pub(crate) async fn all_versions(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     project_id: i64,
 ) -> Result<Vec<String>, StoreError> {
     Ok(
-        sqlx::query_scalar("SELECT version FROM releases WHERE project_id = ? ORDER BY id")
+        sqlx::query_scalar("SELECT version FROM releases WHERE project_id = $1 ORDER BY id")
             .bind(project_id)
             .fetch_all(&mut **tx)
             .await?,

@@ -52,7 +52,7 @@ const LISTING: &str = "SELECT p.name, p.normalized, r.version, r.metadata, r.cre
          ORDER BY r2.created_at DESC, r2.id DESC LIMIT 1) \
      WHERE p.quarantined_at IS NULL";
 
-fn listing(r: &sqlx::sqlite::SqliteRow) -> ProjectListing {
+fn listing(r: &sqlx::any::AnyRow) -> ProjectListing {
     ProjectListing {
         name: r.get("name"),
         normalized: r.get("normalized"),

@@ -1,14 +1,29 @@
-//! The store against a real SQLite database in a temporary folder.
+//! The store against a real database: SQLite in a temporary folder, or (under
+//! `PICKET_TEST_BACKEND=postgres`, see `scripts/test`) a PostgreSQL database of the test's own.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use picket_store::{
-    AdminAction, AdminContext, Event, NewUser, Store, StoreError, TokenScope, Upload,
+    AdminAction, AdminContext, Event, NewUser, Store, StoreConfig, StoreError, TokenScope, Upload,
     UploadOutcome, sha256_hex,
 };
 use serde_json::json;
 
 const T: i64 = 1_750_000_000_000;
+
+/// Where a test's store lives: SQLite in `dir`, or a fresh PostgreSQL database.
+async fn config(dir: &Path) -> StoreConfig {
+    StoreConfig {
+        data_dir: dir.to_owned(),
+        database_url: picket_testkit::database::fresh_url().await,
+        storage_url: None,
+    }
+}
+
+async fn open(dir: &Path) -> Store {
+    Store::connect(&config(dir).await).await.unwrap()
+}
 
 async fn user(store: &Store, name: &str) -> i64 {
     store
@@ -72,21 +87,26 @@ fn upload<'a>(
 #[tokio::test]
 async fn creates_everything_on_first_open_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("data")).await.unwrap();
+    let config = config(&dir.path().join("data")).await;
+    let store = Store::connect(&config).await.unwrap();
     store.create_project("Demo_Pkg", 1).await.unwrap();
     store.close().await;
-    let again = Store::open(&dir.path().join("data")).await.unwrap();
+    let again = Store::connect(&config).await.unwrap();
     assert_eq!(
         again.projects().await.unwrap(),
         [("Demo_Pkg".to_owned(), "demo-pkg".to_owned())]
     );
-    assert!(dir.path().join("data/picket.db").exists());
+    assert!(dir.path().join("data/files").is_dir());
+    assert_eq!(
+        dir.path().join("data/picket.db").exists(),
+        config.database_url.is_none()
+    );
 }
 
 #[tokio::test]
 async fn a_normalized_name_is_registered_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     store.create_project("demo-pkg", 1).await.unwrap();
     let err = store.create_project("Demo.Pkg", 2).await.unwrap_err();
     assert!(
@@ -98,7 +118,7 @@ async fn a_normalized_name_is_registered_once() {
 #[tokio::test]
 async fn a_look_alike_created_while_the_gate_judged_fails_the_upload() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let alice = user(&store, "alice").await;
     let sha = "a".repeat(64);
     store
@@ -136,7 +156,7 @@ async fn a_look_alike_created_while_the_gate_judged_fails_the_upload() {
 #[tokio::test]
 async fn usernames_are_unique_in_any_case() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     user(&store, "Alice").await;
     let err = store
         .create_user(
@@ -167,7 +187,7 @@ async fn usernames_are_unique_in_any_case() {
 #[tokio::test]
 async fn an_upload_creates_the_project_with_its_owner_and_journals_both() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let sha = store.put_blob(Arc::from(&b"wheel one"[..])).await.unwrap();
@@ -280,7 +300,7 @@ async fn an_upload_creates_the_project_with_its_owner_and_journals_both() {
 #[tokio::test]
 async fn a_removed_filename_is_never_reused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let alice = user(&store, "alice").await;
     let sha = sha256_hex(b"one");
     let up = upload("demo", "1.0", "demo-1.0.tar.gz", &sha, (alice, "alice"));
@@ -305,7 +325,7 @@ async fn a_removed_filename_is_never_reused() {
 #[tokio::test]
 async fn yanking_marks_every_file_of_the_release_and_journals_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let alice = user(&store, "alice").await;
     for f in ["demo-1.0.tar.gz", "demo-1.0-py3-none-any.whl"] {
         store
@@ -354,7 +374,7 @@ async fn yanking_marks_every_file_of_the_release_and_journals_it() {
 #[tokio::test]
 async fn tokens_work_until_revoked_or_the_account_is_disabled() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let alice = user(&store, "alice").await;
     let scope = TokenScope::Projects(vec!["demo".into()]);
     let id = store
@@ -416,7 +436,7 @@ async fn tokens_work_until_revoked_or_the_account_is_disabled() {
 #[tokio::test]
 async fn a_verification_link_works_once_and_not_after_it_expires() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let id = store
         .create_user(
             &NewUser {
@@ -481,7 +501,7 @@ async fn concurrent_writers_queue_instead_of_failing() {
     // Regression: deferred transactions failed with "database is locked" (SQLITE_BUSY_SNAPSHOT)
     // when four uploads ran at once.
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let alice = user(&store, "alice").await;
     let mut tasks = Vec::new();
     for i in 0..64 {
@@ -518,7 +538,8 @@ async fn concurrent_writers_queue_instead_of_failing() {
 #[tokio::test]
 async fn rate_limits_allow_the_quota_then_refuse_and_refill() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let config = config(dir.path()).await;
+    let store = Store::connect(&config).await.unwrap();
     let minute = 60_000;
     // 3 per minute: three at once, the fourth refused with the wait for one slot.
     for left in [2, 1, 0] {
@@ -555,7 +576,7 @@ async fn rate_limits_allow_the_quota_then_refuse_and_refill() {
             .allowed
     );
     store.close().await;
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = Store::connect(&config).await.unwrap();
     assert!(
         !store
             .rate_check("k", 3, minute, T + 20_000)
@@ -569,7 +590,7 @@ async fn rate_limits_allow_the_quota_then_refuse_and_refill() {
 #[tokio::test]
 async fn domain_history_counts_the_last_hour_apart_from_the_past() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let hour = 3_600_000;
     let mut past: Vec<(String, i64)> = (1..=48)
         .map(|h| ("big.example".to_owned(), T - h * hour - 1))
@@ -596,7 +617,7 @@ async fn domain_history_counts_the_last_hour_apart_from_the_past() {
 #[tokio::test]
 async fn quarantine_hides_and_bulk_actions_are_whole_and_reversible() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let user_id = user(&store, "mallory").await;
     let sha_a = "a".repeat(64);
     let held = picket_store::Quarantine::new(T, "empty", json!({ "rule": "empty" }));
@@ -700,7 +721,7 @@ async fn quarantine_hides_and_bulk_actions_are_whole_and_reversible() {
 #[tokio::test]
 async fn campaigns_and_malicious_removals_publish_records_that_a_release_withdraws() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     store
         .set_setting(picket_store::ID_PREFIX_KEY, "MAL-TEST-")
         .await
@@ -806,7 +827,7 @@ async fn campaigns_and_malicious_removals_publish_records_that_a_release_withdra
 #[tokio::test]
 async fn reports_across_one_campaign_are_counted_in_the_journal() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await;
     let bot = user(&store, "bot").await;
     let reporter = user(&store, "rita").await;
     for (i, name) in ["bait-one", "bait-two", "unrelated"].iter().enumerate() {
@@ -851,4 +872,126 @@ async fn reports_across_one_campaign_are_counted_in_the_journal() {
             json!([]),
         ]
     );
+}
+
+#[tokio::test]
+async fn writers_in_several_processes_check_and_write_one_at_a_time() {
+    // Two stores on one database stand for two `picket serve` processes: each check-then-write
+    // (a username taken, a project name taken) must let exactly one of them win, the others
+    // getting the domain error, never a database error.
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path()).await;
+    let a = Store::connect(&config).await.unwrap();
+    let b = Store::connect(&config).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let user = store
+                .create_user(
+                    &NewUser {
+                        email_domain: None,
+                        username: if i % 4 < 2 { "Racer" } else { "racer" },
+                        email: "racer@example.org",
+                        password_hash: "$argon2id$stub",
+                        is_admin: false,
+                        email_verified: true,
+                        time_ms: T,
+                        signup_cap: None,
+                    },
+                    &[],
+                )
+                .await;
+            let project = store
+                .create_project(&format!("race{}pkg", ["-", "_", "."][i % 3]), T)
+                .await;
+            (user.map(|_| ()), project.map(|_| ()))
+        }));
+    }
+    let (mut users, mut projects) = (0, 0);
+    for task in tasks {
+        let (user, project) = task.await.unwrap();
+        match user {
+            Ok(()) => users += 1,
+            Err(StoreError::UserExists(_)) => {}
+            Err(e) => panic!("creating a user: {e}"),
+        }
+        match project {
+            Ok(()) => projects += 1,
+            Err(StoreError::ProjectExists { .. }) => {}
+            Err(e) => panic!("creating a project: {e}"),
+        }
+    }
+    assert_eq!((users, projects), (1, 1));
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_binary_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path()).await;
+    let store = Store::connect(&config).await.unwrap();
+    store.close().await;
+    // What a newer picket leaves behind: a migration this binary doesn't have.
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("picket.db").display()));
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101, 'from the future', $1, $2, 1)",
+    )
+    .bind(true)
+    .bind(vec![0_u8])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let err = Store::connect(&config).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                version: 99_990_101
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer than this picket"), "{err}");
+}
+
+#[test]
+fn the_postgres_migrations_are_the_sqlite_ones_in_postgres_types() {
+    // Two folders because the two dialects differ where it matters (SQLite's `INTEGER PRIMARY
+    // KEY` is its rowid; PostgreSQL needs BIGINT for the i64 the store reads): each PostgreSQL
+    // migration must be its SQLite twin with only those types changed, so neither drifts.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let names = |dir: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names("sqlite"), names("postgres"));
+    let code = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for name in names("sqlite") {
+        let sqlite = std::fs::read_to_string(root.join("sqlite").join(&name)).unwrap();
+        let postgres = std::fs::read_to_string(root.join("postgres").join(&name)).unwrap();
+        let expected = sqlite
+            .replace(
+                "INTEGER PRIMARY KEY",
+                "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            )
+            .replace("INTEGER", "BIGINT");
+        assert_eq!(code(&postgres), code(&expected), "{name}");
+    }
 }

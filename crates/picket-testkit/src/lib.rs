@@ -1,6 +1,9 @@
 //! Archives for tests, benchmarks and fuzz seeds: small well-formed wheels and sdists, and every
-//! hostile shape the inspector must refuse. Only tests and tools depend on this crate.
+//! hostile shape the inspector must refuse; and the database a test runs on ([`database`]). Only
+//! tests and tools depend on this crate.
 #![deny(missing_docs)]
+
+pub mod database;
 
 use std::io::{Cursor, Write};
 
