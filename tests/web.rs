@@ -160,6 +160,7 @@ fn first_start_prints_next_steps_and_the_empty_home_page_tells_an_admin() {
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .env("PICKET_LOG", "warn")
+        .envs(common::database_for(&data).map(|u| ("PICKET_DATABASE_URL", u)))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
