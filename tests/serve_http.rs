@@ -883,28 +883,7 @@ fn owners_manage_projects_and_admin_changes_reach_a_running_server() {
 fn files_can_live_in_s3_compatible_storage() {
     let Some(venv) = common::venv() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    // moto's server speaks the S3 protocol on loopback (a real S3 can't exist here).
-    let _s3 = common::Server(
-        std::process::Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start moto_server"),
-    );
-    common::wait_for_port(port);
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let mut resp = Registry::agent()
-        .put(&format!("{endpoint}/dists"))
-        .send_empty()
-        .unwrap();
-    assert_eq!(
-        resp.status().as_u16(),
-        200,
-        "{}",
-        resp.body_mut().read_to_string().unwrap_or_default()
-    );
+    let (_s3, endpoint) = common::registry::s3_bucket(&venv, "dists", &[]);
 
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();

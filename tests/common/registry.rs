@@ -425,3 +425,32 @@ pub fn registry_with_user(tmp: &std::path::Path, env: &[(&str, &str)]) -> (Regis
     assert!(token.starts_with("pkt-"), "{token}");
     (Registry::start(&data, env), token)
 }
+
+/// moto's S3 server on a free loopback port (a real S3 can't exist here) with the bucket
+/// `bucket` made, started with `env` (`INITIAL_NO_AUTH_ACTION_COUNT=1`: credentials checked
+/// from the request after the bucket's on); returns it and its endpoint URL.
+pub fn s3_bucket(venv: &Path, bucket: &str, env: &[(&str, &str)]) -> (super::Server, String) {
+    let port = super::free_port();
+    let server = super::Server(
+        Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server"),
+    );
+    super::wait_for_port(port);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut resp = Registry::agent()
+        .put(&format!("{endpoint}/{bucket}"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.body_mut().read_to_string().unwrap_or_default()
+    );
+    (server, endpoint)
+}

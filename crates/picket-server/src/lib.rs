@@ -375,6 +375,16 @@ pub async fn serve(
     let store = Store::connect(&config.store_config(&data_dir))
         .await
         .map_err(|e| open_error(&data_dir, &e))?;
+    store
+        .blobs()
+        .check_writable()
+        .await
+        .map_err(|e| format!("storage: {e}"))?;
+    match store.blobs().sweep_temporary().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "removed temporary files interrupted writes left"),
+        Err(e) => return Err(format!("storage: sweeping temporary files: {e}")),
+    }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("can't listen on {}: {e}", config.listen))?;

@@ -116,6 +116,60 @@ impl BlobStore {
         }
     }
 
+    /// Checks that files can be stored, so a storage that refuses writes (no permission on the
+    /// bucket, wrong keys, no such bucket, unreachable) stops `picket serve` at start rather
+    /// than failing the first upload: in object storage a small object is written under
+    /// `.picket-start-check` and deleted again; locally the folder must take a file.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Local(local) => {
+                let local = local.clone();
+                tokio::task::spawn_blocking(move || local.check_writable())
+                    .await
+                    .map_err(|e| StoreError::Database(format!("blob writer: {e}")))?
+            }
+            Self::Remote(remote) => {
+                let refused = |why: String| StoreError::Io {
+                    path: remote.url.clone(),
+                    message: format!(
+                        "the storage refused a test write: {}",
+                        why.replace('\n', " ")
+                    ),
+                };
+                let path = object_store::path::Path::from(".picket-start-check");
+                let attempt = async {
+                    remote
+                        .store
+                        .put(&path, PutPayload::from_static(b"picket"))
+                        .await?;
+                    remote.store.delete(&path).await
+                };
+                match tokio::time::timeout(std::time::Duration::from_secs(15), attempt).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(refused(e.to_string())),
+                    Err(_) => Err(refused("no answer within 15 s".into())),
+                }
+            }
+        }
+    }
+
+    /// Removes the temporary files writes interrupted by a crash (`kill -9`, power loss) left in
+    /// a local blob folder, and returns how many. A temporary file is swept when the process that
+    /// wrote it is gone (its pid is in the name) or it is over a day old, so `picket admin` or a
+    /// second instance on the same folder never removes a write in progress. Object storage has
+    /// nothing to sweep: its PUT is atomic.
+    pub async fn sweep_temporary(&self) -> Result<usize, StoreError> {
+        match self {
+            Self::Local(local) => {
+                let local = local.clone();
+                tokio::task::spawn_blocking(move || local.sweep_temporary())
+                    .await
+                    .map_err(|e| StoreError::Database(format!("blob sweeper: {e}")))?
+            }
+            Self::Remote(_) => Ok(0),
+        }
+    }
+
     /// The blob, if stored. A key that is not a sha256 finds nothing.
     pub async fn get(&self, sha256: &str) -> Result<Option<BlobBytes>, StoreError> {
         if !is_sha256_hex(sha256) {
@@ -153,6 +207,37 @@ impl RemoteBlobs {
             message: e.to_string(),
         }
     }
+}
+
+/// The writer's pid when `name` is a blob write's temporary file, `.<sha256>.<pid>.<n>.tmp`.
+fn temporary_writer(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = rest.split('.');
+    let (sha256, pid, n) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !is_sha256_hex(sha256) || n.parse::<u64>().is_err() {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// The two-hex-digit subfolders of `dir` (`ab/`, then `cd/`).
+fn read_dirs(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io(dir, &e)),
+    };
+    Ok(entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.len() == 2
+                && name.bytes().all(|b| b.is_ascii_hexdigit())
+                && e.file_type().is_ok_and(|t| t.is_dir())
+        })
+        .map(|e| e.path())
+        .collect())
 }
 
 /// Numbers the temporary files of this process's writes.
@@ -227,6 +312,51 @@ impl LocalBlobs {
         Ok(sha256)
     }
 
+    fn check_writable(&self) -> Result<(), StoreError> {
+        let probe = self
+            .root
+            .join(format!(".start-check.{}.tmp", std::process::id()));
+        std::fs::write(&probe, b"picket").map_err(|e| StoreError::io(&self.root, &e))?;
+        std::fs::remove_file(&probe).map_err(|e| StoreError::io(&probe, &e))
+    }
+
+    /// See [`BlobStore::sweep_temporary`]; only `ROOT/ab/cd/.<sha256>.<pid>.<n>.tmp` names are
+    /// touched.
+    pub fn sweep_temporary(&self) -> Result<usize, StoreError> {
+        let day = std::time::Duration::from_hours(24);
+        let mut swept = 0;
+        for first in read_dirs(&self.root)? {
+            for second in read_dirs(&first)? {
+                let entries =
+                    std::fs::read_dir(&second).map_err(|e| StoreError::io(&second, &e))?;
+                for entry in entries.flatten() {
+                    let name = entry.file_name();
+                    let Some(pid) = temporary_writer(&name.to_string_lossy()) else {
+                        continue;
+                    };
+                    let stale = entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > day);
+                    let writer_gone = pid != std::process::id()
+                        && !Path::new("/proc").join(pid.to_string()).exists()
+                        && Path::new("/proc/self").exists();
+                    if stale || writer_gone {
+                        let path = entry.path();
+                        match std::fs::remove_file(&path) {
+                            Ok(()) => swept += 1,
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                            Err(e) => return Err(StoreError::io(&path, &e)),
+                        }
+                    }
+                }
+            }
+        }
+        Ok(swept)
+    }
+
     /// The bytes stored under `sha256`, if any. A key that is not a sha256 finds nothing.
     pub fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         if !is_sha256_hex(sha256) {
@@ -295,6 +425,38 @@ mod tests {
                 .join(&sha)
                 .exists()
         );
+    }
+
+    #[test]
+    fn a_crash_s_temporary_files_are_swept_and_blobs_and_live_writes_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let sha = blobs.put(b"wheel bytes").unwrap();
+        let folder = dir.path().join(&sha[..2]).join(&sha[2..4]);
+        // pid_max is at most 2^22, so this writer can't be alive.
+        let dead = folder.join(format!(".{sha}.999999999.0.tmp"));
+        let ours = folder.join(format!(".{sha}.{}.7.tmp", std::process::id()));
+        let old = folder.join(format!(".{sha}.{}.8.tmp", std::process::id()));
+        let other = folder.join("notes.tmp");
+        for path in [&dead, &ours, &old, &other] {
+            std::fs::write(path, b"half a wh").unwrap();
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400))
+            .unwrap();
+        assert_eq!(blobs.sweep_temporary().unwrap(), 2);
+        assert!(!dead.exists() && !old.exists());
+        assert!(ours.exists(), "a write in progress is left alone");
+        assert!(other.exists(), "only blob temporaries are touched");
+        assert_eq!(
+            blobs.get(&sha).unwrap().as_deref(),
+            Some(&b"wheel bytes"[..])
+        );
+        assert_eq!(temporary_writer(&format!(".{sha}.12.3.tmp")), Some(12));
+        assert_eq!(temporary_writer(".abc.12.3.tmp"), None);
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

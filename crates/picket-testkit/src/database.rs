@@ -65,3 +65,28 @@ pub fn fresh_url_blocking() -> Option<String> {
     .join()
     .expect("creating a test database")
 }
+
+/// Runs `sql` on the database at `url` (`sqlite://…` or `postgres://…`), from code outside an
+/// async runtime: what a test does to a database behind a server's back.
+pub fn execute_blocking(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async {
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&url)
+                    .await
+                    .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+                sqlx::raw_sql(&sql)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.ok();
+            });
+    })
+    .join()
+    .expect("running SQL");
+}
