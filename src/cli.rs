@@ -476,6 +476,31 @@ pub enum AdminCommand {
     /// picket's own OSV records (`MAL-` style), as `/osv/all.zip` publishes them.
     #[command(subcommand)]
     Osv(OsvCommand),
+    /// Copy the registry's metadata into another, empty database (SQLite to PostgreSQL, say),
+    /// then compare every table's row count and digest on both sides. Files stay where they
+    /// are; point `database-url` at the target afterwards.
+    MigrateDb {
+        /// The source (default: the database `--database-url`/`database-url` names, else the
+        /// data directory's SQLite file).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// The target, e.g. `postgres://USER:PASSWORD@HOST/DATABASE` (created tables, no rows).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while the registry keeps serving
+    /// (PostgreSQL: use `pg_dump`, see `docs/backup.md`).
+    Backup {
+        /// Where the copy goes (must not exist).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with a backup (stop `picket serve` first). The backup is
+    /// opened and migrated before it replaces anything; the replaced database is kept beside
+    /// it as `picket.db.before-restore`.
+    Restore {
+        /// A file `picket admin backup` wrote.
+        file: PathBuf,
+    },
     /// Re-check now the domains of verified addresses through RDAP (`rdap-url`), unverifying
     /// addresses whose domain expired or was registered again after they were verified.
     CheckDomains {

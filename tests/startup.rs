@@ -47,23 +47,6 @@ fn one_line(out: &Output, start: &str) -> String {
     lines[0].to_owned()
 }
 
-/// The test cluster's URL (`scripts/test` starts one), or `None` with a printed reason; under CI
-/// a missing cluster fails.
-fn test_cluster() -> Option<String> {
-    match std::env::var("PICKET_TEST_DATABASE_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PICKET_TEST_DATABASE_URL is unset under CI; run the suite with scripts/test")
-        }
-        Err(_) => {
-            eprintln!(
-                "skipped: PICKET_TEST_DATABASE_URL is not set; run the suite with scripts/test"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn an_unreachable_database_stops_serve_at_start() {
     let tmp = tempfile::tempdir().unwrap();
@@ -80,7 +63,7 @@ fn an_unreachable_database_stops_serve_at_start() {
 
 #[test]
 fn wrong_database_credentials_stop_serve_at_start() {
-    let Some(cluster) = test_cluster() else {
+    let Some(cluster) = picket_testkit::database::cluster() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

@@ -43,6 +43,13 @@ pub fn run(args: &AdminArgs, format: Format) -> Exit {
         }
     };
     choose_database(&mut serve, args.database_url.as_deref());
+    if let Some(exit) = runtime.block_on(super::admin_data::run(
+        &args.command,
+        &serve.store_config(&dir),
+        format,
+    )) {
+        return exit;
+    }
     runtime.block_on(async {
         let store = match Store::connect(&serve.store_config(&dir)).await {
             Ok(s) => s,
@@ -601,6 +608,11 @@ async fn act(
             }
         }
         AdminCommand::Osv(sub) => return osv(store, sub, actor, format).await,
+        AdminCommand::MigrateDb { .. }
+        | AdminCommand::Backup { .. }
+        | AdminCommand::Restore { .. } => {
+            unreachable!("admin_data::run handles the commands that move data")
+        }
         AdminCommand::CheckDomains { rdap_url } => {
             let url = rdap_url.clone().or(serve.rdap_url.clone()).ok_or_else(|| {
                 AdminError::Input(

@@ -1,6 +1,7 @@
 //! One module per command: each turns parsed arguments into output and an exit code.
 
 pub mod admin;
+pub mod admin_data;
 pub mod campaigns;
 pub mod check;
 pub mod db;

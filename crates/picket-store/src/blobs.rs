@@ -445,7 +445,7 @@ mod tests {
             .write(true)
             .open(&old)
             .unwrap()
-            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400))
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_hours(48))
             .unwrap();
         assert_eq!(blobs.sweep_temporary().unwrap(), 2);
         assert!(!dead.exists() && !old.exists());

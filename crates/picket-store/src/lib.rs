@@ -21,6 +21,7 @@ mod malicious;
 mod packages;
 mod policy;
 mod reports;
+mod transfer;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,7 @@ pub use packages::{FileRow, Project, Quarantine, ReleaseRow, Removal, Upload, Up
 pub use picket_formats::hashes::sha256_hex;
 pub use policy::Prohibition;
 pub use reports::{Decision, Filed, NewReport, QuarantineRules, Report, ReportRefusal};
+pub use transfer::TableDigest;
 pub use web::{Held, ProjectListing};
 
 /// Why a storage operation failed.
