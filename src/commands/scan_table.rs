@@ -407,6 +407,7 @@ mod tests {
                 file: "requirements.txt".to_owned(),
                 line: 1,
             },
+            installed: None,
             vulnerabilities,
             upgrade: upgrade.map(|(to, unfixed)| UpgradeReport {
                 to: (!to.is_empty()).then(|| to.to_owned()),
