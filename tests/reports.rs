@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -713,9 +714,10 @@ fn issue_16_reports_across_a_watched_cohort_make_the_live_detector_alert_it() {
         .map(|i| registry.set_up_publishing(&format!("staff{i}")).0)
         .collect();
     for (i, token) in tokens.iter().enumerate() {
-        let code: String = (0..30)
-            .map(|k| format!("def step_{k}(x):\n    return x + {}\n", k * 10 + i))
-            .collect();
+        let mut code = String::new();
+        for k in 0..30 {
+            let _ = writeln!(code, "def step_{k}(x):\n    return x + {}", k * 10 + i);
+        }
         let (status, answer) = registry.upload_wheel(
             token,
             &format!("corp-tool-{i}"),

@@ -473,7 +473,7 @@ async fn watch_journal(state: AppState) {
             && last != seen
         {
             match state.store.events_after(seen, BATCH).await {
-                Ok(events) if (events.len() as i64) < BATCH => {
+                Ok(events) if i64::try_from(events.len()).is_ok_and(|n| n < BATCH) => {
                     for (id, event) in events {
                         seen = id;
                         invalidate_for(&state, &event);

@@ -272,8 +272,12 @@ impl RootIndex {
             state.shards = Some(BTreeMap::new());
         }
         let Some(shards) = state.shards.as_mut() else {
-            // Cleared meanwhile: build again on the next request.
-            return self.assemble_without_keeping(&fresh);
+            // Cleared meanwhile: answer from what was read, build again on the next request.
+            let shards: BTreeMap<String, Arc<Shard>> = fresh
+                .into_iter()
+                .filter_map(|(k, s)| s.map(|s| (k, s)))
+                .collect();
+            return Ok(Arc::new(assemble(&shards)));
         };
         for (key, shard) in fresh {
             match shard {
@@ -287,17 +291,6 @@ impl RootIndex {
             state.answer = Some(answer.clone());
         }
         Ok(answer)
-    }
-
-    fn assemble_without_keeping<E>(
-        &self,
-        fresh: &[(String, Option<Arc<Shard>>)],
-    ) -> Result<Arc<(Assembled, Assembled, String)>, E> {
-        let shards: BTreeMap<String, Arc<Shard>> = fresh
-            .iter()
-            .filter_map(|(k, s)| s.clone().map(|s| (k.clone(), s)))
-            .collect();
-        Ok(Arc::new(assemble(&shards)))
     }
 }
 
@@ -320,7 +313,11 @@ mod tests {
     fn names(n: usize) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = (0..n)
             .map(|i| {
-                let name = format!("{}{}-Pkg_{i}", char::from(b'a' + (i % 26) as u8), i % 7);
+                let name = format!(
+                    "{}{}-Pkg_{i}",
+                    char::from(b'a' + u8::try_from(i % 26).unwrap()),
+                    i % 7
+                );
                 (name.clone(), picket_formats::normalize(&name))
             })
             .chain([
