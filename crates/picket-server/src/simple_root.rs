@@ -238,40 +238,30 @@ impl RootIndex {
         let mut fresh: Vec<(String, Option<Arc<Shard>>)> = Vec::new();
         let rebuilt_all = todo.is_none();
         match todo {
+            // Read one first-character range at a time, so that no more than one range's rows
+            // are held, and group in Rust in byte order: a database collation other than C
+            // (PostgreSQL's `en_US`, say, which passes over `-`) orders within a range
+            // differently, but never moves a name to another first character.
             None => {
-                // Read by first character (normalized names start with a digit or a letter; the
-                // first and last ranges catch anything else), so that no more than one range's
-                // rows are held at once.
-                let bounds: Vec<String> = ('0'..='9').chain('a'..='z').map(String::from).collect();
-                let mut from = String::new();
-                for to in bounds.into_iter().map(Some).chain([None]) {
-                    let projects = read(from.clone(), to.clone()).await?;
-                    let mut start = 0;
-                    while start < projects.len() {
-                        let key = shard_key(&projects[start].1).to_owned();
-                        let end = start
-                            + projects[start..]
-                                .iter()
-                                .position(|(_, n)| shard_key(n) != key)
-                                .unwrap_or(projects.len() - start);
-                        fresh.push((key, Some(Arc::new(Shard::render(&projects[start..end])))));
-                        start = end;
+                for (from, to) in ranges() {
+                    let projects = read_sorted(&read, from, to).await?;
+                    for (key, group) in groups(&projects) {
+                        fresh.push((key.to_owned(), Some(Arc::new(Shard::render(group)))));
                     }
-                    from = to.unwrap_or_default();
                 }
             }
             Some(keys) => {
+                let mut by_range: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
                 for key in keys {
-                    // Every name of the shard sorts in [key, key + U+10FFFF); the one-character
-                    // shard `a` is read with `ab…` and filtered.
-                    let to = format!("{key}\u{10FFFF}");
-                    let projects: Vec<(String, String)> = read(key.clone(), Some(to))
-                        .await?
-                        .into_iter()
-                        .filter(|(_, n)| shard_key(n) == key)
-                        .collect();
-                    let shard = (!projects.is_empty()).then(|| Arc::new(Shard::render(&projects)));
-                    fresh.push((key, shard));
+                    by_range.entry(range_of(&key)).or_default().push(key);
+                }
+                for ((from, to), keys) in by_range {
+                    let projects = read_sorted(&read, from, to).await?;
+                    let found: BTreeMap<&str, &[(String, String)]> = groups(&projects).collect();
+                    for key in keys {
+                        let shard = found.get(key.as_str()).map(|g| Arc::new(Shard::render(g)));
+                        fresh.push((key, shard));
+                    }
                 }
             }
         }
@@ -300,6 +290,49 @@ impl RootIndex {
         }
         Ok(answer)
     }
+}
+
+/// The ranges the root list is read in: one per first character a normalized name can start with
+/// (a digit or a letter), and before and after them whatever else there is.
+fn ranges() -> Vec<(String, Option<String>)> {
+    let bounds: Vec<String> = ('0'..='9').chain('a'..='z').map(String::from).collect();
+    let mut out = Vec::with_capacity(bounds.len() + 1);
+    let mut from = String::new();
+    for to in bounds.into_iter().map(Some).chain([None]) {
+        out.push((from, to.clone()));
+        from = to.unwrap_or_default();
+    }
+    out
+}
+
+/// The range of [`ranges`] holding the shard `key`.
+fn range_of(key: &str) -> (String, Option<String>) {
+    ranges()
+        .into_iter()
+        .find(|(from, to)| key >= from.as_str() && to.as_deref().is_none_or(|t| key < t))
+        .unwrap_or_default()
+}
+
+/// A range's projects, in byte order of their normalized names.
+async fn read_sorted<F, Fut, E>(
+    read: &F,
+    from: String,
+    to: Option<String>,
+) -> Result<Vec<(String, String)>, E>
+where
+    F: Fn(String, Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(String, String)>, E>>,
+{
+    let mut projects = read(from, to).await?;
+    projects.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+    Ok(projects)
+}
+
+/// Sorted projects grouped by shard.
+fn groups(projects: &[(String, String)]) -> impl Iterator<Item = (&str, &[(String, String)])> {
+    projects
+        .chunk_by(|a, b| shard_key(&a.1) == shard_key(&b.1))
+        .map(|g| (shard_key(&g[0].1), g))
 }
 
 fn assemble(shards: &BTreeMap<String, Arc<Shard>>) -> (Assembled, Assembled, String) {
@@ -357,8 +390,10 @@ mod tests {
         index
             .answer(|from, to| {
                 reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // In reverse: the database's collation may order a range otherwise than bytes.
                 let rows: Vec<(String, String)> = all
                     .iter()
+                    .rev()
                     .filter(|(_, n)| *n >= from && to.as_ref().is_none_or(|t| n < t))
                     .cloned()
                     .collect();
