@@ -266,11 +266,15 @@ impl RootIndex {
             }
         }
         let mut state = lock(self.state.write());
-        if rebuilt_all {
+        // A full build that raced a change (which, with no parts yet, marked nothing stale) is
+        // answered but not kept: the next request builds again.
+        if rebuilt_all && state.generation == generation {
             state.shards = Some(BTreeMap::new());
         }
-        let Some(shards) = state.shards.as_mut() else {
-            // Cleared meanwhile: answer from what was read, build again on the next request.
+        let current = state.generation == generation;
+        let Some(shards) = state.shards.as_mut().filter(|_| !rebuilt_all || current) else {
+            // Cleared meanwhile (or a raced full build): answer from what was read, build
+            // again on the next request.
             let shards: BTreeMap<String, Arc<Shard>> = fresh
                 .into_iter()
                 .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -462,6 +466,30 @@ mod tests {
         let rebuilt = answer(&index, &all, &reads).await;
         assert_eq!(rebuilt.1.etag, gone.1.etag);
         assert_eq!(reads.load(std::sync::atomic::Ordering::Relaxed), 39 + 37);
+
+        // A change during a first build: that build is answered but not kept.
+        let racing = RootIndex::default();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let read = |from: String, to: Option<String>| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+                racing.invalidate("b9-new");
+            }
+            let rows: Vec<(String, String)> = all
+                .iter()
+                .filter(|(_, n)| *n >= from && to.as_ref().is_none_or(|t| n < t))
+                .cloned()
+                .collect();
+            async move { Ok::<_, ()>(rows) }
+        };
+        racing.answer(read).await.unwrap();
+        racing.answer(read).await.unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 2 * 37);
+        racing.answer(read).await.unwrap();
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::Relaxed),
+            2 * 37,
+            "kept"
+        );
 
         // An empty index is a valid page too.
         let empty = RootIndex::default();
