@@ -140,11 +140,6 @@ impl AppState {
             .unwrap_or_else(|| self.config.public_url.clone().unwrap_or_default())
     }
 
-    /// The projects the index lists.
-    pub async fn visible_projects(&self) -> Result<Vec<(String, String)>, error::ApiError> {
-        Ok(self.store.projects().await?)
-    }
-
     /// A project's versions, PEP 440 order.
     pub async fn versions(&self, normalized: &str) -> Result<Vec<String>, error::ApiError> {
         let mut versions: Vec<(Option<picket_formats::Version>, String)> = self
@@ -338,7 +333,7 @@ pub fn router(state: AppState) -> Router {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<&'static str, error::ApiError> {
-    state.store.projects().await?;
+    state.store.any_served_project().await?;
     Ok("ok\n")
 }
 
@@ -416,12 +411,12 @@ pub async fn serve(
     if state.config.campaign_detection {
         tokio::spawn(live::run(state.clone(), state.watch_file.as_ref().clone()));
     }
-    let empty = store.users().await.map_err(|e| e.to_string())?.is_empty()
-        && store
-            .projects()
-            .await
-            .map_err(|e| e.to_string())?
-            .is_empty();
+    // Projects first: one row read; the accounts are listed only when there are none.
+    let empty = !store
+        .any_served_project()
+        .await
+        .map_err(|e| e.to_string())?
+        && store.users().await.map_err(|e| e.to_string())?.is_empty();
     on_bound(
         bound,
         empty.then(|| web::FirstContact {

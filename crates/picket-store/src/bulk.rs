@@ -86,6 +86,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether any project is served (not quarantined): one row read, however large the index
+    /// (for health checks and the first-start hint, which must not list every project).
+    pub async fn any_served_project(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM projects WHERE quarantined_at IS NULL LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// The served projects (not quarantined) whose normalized names sort in `[from, to)`, as
     /// `(name, normalized)` in that order; `to = None`: to the end.
     pub async fn projects_between(

@@ -52,7 +52,7 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer) -> WebResult {
         .into_iter()
         .map(Listed::from)
         .collect();
-    let empty = recent.is_empty() && state.store.projects().await?.is_empty();
+    let empty = recent.is_empty() && !state.store.any_served_project().await?;
     let is_admin = viewer.actor.as_ref().is_some_and(|a| a.user.is_admin);
     let first = FirstContact {
         base: state.base_url(),
