@@ -504,9 +504,18 @@ impl ReportTally {
     }
 
     /// Pushes the `reports` signal and its reason; whether the reports are evidence of abuse.
-    fn judge(&self, config: &Config, signals: &mut Vec<Signal>, reasons: &mut Vec<String>) -> bool {
+    /// `ties`: whether the cohort is one by something of its own (a burst, shared code), so
+    /// that reports on some members speak for the others.
+    fn judge(
+        &self,
+        config: &Config,
+        ties: bool,
+        signals: &mut Vec<Signal>,
+        reasons: &mut Vec<String>,
+    ) -> bool {
         let needed = config.min_reported_accounts.max(1) as u64;
-        let abuse = self.accounts >= needed
+        let abuse = ties
+            && self.accounts >= needed
             && self.independent >= config.min_independent_reporters as u64
             && self.trusted;
         signals.push(Signal {
@@ -531,6 +540,8 @@ impl ReportTally {
             if self.trusted { ", one trusted" } else { ", none trusted" },
             if abuse {
                 ""
+            } else if !ties {
+                ": they don't tie strangers' trivial uploads into one actor"
             } else {
                 ": not yet enough to act on (reports from anyone can be filed to hurt a rival)"
             }
@@ -1226,7 +1237,7 @@ impl Detector {
             }
         }
         let reported = ReportTally::of(&self.accounts, cohort.iter())
-            .is_some_and(|t| t.judge(cfg, &mut signals, &mut reasons));
+            .is_some_and(|t| t.judge(cfg, true, &mut signals, &mut reasons));
         let abuse = self.bait_abuse(
             d.uploads,
             d.bait,
@@ -1420,8 +1431,7 @@ impl Detector {
         push_upload_signals(&mut signals, w, c.uploads, c.empty, c.bait);
         let reports_abuse = tally
             .as_ref()
-            .is_some_and(|t| t.judge(cfg, &mut signals, &mut reasons))
-            && c.specific;
+            .is_some_and(|t| t.judge(cfg, c.specific, &mut signals, &mut reasons));
         let abuse = !squatters.is_empty()
             || reports_abuse
             || self.bait_abuse(

@@ -343,6 +343,10 @@ fn reported_placeholders_of_strangers_are_not_tied_together_by_the_reports() {
     );
     let cohorts = log.cohorts();
     assert!(cohorts.iter().all(|c| c.0 == Level::Watch), "{cohorts:?}");
+    assert!(
+        cohorts.iter().any(|c| c.2.contains("don't tie strangers")),
+        "{cohorts:?}"
+    );
 }
 
 #[test]
