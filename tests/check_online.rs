@@ -167,13 +167,17 @@ fn against_pypiserver_with_wheels_built_by_pip() {
     );
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for `days_ago` days before now.
+/// `YYYY-MM-DDTHH:MM:SSZ` for `days_ago` days and one hour before now, so
+/// that the age in whole days is `days_ago` whatever the time of day (a fixed
+/// time of day made this "2 days" for a run before noon).
 fn rfc3339_days_ago(days_ago: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let days = i64::try_from(now / 86_400).unwrap() - days_ago;
+    let then = i64::try_from(now).unwrap() - days_ago * 86_400 - 3_600;
+    let days = then.div_euclid(86_400);
+    let secs = then.rem_euclid(86_400);
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -184,7 +188,12 @@ fn rfc3339_days_ago(days_ago: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T12:00:00Z")
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3_600,
+        secs % 3_600 / 60,
+        secs % 60
+    )
 }
 
 #[test]

@@ -482,7 +482,7 @@ fn online_against_pypiserver_pins_the_release_checked_and_the_command_installs()
     assert_eq!(text(&installed.stdout).trim().lines().last(), Some("45"));
 }
 
-/// `YYYY-MM-DDT12:00:00Z`, `days` days ago.
+/// `YYYY-MM-DDT00:00:00Z`, `days` days ago.
 fn days_ago(days: i64) -> String {
     let today = picket_formats::time::now_unix().div_euclid(86_400);
     let (y, m, d) = picket_formats::time::civil_from_days(today - days);
