@@ -74,18 +74,37 @@ fn a_prohibited_domain_cannot_register_until_allowed_again() {
     // Other domains are unaffected.
     assert_eq!(register(&registry, "fourth", "fourth@example.org").0, 201);
 
-    // The HTML form gives the same refusal.
+    // The web form gives the same refusal (the legacy form address only redirects to it now).
+    let page = Registry::agent()
+        .get(&format!("{}/account/register/", registry.base))
+        .call()
+        .unwrap();
+    let csrf = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let value = csrf.split_once('=').unwrap().1.to_owned();
     let mut resp = Registry::agent()
-        .post(&format!("{}/account/register", registry.base))
+        .post(&format!("{}/account/register/", registry.base))
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .send(&b"username=fifth&email=fifth%40inbox.example&password=correct+horse+battery"[..])
+        .header("Cookie", &csrf)
+        .send(
+            format!(
+                "csrf={value}&username=fifth&email=fifth%40inbox.example&password=correct+horse+battery"
+            )
+            .as_bytes(),
+        )
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
+    let body = resp.body_mut().read_to_string().unwrap();
+    // At the address field, escaped by the template engine.
+    assert!(body.contains("id=\"email-error\""), "{body}");
     assert!(
-        resp.body_mut()
-            .read_to_string()
-            .unwrap()
-            .contains("You can&#x27;t use an email address from this domain.")
+        body.contains("You can&#39;t use an email address from this domain."),
+        "{body}"
     );
 
     let out = admin(tmp.path(), &data, &["--format", "json", "list-domains"]);

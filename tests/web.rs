@@ -544,3 +544,344 @@ fn behind_https_the_cookies_are_secure() {
         "{session}"
     );
 }
+
+/// The text between `start` and the next `end` in `body`.
+fn between(body: &str, start: &str, end: &str) -> String {
+    body.split(start)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .unwrap_or_else(|| panic!("no {start} in {body}"))
+        .to_owned()
+}
+
+/// The recovery codes a page shows.
+fn shown_codes(body: &str) -> Vec<String> {
+    let list = between(body, "<ul id=\"recovery-codes\" class=\"codes\">", "</ul>");
+    list.split("<li><code>")
+        .skip(1)
+        .map(|r| r.split('<').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn recovery_codes_log_in_once_and_addresses_can_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let registry = Registry::start(&data, &[]);
+    registry.register_verified("carol", "carol@example.org");
+    let mut web = Web::new(&registry.base);
+    web.log_in("carol", None);
+
+    // Enrolment on the page ends with the recovery codes, shown once and never cached.
+    let begun = web.post("/account/two-factor/", &[]);
+    assert_eq!(begun.status, 200, "{}", begun.body);
+    let secret = between(&begun.body, "<code id=\"totp-secret\">", "<");
+    let done = web.post(
+        "/account/two-factor/confirm/",
+        &[("code", &totp_at(&secret, -30))],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.headers["cache-control"], "no-store");
+    let codes = shown_codes(&done.body);
+    assert_eq!(codes.len(), 8, "{codes:?}");
+    let distinct: std::collections::BTreeSet<_> = codes.iter().collect();
+    assert_eq!(distinct.len(), 8);
+    for code in &codes {
+        assert!(
+            code.len() == 11
+                && code.as_bytes()[5] == b'-'
+                && code
+                    .chars()
+                    .all(|c| c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit()),
+            "{code}"
+        );
+    }
+    assert!(done.body.contains("<strong id=\"codes-left\">8</strong>"));
+    let later = web.get("/account/two-factor/");
+    assert!(!later.body.contains(&codes[0]), "shown once");
+
+    // A recovery code logs in once, as typed (any case) on the page…
+    let mut phone_lost = Web::new(&registry.base);
+    phone_lost.log_in("carol", Some(&codes[0].to_uppercase()));
+    let mut again = Web::new(&registry.base);
+    let refused = again.post(
+        "/account/login/",
+        &[
+            ("username", "carol"),
+            ("password", "correct horse battery"),
+            ("totp", &codes[0]),
+            ("next", "/account/"),
+        ],
+    );
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert!(refused.body.contains("already used"), "{}", refused.body);
+    assert!(!again.cookies.contains_key("picket_session"));
+    // …and through the JSON API.
+    let login = |totp: &str| {
+        registry.post_json(
+            "/api/v1/login",
+            None,
+            &serde_json::json!({"username": "carol", "password": "correct horse battery", "totp": totp}),
+        )
+    };
+    let (status, body) = login(&codes[1]);
+    assert_eq!(status, 200, "{body}");
+    let session = body["session"].as_str().unwrap().to_owned();
+    assert_eq!(login(&codes[1]).0, 401);
+    assert_eq!(login("aaaaa-bbbbb").0, 401, "not one of hers");
+    assert!(
+        web.get("/account/two-factor/")
+            .body
+            .contains("<strong id=\"codes-left\">6</strong>")
+    );
+
+    // New codes need a fresh TOTP code, and replace the old ones.
+    let bad = web.post("/account/two-factor/recovery-codes/", &[("totp", "000000")]);
+    assert_eq!(bad.status, 401, "{}", bad.body);
+    assert!(bad.body.contains("class=\"alert\""));
+    assert!(bad.body.contains("<strong id=\"codes-left\">6</strong>"));
+    let forged = web.post_raw(
+        "/account/two-factor/recovery-codes/",
+        &[("totp", &totp_at(&secret, 0))],
+        None,
+    );
+    assert_eq!(forged.status, 403, "no CSRF token");
+    let fresh = web.post(
+        "/account/two-factor/recovery-codes/",
+        &[("totp", &totp_at(&secret, 0))],
+    );
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    let new_codes = shown_codes(&fresh.body);
+    assert_eq!(new_codes.len(), 8);
+    assert!(new_codes.iter().all(|c| !codes.contains(c)));
+    assert_eq!(login(&codes[2]).0, 401, "old codes are gone");
+    assert_eq!(login(&new_codes[0]).0, 200);
+    // The API regenerates them too (a later time step: each TOTP code is used once).
+    let (status, body) = registry.post_json(
+        "/api/v1/account/2fa/recovery-codes",
+        Some(&session),
+        &serde_json::json!({"totp": totp_at(&secret, 30)}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["recovery_codes"].as_array().unwrap().len(), 8);
+    assert_eq!(login(&new_codes[1]).0, 401);
+
+    // E-mail addresses: a hostile one is shown as text and can't become primary unverified.
+    let xss = "<script>alert(1)</script>@example.org";
+    assert_eq!(web.post("/account/emails/", &[("email", xss)]).status, 303);
+    assert_eq!(
+        web.post("/account/emails/", &[("email", "work@example.org")])
+            .status,
+        303
+    );
+    let link = registry.mailed_links().pop().unwrap();
+    assert_eq!(registry.verify(&link), 200);
+    let page = web.get("/account/");
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;@example.org")
+    );
+    let unverified = web.post("/account/emails/primary/", &[("email", xss)]);
+    assert_eq!(unverified.status, 400, "{}", unverified.body);
+    assert!(unverified.body.contains("not verified yet"));
+    assert!(!unverified.body.contains("<script>alert"));
+    let primary = web.post("/account/emails/remove/", &[("email", "carol@example.org")]);
+    assert_eq!(primary.status, 400, "{}", primary.body);
+    assert!(primary.body.contains("primary address"));
+    let forged = web.post_raw(
+        "/account/emails/primary/",
+        &[("email", "work@example.org")],
+        None,
+    );
+    assert_eq!(forged.status, 403);
+    // A verified added address becomes primary; the old one stays, verified, and is told.
+    let made = web.post("/account/emails/primary/", &[("email", "work@example.org")]);
+    assert_eq!(made.status, 303, "{}", made.body);
+    let page = web.get("/account/");
+    assert!(
+        page.body.contains("<li>work@example.org (primary)</li>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Make carol@example.org your primary address")
+    );
+    let notices = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .filter(|e| {
+            let text = std::fs::read_to_string(e.as_ref().unwrap().path()).unwrap();
+            text.contains("carol@example.org")
+                && text.contains("primary address of your account is now work@example.org")
+        })
+        .count();
+    assert_eq!(notices, 1);
+    // The old primary is removed through the API, the hostile one on the page.
+    let resp = Registry::agent()
+        .delete(&format!(
+            "{}/api/v1/account/emails/carol%40example.org",
+            registry.base
+        ))
+        .header("Authorization", &format!("Bearer {session}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let resp = Registry::agent()
+        .delete(&format!(
+            "{}/api/v1/account/emails/work%40example.org",
+            registry.base
+        ))
+        .header("Authorization", &format!("Bearer {session}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400, "the primary one stays");
+    assert_eq!(
+        web.post("/account/emails/remove/", &[("email", xss)])
+            .status,
+        303
+    );
+    let page = web.get("/account/");
+    assert!(!page.body.contains("carol@example.org") && !page.body.contains("alert(1)"));
+    // Every change is in the journal.
+    let out = common::admin_json(&data, &["export-events"]);
+    let events = common::text(&out.stdout);
+    for kind in [
+        "\"account.2fa.recovery-code.use\"",
+        "\"account.2fa.recovery-codes\"",
+        "\"account.email.primary\"",
+        "\"account.email.remove\"",
+    ] {
+        assert!(events.contains(kind), "{kind}: {events}");
+    }
+}
+
+#[test]
+fn owners_remove_a_release_a_file_and_the_project_after_typing_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let registry = Registry::start(&data, &[]);
+    let (token, secret) = registry.onboard("olive");
+    for version in ["1.0", "2.0"] {
+        let (status, body) = registry.upload_wheel(
+            &token,
+            "olive-pkg",
+            version,
+            &[("olive_pkg/__init__.py", b"def f():\n    return 1\n")],
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let simple = || {
+        let (status, _, body) = registry.get("/simple/olive-pkg/", &[]);
+        (status, common::text(&body))
+    };
+    let wheel = |v: &str| format!("olive_pkg-{v}-py3-none-any.whl");
+    assert!(simple().1.contains(&wheel("2.0")));
+
+    // Someone else can't, not even to see the confirmation page.
+    registry.register_verified("stranger", "stranger@example.org");
+    let mut stranger = Web::new(&registry.base);
+    stranger.log_in("stranger", None);
+    let refused = stranger.post(
+        "/manage/project/olive-pkg/remove/",
+        &[("what", "project"), ("confirm", "olive-pkg")],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    let mut web = Web::new(&registry.base);
+    web.log_in("olive", Some(&totp_at(&secret, 0)));
+    let manage = web.get("/manage/project/olive-pkg/");
+    assert!(manage.body.contains("Remove olive-pkg…"), "{}", manage.body);
+    // The first step shows what goes, file by file, and removes nothing.
+    let step = web.post(
+        "/manage/project/olive-pkg/remove/",
+        &[("what", "release"), ("version", "2.0")],
+    );
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert!(step.body.contains(&wheel("2.0")) && !step.body.contains(&wheel("1.0")));
+    assert!(step.body.contains("Remove only this file…"));
+    assert!(simple().1.contains(&wheel("2.0")));
+    // A wrong name, or a form from elsewhere, removes nothing.
+    let wrong = web.post(
+        "/manage/project/olive-pkg/remove/",
+        &[
+            ("what", "release"),
+            ("version", "2.0"),
+            ("confirm", "olive"),
+        ],
+    );
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    assert!(wrong.body.contains("nothing was removed"));
+    let forged = web.post_raw(
+        "/manage/project/olive-pkg/remove/",
+        &[
+            ("what", "release"),
+            ("version", "2.0"),
+            ("confirm", "olive-pkg"),
+        ],
+        None,
+    );
+    assert_eq!(forged.status, 403);
+    assert!(simple().1.contains(&wheel("2.0")));
+    // Hostile form values are shown as text.
+    let hostile = web.post(
+        "/manage/project/olive-pkg/remove/",
+        &[
+            ("what", "file"),
+            ("filename", "\"><script>alert(1)</script>"),
+        ],
+    );
+    assert_eq!(hostile.status, 200, "{}", hostile.body);
+    assert!(!hostile.body.contains("<script>alert"), "{}", hostile.body);
+    // The name typed (in any spelling) removes the release…
+    let done = web.post(
+        "/manage/project/olive-pkg/remove/",
+        &[
+            ("what", "release"),
+            ("version", "2.0"),
+            ("confirm", "Olive_Pkg"),
+        ],
+    );
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, "/manage/project/olive-pkg/"),
+        "{}",
+        done.body
+    );
+    let (status, page) = simple();
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains(&wheel("2.0")) && page.contains(&wheel("1.0")),
+        "{page}"
+    );
+    // …a single file…
+    let done = web.post(
+        "/manage/project/olive-pkg/remove/",
+        &[
+            ("what", "file"),
+            ("filename", &wheel("1.0")),
+            ("confirm", "olive-pkg"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(!simple().1.contains(&wheel("1.0")));
+    // …and the project.
+    let done = web.post(
+        "/manage/project/olive-pkg/remove/",
+        &[("what", "project"), ("confirm", "olive-pkg")],
+    );
+    assert_eq!((done.status, done.location.as_str()), (303, "/account/"));
+    assert_eq!(simple().0, 404);
+    assert_eq!(web.get("/project/olive-pkg/").status, 404);
+    let out = common::admin_json(&data, &["export-events"]);
+    let events = common::text(&out.stdout);
+    for kind in [
+        "\"release.remove\"",
+        "\"file.remove\"",
+        "\"project.remove\"",
+    ] {
+        assert!(events.contains(kind), "{kind}");
+    }
+}

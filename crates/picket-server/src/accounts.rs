@@ -1,10 +1,11 @@
-//! Accounts over HTTP: registration (JSON API and an HTML form), e-mail verification, login with
-//! optional TOTP, TOTP enrolment, and API tokens.
+//! Accounts over the JSON API: registration, login with optional TOTP (or a recovery code), TOTP
+//! enrolment and recovery codes, e-mail addresses, and API tokens. The web pages
+//! ([`crate::web`]) call the same functions.
 
 use axum::Json;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use picket_store::{Event, NewUser, TokenScope, User, rfc3339};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,7 +13,6 @@ use serde_json::json;
 use crate::auth::{self, SESSION_PREFIX, TOKEN_PREFIX, actor};
 use crate::error::ApiError;
 use crate::mail::Mail;
-use crate::simple::escape;
 use crate::{AppState, ClientIp, now_ms};
 
 /// Longest password accepted (argon2 has no limit; this bounds the work per request).
@@ -282,48 +282,6 @@ pub async fn register_json(
         .into_response())
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{0} · picket</title></head>\n<body>\n<h1>{0}</h1>\n{body}\n</body>\n</html>\n",
-        escape(title)
-    ))
-}
-
-/// `POST /account/register` (form-encoded).
-pub async fn register_html(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Form(form): Form<Registration>,
-) -> Response {
-    match register_user(&state, &form, ip.as_deref())
-        .await
-        .map_err(|e| e.error)
-    {
-        Ok(user) => (
-            StatusCode::CREATED,
-            page(
-                "Check your inbox",
-                &format!(
-                    "<p>We sent a verification link to <strong>{}</strong>.</p>",
-                    escape(&user.email)
-                ),
-            ),
-        )
-            .into_response(),
-        Err(e) => (
-            e.status,
-            page(
-                "Registration failed",
-                &format!(
-                    "<p role=\"alert\">{}</p><p><a href=\"/account/register\">Try again</a></p>",
-                    escape(&e.message)
-                ),
-            ),
-        )
-            .into_response(),
-    }
-}
-
 /// `{"username","password","totp"?}`.
 #[derive(Debug, Deserialize)]
 pub struct Login {
@@ -397,10 +355,10 @@ pub(crate) async fn log_in(
     if let Some(secret) = &user.totp_secret {
         let Some(code) = totp else {
             return Err(fail(ApiError::unauthorized(
-                "Two-factor authentication is on for this account: send the current code as \"totp\".",
+                "Two-factor authentication is on for this account: send the current code (or one of your recovery codes) as \"totp\".",
             )));
         };
-        claim_totp(state, user.id, secret, code)
+        claim_second_factor(state, &user, secret, code, ip)
             .await
             .map_err(|e| {
                 if e.status.is_server_error() {
@@ -431,6 +389,78 @@ pub(crate) async fn log_in(
         )
         .await?;
     Ok((session, expires))
+}
+
+/// How many recovery codes an enrolment (or a regeneration) gives.
+pub const RECOVERY_CODES: usize = 8;
+
+/// A recovery code as typed (any case, with or without its dash and spaces) in the form its
+/// hash is taken of.
+fn recovery_code_key(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Whether a login's second factor looks like a recovery code (`xxxxx-xxxxx`, base32) rather
+/// than a 6-digit TOTP code.
+fn is_recovery_code(code: &str) -> bool {
+    let key = recovery_code_key(code);
+    key.len() == 10 && !key.chars().all(|c| c.is_ascii_digit())
+}
+
+/// New recovery codes (`xxxxx-xxxxx`, 50 random bits each), shown once, and their sha256s, which
+/// are all that is stored.
+pub(crate) fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let key: String = data_encoding::BASE32_NOPAD
+                .encode(&auth::random_bytes::<7>())
+                .to_ascii_lowercase()
+                .chars()
+                .take(10)
+                .collect();
+            let hash = auth::secret_hash(&key);
+            (format!("{}-{}", &key[..5], &key[5..]), hash)
+        })
+        .unzip()
+}
+
+/// A login's second factor: the current TOTP code (one use per time step) or one of the
+/// account's recovery codes (one use each, journaled); 401 otherwise.
+async fn claim_second_factor(
+    state: &AppState,
+    user: &User,
+    secret: &str,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<(), ApiError> {
+    if !is_recovery_code(code) {
+        return claim_totp(state, user.id, secret, code).await;
+    }
+    let left = state.store.recovery_codes_left(user.id).await?;
+    let used = state
+        .store
+        .use_recovery_code(
+            user.id,
+            &auth::secret_hash(&recovery_code_key(code)),
+            &[Event::new(
+                "account.2fa.recovery-code.use",
+                now_ms(),
+                Some(&user.username),
+                ip,
+                json!({ "left": (left - 1).max(0) }),
+            )],
+        )
+        .await?;
+    if used {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "This recovery code is not one of yours or was already used.",
+        ))
+    }
 }
 
 /// Checks a TOTP code against `secret` now and uses its time step up, so one code opens one
@@ -512,19 +542,79 @@ pub async fn totp_confirm(
     let form: Code = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("Expected {{\"code\": \"123456\"}}: {e}")).json()
     })?;
-    confirm_totp(&state, &user, &form.code, ip.as_deref())
+    let codes = confirm_totp(&state, &user, &form.code, ip.as_deref())
         .await
         .map_err(ApiError::json)?;
-    Ok(Json(json!({ "totp": true })))
+    Ok(Json(json!({
+        "totp": true,
+        "recovery_codes": codes,
+        "message": "Store these recovery codes now: each logs in once in place of a TOTP code, and they are shown only this once.",
+    })))
 }
 
-/// Turns TOTP on for `user` once `code` from the app matches the offered secret.
+/// `{"totp"}`.
+#[derive(Debug, Deserialize)]
+pub struct FreshTotp {
+    totp: String,
+}
+
+/// `POST /api/v1/account/2fa/recovery-codes` `{"totp"}`: new recovery codes in place of the old.
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let form: FreshTotp = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("Expected {{\"totp\": \"123456\"}}: {e}")).json()
+    })?;
+    let codes = regenerate_recovery_codes(&state, &user, &form.totp, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    Ok(Json(json!({ "recovery_codes": codes })))
+}
+
+/// Replaces `user`'s recovery codes once a fresh TOTP code from the app proves it is them;
+/// answers the new codes (shown once).
+pub(crate) async fn regenerate_recovery_codes(
+    state: &AppState,
+    user: &User,
+    totp: &str,
+    ip: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    let Some(secret) = &user.totp_secret else {
+        return Err(ApiError::bad_request(
+            "Two-factor authentication is off for this account: recovery codes come with TOTP enrolment.",
+        ));
+    };
+    claim_totp(state, user.id, secret, totp.trim()).await?;
+    let (codes, hashes) = new_recovery_codes();
+    state
+        .store
+        .replace_recovery_codes(
+            user.id,
+            &hashes,
+            &[Event::new(
+                "account.2fa.recovery-codes",
+                now_ms(),
+                Some(&user.username),
+                ip,
+                json!({ "count": codes.len() }),
+            )],
+        )
+        .await?;
+    Ok(codes)
+}
+
+/// Turns TOTP on for `user` once `code` from the app matches the offered secret; answers the
+/// account's recovery codes, made with it (shown once).
 pub(crate) async fn confirm_totp(
     state: &AppState,
     user: &User,
     code: &str,
     ip: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<Vec<String>, ApiError> {
     let Some(secret) = &user.totp_pending else {
         return Err(ApiError::bad_request(
             "No TOTP enrolment in progress; start one first (POST /api/v1/account/2fa/totp, or the account page).",
@@ -547,20 +637,22 @@ pub(crate) async fn confirm_totp(
         ));
     }
     let now = now_ms();
+    let (codes, hashes) = new_recovery_codes();
     state
         .store
         .confirm_totp(
             user.id,
+            &hashes,
             &[Event::new(
                 "account.2fa.add",
                 now,
                 Some(&user.username),
                 ip,
-                json!({ "method": "totp" }),
+                json!({ "method": "totp", "recovery_codes": codes.len() }),
             )],
         )
         .await?;
-    Ok(())
+    Ok(codes)
 }
 
 /// `{"email"}`.
@@ -631,6 +723,133 @@ pub(crate) async fn add_address(
     }
     send_verification(state, user, &email, now).await?;
     Ok(email)
+}
+
+/// `DELETE /api/v1/account/emails/{email}`: removes an added address (never the primary one).
+pub async fn remove_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(email): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    remove_address(&state, &user, &email, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/account/emails/primary` `{"email"}`: makes a verified added address the
+/// primary one.
+pub async fn primary_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = session_actor(&state, &headers).await?;
+    let form: NewEmail = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Expected {{\"email\"}}: {e}")).json())?;
+    make_primary(&state, &user, &form.email, ip.as_deref())
+        .await
+        .map_err(ApiError::json)?;
+    Ok(Json(
+        json!({ "email": form.email.trim(), "primary": true, "previous": user.email }),
+    ))
+}
+
+/// Removes one of `user`'s added addresses: 400 for the primary address (make another verified
+/// address primary first), 404 for an address not on the account.
+pub(crate) async fn remove_address(
+    state: &AppState,
+    user: &User,
+    address: &str,
+    ip: Option<&str>,
+) -> Result<(), ApiError> {
+    let address = address.trim();
+    if address.eq_ignore_ascii_case(&user.email) {
+        return Err(ApiError::bad_request(
+            "This is your primary address: make another verified address primary before removing it.",
+        ));
+    }
+    let removed = state
+        .store
+        .remove_email(
+            user.id,
+            address,
+            &[Event::new(
+                "account.email.remove",
+                now_ms(),
+                Some(&user.username),
+                ip,
+                json!({ "email": address }),
+            )],
+        )
+        .await?;
+    if !removed {
+        return Err(ApiError::not_found(format!(
+            "`{address}` is not one of your added addresses."
+        )));
+    }
+    Ok(())
+}
+
+/// Makes one of `user`'s verified added addresses the primary one, and tells the old primary
+/// address it was replaced.
+pub(crate) async fn make_primary(
+    state: &AppState,
+    user: &User,
+    address: &str,
+    ip: Option<&str>,
+) -> Result<(), ApiError> {
+    let address = address.trim();
+    if address.eq_ignore_ascii_case(&user.email) {
+        return Err(ApiError::bad_request(
+            "This is already your primary address.",
+        ));
+    }
+    let now = now_ms();
+    let domain = crate::policy::registrable_domain(address);
+    let change = state
+        .store
+        .make_primary_email(
+            user.id,
+            address,
+            domain.as_deref(),
+            &[Event::new(
+                "account.email.primary",
+                now,
+                Some(&user.username),
+                ip,
+                json!({ "email": address, "previous": user.email }),
+            )],
+        )
+        .await?;
+    match change {
+        picket_store::PrimaryChange::Done => {}
+        picket_store::PrimaryChange::NotAdded => {
+            return Err(ApiError::not_found(format!(
+                "`{address}` is not one of your added addresses; add and verify it first."
+            )));
+        }
+        picket_store::PrimaryChange::NotVerified => {
+            return Err(ApiError::bad_request(format!(
+                "`{address}` is not verified yet: open the link we mailed to it first."
+            )));
+        }
+    }
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Your primary email address changed".into(),
+        body: format!(
+            "Hello {},\n\nThe primary address of your account is now {address}; this address stays on the account as a secondary one.\n\nIf you did not do this, reset your password and contact the index's administrators.\n",
+            user.username
+        ),
+    };
+    if let Err(e) = state.mailer.send(&mail, now).await {
+        tracing::warn!(error = %e, "primary-address notice not sent");
+    }
+    Ok(())
 }
 
 /// `{"name", "projects"?}`.

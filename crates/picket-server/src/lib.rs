@@ -242,10 +242,10 @@ pub fn router(state: AppState) -> Router {
     let reports = Router::new().route("/api/v1/projects/{project}/reports", post(reports::file));
     let api = Router::new()
         .route("/api/v1/register", post(accounts::register_json))
+        // The page moved to `/account/register/`; its form posts there, with a CSRF token.
         .route(
             "/account/register",
-            get(|| async { axum::response::Redirect::permanent("/account/register/") })
-                .post(accounts::register_html),
+            get(|| async { axum::response::Redirect::permanent("/account/register/") }),
         )
         .route("/api/v1/login", post(accounts::login))
         .route("/api/v1/account/2fa/totp", post(accounts::totp_begin))
@@ -254,11 +254,23 @@ pub fn router(state: AppState) -> Router {
             post(accounts::totp_confirm),
         )
         .route(
+            "/api/v1/account/2fa/recovery-codes",
+            post(accounts::recovery_codes),
+        )
+        .route(
             "/api/v1/tokens",
             get(accounts::list_tokens).post(accounts::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/account/emails", post(accounts::add_email))
+        .route(
+            "/api/v1/account/emails/primary",
+            post(accounts::primary_email),
+        )
+        .route(
+            "/api/v1/account/emails/{email}",
+            delete(accounts::remove_email),
+        )
         .route(
             "/api/v1/account/password-reset",
             post(password_reset::request),

@@ -180,6 +180,65 @@ pub(crate) async fn set_yanked_by(
     ))
 }
 
+/// What an owner removes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Removing<'a> {
+    /// The whole project.
+    Project,
+    /// One release and its files.
+    Release(&'a str),
+    /// One file.
+    File(&'a str),
+}
+
+/// Removes a project, a release or a file as `actor`, who may manage the project; journaled
+/// (`project.remove`, `release.remove`, `file.remove`). The JSON API and the owner's page share it.
+pub(crate) async fn remove_by(
+    state: &AppState,
+    actor: &Actor,
+    ip: Option<&str>,
+    project: &str,
+    what: Removing<'_>,
+) -> Result<picket_store::Removal, ApiError> {
+    project_for(state, actor, project).await?;
+    let (kind, data) = match what {
+        Removing::Project => (
+            "project.remove",
+            json!({ "project": project, "reason": "removed by owner" }),
+        ),
+        Removing::Release(version) => (
+            "release.remove",
+            json!({ "project": project, "version": version }),
+        ),
+        Removing::File(filename) => (
+            "file.remove",
+            json!({ "project": project, "filename": filename }),
+        ),
+    };
+    let e = [event(kind, actor, ip, data)];
+    let removal = match what {
+        Removing::Project => state.store.remove_project(project, &e).await,
+        Removing::Release(version) => state.store.remove_release(project, version, &e).await,
+        Removing::File(filename) => state.store.remove_file(project, filename, &e).await,
+    }?;
+    state.pages.invalidate(&picket_formats::normalize(project));
+    Ok(removal)
+}
+
+async fn remove(
+    state: &AppState,
+    ip: Option<String>,
+    headers: &HeaderMap,
+    project: &str,
+    what: Removing<'_>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(state, headers, project).await?;
+    let removal = remove_by(state, &actor, ip.as_deref(), project, what)
+        .await
+        .map_err(ApiError::json)?;
+    Ok(Json(json!({ "removed": removal })))
+}
+
 /// `DELETE /api/v1/projects/{project}/releases/{version}`.
 pub async fn remove_release(
     State(state): State<AppState>,
@@ -187,20 +246,7 @@ pub async fn remove_release(
     headers: HeaderMap,
     Path((project, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = authorize(&state, &headers, &project).await?;
-    let e = event(
-        "release.remove",
-        &actor,
-        ip.as_deref(),
-        json!({ "project": project, "version": version }),
-    );
-    let removal = state
-        .store
-        .remove_release(&project, &version, &[e])
-        .await
-        .map_err(|e| ApiError::from(e).json())?;
-    state.pages.invalidate(&picket_formats::normalize(&project));
-    Ok(Json(json!({ "removed": removal })))
+    remove(&state, ip, &headers, &project, Removing::Release(&version)).await
 }
 
 /// `DELETE /api/v1/projects/{project}/files/{filename}`.
@@ -210,20 +256,7 @@ pub async fn remove_file(
     headers: HeaderMap,
     Path((project, filename)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = authorize(&state, &headers, &project).await?;
-    let e = event(
-        "file.remove",
-        &actor,
-        ip.as_deref(),
-        json!({ "project": project, "filename": filename }),
-    );
-    let removal = state
-        .store
-        .remove_file(&project, &filename, &[e])
-        .await
-        .map_err(|e| ApiError::from(e).json())?;
-    state.pages.invalidate(&picket_formats::normalize(&project));
-    Ok(Json(json!({ "removed": removal })))
+    remove(&state, ip, &headers, &project, Removing::File(&filename)).await
 }
 
 /// `DELETE /api/v1/projects/{project}`.
@@ -233,20 +266,7 @@ pub async fn remove_project(
     headers: HeaderMap,
     Path(project): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = authorize(&state, &headers, &project).await?;
-    let e = event(
-        "project.remove",
-        &actor,
-        ip.as_deref(),
-        json!({ "project": project, "reason": "removed by owner" }),
-    );
-    let removal = state
-        .store
-        .remove_project(&project, &[e])
-        .await
-        .map_err(|e| ApiError::from(e).json())?;
-    state.pages.invalidate(&picket_formats::normalize(&project));
-    Ok(Json(json!({ "removed": removal })))
+    remove(&state, ip, &headers, &project, Removing::Project).await
 }
 
 /// `GET /api/v1/projects/{project}/owners`.

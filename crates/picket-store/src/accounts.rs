@@ -340,8 +340,15 @@ impl Store {
         Ok(())
     }
 
-    /// Turns the pending TOTP secret on.
-    pub async fn confirm_totp(&self, user_id: i64, journal: &[Event]) -> Result<(), StoreError> {
+    /// Turns the pending TOTP secret on, with its recovery codes (their sha256s), which replace
+    /// any earlier ones.
+    pub async fn confirm_totp(
+        &self,
+        user_id: i64,
+        recovery_hashes: &[String],
+        journal: &[Event],
+    ) -> Result<(), StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL \
@@ -350,9 +357,65 @@ impl Store {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+        put_recovery_codes(&mut tx, user_id, recovery_hashes, now).await?;
         append(&mut tx, journal).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Replaces an account's recovery codes (their sha256s): the old ones, used or not, stop
+    /// working.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        recovery_hashes: &[String],
+        journal: &[Event],
+    ) -> Result<(), StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
+        let mut tx = self.write_tx().await?;
+        put_recovery_codes(&mut tx, user_id, recovery_hashes, now).await?;
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses one of an account's recovery codes (its sha256): `false` when it is not one of them
+    /// or was used already. One conditional update, so two logins racing with one code can't
+    /// both win.
+    pub async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &str,
+        journal: &[Event],
+    ) -> Result<bool, StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
+        let mut tx = self.write_tx().await?;
+        let used = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 \
+             WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(code_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if used {
+            append(&mut tx, journal).await?;
+        }
+        tx.commit().await?;
+        Ok(used)
+    }
+
+    /// How many of an account's recovery codes are still unused.
+    pub async fn recovery_codes_left(&self, user_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Records that a login used TOTP time step `step`; `false` when that step (or a later one)
@@ -521,6 +584,103 @@ impl Store {
         Ok(true)
     }
 
+    /// Removes an added (non-primary) address from an account, and makes its unused
+    /// verification links useless; false when the account has no such added address (the
+    /// primary one is never removed: another verified address must be made primary first).
+    pub async fn remove_email(
+        &self,
+        user_id: i64,
+        email: &str,
+        journal: &[Event],
+    ) -> Result<bool, StoreError> {
+        let now = journal.first().map_or(0, |e| e.time_ms);
+        let mut tx = self.write_tx().await?;
+        let removed = sqlx::query("DELETE FROM user_emails WHERE user_id = $1 AND email = $2")
+            .bind(user_id)
+            .bind(email)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !removed {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE email_verifications SET used_at = $1 \
+             WHERE user_id = $2 AND email = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes a verified added address the account's primary one (its registrable domain is
+    /// `email_domain`); the old primary address stays on the account as an added address, as
+    /// verified as it was.
+    pub async fn make_primary_email(
+        &self,
+        user_id: i64,
+        email: &str,
+        email_domain: Option<&str>,
+        journal: &[Event],
+    ) -> Result<PrimaryChange, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let Some(row) = sqlx::query(
+            "SELECT verified, verified_at, created_at FROM user_emails WHERE user_id = $1 AND email = $2",
+        )
+        .bind(user_id)
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(PrimaryChange::NotAdded);
+        };
+        if row.get::<i64, _>("verified") == 0 {
+            return Ok(PrimaryChange::NotVerified);
+        }
+        let verified_at: Option<i64> = row.get("verified_at");
+        let old = sqlx::query(
+            "SELECT email, email_verified, email_verified_at, created_at FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM user_emails WHERE user_id = $1 AND email = $2")
+            .bind(user_id)
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO user_emails (user_id, email, verified, created_at, verified_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user_id)
+        .bind(old.get::<String, _>("email"))
+        .bind(old.get::<i64, _>("email_verified"))
+        .bind(old.get::<i64, _>("created_at"))
+        .bind(old.get::<Option<i64>, _>("email_verified_at"))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE users SET email = $1, email_verified = 1, email_verified_at = $2, \
+             email_unverified_reason = NULL, email_domain = $3 WHERE id = $4",
+        )
+        .bind(email)
+        .bind(verified_at)
+        .bind(email_domain)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(PrimaryChange::Done)
+    }
+
     /// Disables or enables an account. Disabling ends its sessions and revokes its tokens for
     /// good, so enabling it again brings none of them back.
     pub async fn set_disabled(
@@ -551,6 +711,17 @@ impl Store {
     }
 }
 
+/// The outcome of [`Store::make_primary_email`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrimaryChange {
+    /// The address is now the primary one.
+    Done,
+    /// The account has no such added address.
+    NotAdded,
+    /// The address is not verified yet.
+    NotVerified,
+}
+
 /// What an account loses when it is disabled or restricted: its login sessions always, its API
 /// tokens when `revoke_tokens` (revoked, not deleted, so the list still shows them). Returns
 /// `(sessions ended, tokens revoked)`.
@@ -576,6 +747,29 @@ pub(crate) async fn end_access(
         0
     };
     Ok((sessions, tokens))
+}
+
+async fn put_recovery_codes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    hashes: &[String],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for hash in hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A mailed link (verification, password reset): whose, for which address, until when.

@@ -30,7 +30,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Executor};
 
-pub use accounts::{NewUser, TokenInfo, TokenScope, User};
+pub use accounts::{NewUser, PrimaryChange, TokenInfo, TokenScope, User};
 pub use blobs::{BlobBytes, BlobStore, LocalBlobs, RemoteBlobs};
 pub use bulk::{BulkFile, BulkProject};
 pub use defenses::{

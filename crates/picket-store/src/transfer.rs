@@ -33,6 +33,7 @@ const TABLES: &[&str] = &[
     "malicious_records",
     "domain_checks",
     "password_resets",
+    "recovery_codes",
 ];
 
 /// Tables whose `id` a sequence gives on PostgreSQL (moved past the copied ids).

@@ -379,7 +379,7 @@ pub async fn overview(
     account_page(&state, &viewer, None, String::new()).await
 }
 
-#[derive(Template)]
+#[derive(Template, Default)]
 #[template(path = "two_factor.html")]
 struct TwoFactorPage {
     chrome: Chrome,
@@ -388,18 +388,50 @@ struct TwoFactorPage {
     secret: String,
     qr: String,
     error: String,
+    /// Recovery codes just made, shown this once.
+    codes: Vec<String>,
+    /// How many unused recovery codes the account has.
+    codes_left: i64,
+}
+
+/// The page of an account with TOTP on: its unused recovery codes, or `codes` just made (shown
+/// once, never cached), or `error` from a refused regeneration.
+async fn two_factor_on(
+    state: &AppState,
+    viewer: &Viewer,
+    codes: Vec<String>,
+    error: Option<ApiError>,
+) -> WebResult {
+    let user = &viewer.actor.as_ref().expect("signed in").user;
+    let (status, error) = error.map_or((StatusCode::OK, String::new()), |e| (e.status, e.message));
+    let mut page = render_status(
+        status,
+        &TwoFactorPage {
+            chrome: Chrome::new(viewer, "Two-factor authentication"),
+            on: true,
+            codes_left: state.store.recovery_codes_left(user.id).await?,
+            codes,
+            error,
+            ..TwoFactorPage::default()
+        },
+    );
+    page.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(page)
 }
 
 /// `GET /account/two-factor/`.
-pub async fn two_factor(SessionUser(viewer): SessionUser) -> Response {
-    let on = viewer.actor.as_ref().is_some_and(|a| a.user.has_2fa());
-    render(&TwoFactorPage {
+pub async fn two_factor(
+    State(state): State<AppState>,
+    SessionUser(viewer): SessionUser,
+) -> WebResult {
+    if viewer.actor.as_ref().is_some_and(|a| a.user.has_2fa()) {
+        return two_factor_on(&state, &viewer, Vec::new(), None).await;
+    }
+    Ok(render(&TwoFactorPage {
         chrome: Chrome::new(&viewer, "Two-factor authentication"),
-        on,
-        secret: String::new(),
-        qr: String::new(),
-        error: String::new(),
-    })
+        ..TwoFactorPage::default()
+    }))
 }
 
 /// The QR code of an `otpauth://` URI, as an SVG `data:` URI for an `<img>`.
@@ -430,10 +462,9 @@ pub async fn two_factor_begin(
     let uri = auth::otpauth_uri(&user.username, &secret);
     Ok(render(&TwoFactorPage {
         chrome: Chrome::new(&viewer, "Two-factor authentication"),
-        on: false,
         qr: qr_data_uri(&uri)?,
         secret,
-        error: String::new(),
+        ..TwoFactorPage::default()
     }))
 }
 
@@ -453,7 +484,7 @@ pub async fn two_factor_confirm(
 ) -> WebResult {
     let user = &viewer.actor.as_ref().expect("signed in").user;
     match accounts::confirm_totp(&state, user, &form.code, ip.as_deref()).await {
-        Ok(()) => Ok(Redirect::to("/account/two-factor/").into_response()),
+        Ok(codes) => two_factor_on(&state, &viewer, codes, None).await,
         Err(e) if e.status.is_client_error() => {
             let (qr, secret) = match &user.totp_pending {
                 Some(s) => (
@@ -466,12 +497,37 @@ pub async fn two_factor_confirm(
                 e.status,
                 &TwoFactorPage {
                     chrome: Chrome::new(&viewer, "Two-factor authentication"),
-                    on: false,
                     qr,
                     secret,
                     error: e.message,
+                    ..TwoFactorPage::default()
                 },
             ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `{totp}`.
+#[derive(Debug, Deserialize)]
+pub struct TotpForm {
+    #[serde(default)]
+    totp: String,
+}
+
+/// `POST /account/two-factor/recovery-codes/`: new recovery codes in place of the old ones,
+/// after a fresh TOTP code; shown once.
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SessionUser(viewer): SessionUser,
+    CsrfForm(form): CsrfForm<TotpForm>,
+) -> WebResult {
+    let user = &viewer.actor.as_ref().expect("signed in").user;
+    match accounts::regenerate_recovery_codes(&state, user, &form.totp, ip.as_deref()).await {
+        Ok(codes) => two_factor_on(&state, &viewer, codes, None).await,
+        Err(e) if e.status.is_client_error() && user.has_2fa() => {
+            two_factor_on(&state, &viewer, Vec::new(), Some(e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -535,11 +591,45 @@ pub async fn email_add(
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> WebResult {
     let user = &viewer.actor.as_ref().expect("signed in").user;
-    match accounts::add_address(&state, user, form.email.trim(), ip.as_deref()).await {
-        Ok(_) => Ok(Redirect::to("/account/").into_response()),
-        Err(e) if e.status.is_client_error() => {
-            account_page(&state, &viewer, None, e.message).await
-        }
+    let done = accounts::add_address(&state, user, form.email.trim(), ip.as_deref())
+        .await
+        .map(|_| ());
+    back_to_account(&state, &viewer, done).await
+}
+
+/// `POST /account/emails/primary/`: the API's change of primary address.
+pub async fn email_primary(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SessionUser(viewer): SessionUser,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> WebResult {
+    let user = &viewer.actor.as_ref().expect("signed in").user;
+    let done = accounts::make_primary(&state, user, &form.email, ip.as_deref()).await;
+    back_to_account(&state, &viewer, done).await
+}
+
+/// `POST /account/emails/remove/`: the API's removal of an added address.
+pub async fn email_remove(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SessionUser(viewer): SessionUser,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> WebResult {
+    let user = &viewer.actor.as_ref().expect("signed in").user;
+    let done = accounts::remove_address(&state, user, &form.email, ip.as_deref()).await;
+    back_to_account(&state, &viewer, done).await
+}
+
+/// Back to the account page after a change, or the page with the refusal shown.
+async fn back_to_account(
+    state: &AppState,
+    viewer: &Viewer,
+    done: Result<(), ApiError>,
+) -> WebResult {
+    match done {
+        Ok(()) => Ok(Redirect::to("/account/").into_response()),
+        Err(e) if e.status.is_client_error() => account_page(state, viewer, None, e.message).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -721,4 +811,132 @@ pub async fn manage_owners(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The removal form: what (`project`, `release`, `file`), which, and the project name typed to
+/// confirm (absent: show the confirmation page).
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    what: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    filename: String,
+    confirm: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "manage_remove.html")]
+struct RemovePage {
+    chrome: Chrome,
+    name: String,
+    normalized: String,
+    what: String,
+    version: String,
+    filename: String,
+    summary: String,
+    button: String,
+    /// `(filename, version, size)` of what goes.
+    files: Vec<(String, String, String)>,
+    /// For a release: its files, each removable alone.
+    release_files: Vec<String>,
+    error: String,
+}
+
+/// `POST /manage/project/NAME/remove/`: first the confirmation page (what goes, file by file),
+/// then, with the project's name typed, the API's removal of the project, a release or a file.
+pub async fn manage_remove(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SessionUser(viewer): SessionUser,
+    Path(project): Path<String>,
+    CsrfForm(form): CsrfForm<RemoveForm>,
+) -> WebResult {
+    use crate::manage::Removing;
+    let actor = viewer.actor.as_ref().expect("signed in");
+    let p = crate::manage::project_for(&state, actor, &project).await?;
+    let what = match form.what.as_str() {
+        "project" => Removing::Project,
+        "release" if !form.version.is_empty() => Removing::Release(&form.version),
+        "file" if !form.filename.is_empty() => Removing::File(&form.filename),
+        other => {
+            return Err(HtmlError(ApiError::bad_request(format!(
+                "Unknown removal `{other}`: project, release (with a version) or file (with a filename)."
+            ))));
+        }
+    };
+    let typed = form.confirm.as_deref().map(str::trim);
+    if let Some(typed) = typed
+        && picket_formats::normalize(typed) == p.normalized
+    {
+        crate::manage::remove_by(&state, actor, ip.as_deref(), &p.normalized, what).await?;
+        return Ok(match what {
+            Removing::Project => Redirect::to("/account/").into_response(),
+            _ => back_to_manage(&p.normalized),
+        });
+    }
+    let files = state.store.project_files(&p.normalized).await?;
+    let (summary, button, going, release_files) = match what {
+        Removing::Project => (
+            format!(
+                "Removing the project {} removes all its releases and files and its owners.",
+                p.name
+            ),
+            format!("Remove the project {}", p.name),
+            files.iter().collect::<Vec<_>>(),
+            Vec::new(),
+        ),
+        Removing::Release(version) => {
+            let of_release: Vec<_> = files.iter().filter(|f| f.version == version).collect();
+            let names = of_release.iter().map(|f| f.filename.clone()).collect();
+            (
+                format!(
+                    "Removing release {version} of {} removes its files.",
+                    p.name
+                ),
+                format!("Remove release {version}"),
+                of_release,
+                names,
+            )
+        }
+        Removing::File(filename) => (
+            format!("Removing the file {filename} leaves the rest of its release."),
+            "Remove this file".to_owned(),
+            files.iter().filter(|f| f.filename == filename).collect(),
+            Vec::new(),
+        ),
+    };
+    let error = match typed {
+        Some(_) => format!("The name you typed is not {}: nothing was removed.", p.name),
+        None => String::new(),
+    };
+    Ok(render_status(
+        if error.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        &RemovePage {
+            chrome: Chrome::new(&viewer, format!("Remove from {}", p.name)),
+            files: going
+                .iter()
+                .map(|f| {
+                    (
+                        f.filename.clone(),
+                        f.version.clone(),
+                        super::human_size(f.size),
+                    )
+                })
+                .collect(),
+            release_files,
+            summary,
+            button,
+            what: form.what,
+            version: form.version,
+            filename: form.filename,
+            name: p.name,
+            normalized: p.normalized,
+            error,
+        },
+    ))
 }

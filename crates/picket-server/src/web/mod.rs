@@ -71,8 +71,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/account/two-factor/confirm/",
             post(account::two_factor_confirm),
         )
+        .route(
+            "/account/two-factor/recovery-codes/",
+            post(account::recovery_codes),
+        )
         .route("/account/tokens/", post(account::token_create))
         .route("/account/emails/", post(account::email_add))
+        .route("/account/emails/primary/", post(account::email_primary))
+        .route("/account/emails/remove/", post(account::email_remove))
         .route("/account/tokens/{id}/revoke/", post(account::token_revoke))
         .route("/manage/project/{project}/", get(account::manage_project))
         .route(
@@ -82,6 +88,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/manage/project/{project}/owners/",
             post(account::manage_owners),
+        )
+        .route(
+            "/manage/project/{project}/remove/",
+            post(account::manage_remove),
         )
         .merge(admin::routes())
         .layer(axum::middleware::from_fn_with_state(state, guard))
