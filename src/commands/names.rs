@@ -82,6 +82,7 @@ fn import_from_index(url: &str, data_dir_flag: Option<&Path>) -> anyhow::Result<
             let info = picket_names::NameInfo {
                 rank: None,
                 latest_release: None,
+                first_versions: false,
             };
             (picket_formats::normalize(n), info)
         })

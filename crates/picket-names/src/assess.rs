@@ -159,6 +159,14 @@ pub struct Assessment {
 /// within days of being reported, and new ones are young).
 pub const ESTABLISHED_MONTHS: u32 = 24;
 
+/// An old reservation (see [`crate::NameInfo::first_versions`]) is only called a squat of a target
+/// ranked at most this.
+pub const RESERVATION_MAX_TARGET_RANK: u32 = 100;
+
+/// A standard-library name names its popular numbered successor (`urllib3`) when that is ranked
+/// at most this.
+pub const SUCCESSOR_MAX_RANK: u32 = 1000;
+
 /// A project whose latest release is within this many months of the index's newest is young
 /// enough for an invented-looking name to count against it.
 pub const YOUNG_MONTHS: u32 = 18;
@@ -182,9 +190,20 @@ fn one_short_edit(m: &SquatMatch) -> bool {
 /// Evidence strong enough against a project that exists and is recent: not an affix or a
 /// two-edit guess, not an edit of a short name, and a target among the most popular.
 fn strong_for_existing(m: &SquatMatch) -> bool {
-    !matches!(m.technique, Technique::Affix | Technique::TwoEdits)
-        && !one_short_edit(m)
+    !matches!(
+        m.technique,
+        Technique::Affix | Technique::TwoEdits | Technique::Compound
+    ) && !one_short_edit(m)
         && m.target_rank <= 5000
+}
+
+/// How a target's popularity is told: its rank, or that it is a well-known name.
+fn rank_words(m: &SquatMatch) -> String {
+    if m.well_known {
+        "a well-known name, not a ranked project".to_owned()
+    } else {
+        format!("rank {}", m.target_rank)
+    }
 }
 
 fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
@@ -193,8 +212,10 @@ fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
             id: FindingId::Confusable,
             severity: Severity::High,
             message: format!(
-                "`{name}` looks the same as `{}` (rank {}) once look-alike characters and separators are folded; did you mean `{}`?",
-                m.target, m.target_rank, m.target
+                "`{name}` looks the same as `{}` ({}) once look-alike characters and separators are folded; did you mean `{}`?",
+                m.target,
+                rank_words(m),
+                m.target
             ),
             target: Some(m.target.clone()),
             technique: Some(m.technique),
@@ -210,13 +231,22 @@ fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
     Finding {
         id: FindingId::Typosquat,
         severity,
-        message: format!(
-            "`{name}` imitates `{}` (rank {}) by {}; did you mean `{}`?",
-            m.target,
-            m.target_rank,
-            m.technique.as_str().replace('-', " "),
-            m.target
-        ),
+        message: if m.technique == Technique::Compound {
+            format!(
+                "`{name}` is built from `{}` ({}) and other words, and no project of that name exists; did you mean `{}`?",
+                m.target,
+                rank_words(m),
+                m.target
+            )
+        } else {
+            format!(
+                "`{name}` imitates `{}` ({}) by {}; did you mean `{}`?",
+                m.target,
+                rank_words(m),
+                m.technique.as_str().replace('-', " "),
+                m.target
+            )
+        },
         target: Some(m.target.clone()),
         technique: Some(m.technique),
     }
@@ -225,7 +255,12 @@ fn squat_finding(name: &str, m: &SquatMatch) -> Finding {
 /// The `stdlib-name` finding: a standard-library module comes with Python, so a project of that
 /// name is someone else's package — an old backport when it is established (ranked: low), else
 /// worth a look (medium).
-fn stdlib_finding(name: &str, exists: Option<bool>, own_rank: Option<u32>) -> Finding {
+fn stdlib_finding(
+    name: &str,
+    exists: Option<bool>,
+    own_rank: Option<u32>,
+    successor: Option<(String, u32)>,
+) -> Finding {
     let (severity, what) = match (exists, own_rank) {
         (Some(true), Some(rank)) => (
             Severity::Low,
@@ -240,13 +275,16 @@ fn stdlib_finding(name: &str, exists: Option<bool>, own_rank: Option<u32>) -> Fi
             "a project of that name on the index is someone else's package, not the module".to_owned(),
         ),
     };
+    let successor_words = successor.as_ref().map_or_else(String::new, |(p, rank)| {
+        format!("; if you meant the project `{p}` (rank {rank}), install that")
+    });
     Finding {
         id: FindingId::StdlibName,
         severity,
         message: format!(
-            "`{name}` is a standard-library module: it comes with Python; {what}; import the module instead of installing anything"
+            "`{name}` is a standard-library module: it comes with Python; {what}; import the module instead of installing anything{successor_words}"
         ),
-        target: None,
+        target: successor.map(|(p, _)| p),
         technique: None,
     }
 }
@@ -377,14 +415,27 @@ fn assess_with(
         _ => None,
     };
     let established = age.is_some_and(|months| months >= ESTABLISHED_MONTHS);
-    let squats = if stdlib || (exists == Some(true) && established) {
+    // An old project that never got past its first version numbers (`0.0.1`) is a reservation,
+    // not an established project: an old squat left in place keeps its name's evidence, held to
+    // one or two edits of one of the most popular names.
+    let reservation = established && info.is_some_and(|i| i.first_versions && i.rank.is_none());
+    let squats = if stdlib || (exists == Some(true) && established && !reservation) {
         Vec::new()
     } else {
         let mut squats = detector.check(&normalized, own_rank);
-        if exists == Some(true) {
+        if reservation {
+            // Old and never past its first versions: one or two edits of a top name.
+            squats.retain(|m| {
+                m.target_rank <= RESERVATION_MAX_TARGET_RANK
+                    && (strong_for_existing(m) || m.technique == Technique::TwoEdits)
+            });
+        } else if exists == Some(true) {
             // A live project near a popular name: only strong evidence counts, as most such
             // neighbours are honest (`zapp`, `firstpy`).
             squats.retain(strong_for_existing);
+        }
+        if exists == Some(false) && squats.is_empty() {
+            squats.extend(detector.compound(&normalized));
         }
         squats
     };
@@ -420,7 +471,20 @@ fn assess_with(
     findings.extend(squats.iter().take(3).map(|m| squat_finding(name, m)));
 
     if stdlib {
-        findings.push(stdlib_finding(name, exists, own_rank));
+        // A popular project named after the module with a version digit (`urllib` → `urllib3`)
+        // is what someone installing the module's name most likely wanted.
+        let successor = (own_rank.is_none())
+            .then(|| {
+                ["3", "2"].iter().find_map(|digit| {
+                    let p = format!("{normalized}{digit}");
+                    detector
+                        .popular_rank(&p)
+                        .filter(|&r| r <= SUCCESSOR_MAX_RANK)
+                        .map(|r| (p, r))
+                })
+            })
+            .flatten();
+        findings.push(stdlib_finding(name, exists, own_rank, successor));
     }
     if system {
         findings.push(Finding {
@@ -503,10 +567,18 @@ mod tests {
             .find(|f| f.id == FindingId::KnownHallucination)
     }
 
+    fn complete() -> AssessConfig {
+        AssessConfig {
+            index_is_complete: true,
+            ..AssessConfig::default()
+        }
+    }
+
     fn info(rank: Option<u32>, month: &str) -> NameInfo {
         NameInfo {
             rank,
             latest_release: ReleaseMonth::parse(month),
+            first_versions: false,
         }
     }
 
@@ -518,10 +590,7 @@ mod tests {
         ])
         .unwrap();
         let detector = SquatDetector::new(&[("requests".to_owned(), 6)], SquatConfig::default());
-        let config = AssessConfig {
-            index_is_complete: true,
-            ..AssessConfig::default()
-        };
+        let config = complete();
         let stdlib = |name: &str| {
             assess(name, &index, &detector, &config, None)
                 .findings
@@ -534,6 +603,37 @@ mod tests {
         assert_eq!(stdlib("json"), Some(Severity::Medium));
         assert_eq!(stdlib("requests"), None);
         assert_eq!(stdlib("libssl"), Some(Severity::Medium));
+    }
+
+    #[test]
+    fn an_old_reservation_of_a_top_name_is_still_a_squat() {
+        let old = |first_versions| NameInfo {
+            first_versions,
+            ..info(None, "2021-12")
+        };
+        let index = NameIndex::from_entries(vec![
+            ("requests".to_owned(), info(Some(6), "2026-11")),
+            ("urllib3".to_owned(), info(Some(3), "2026-11")),
+            ("requezts".to_owned(), old(true)),
+            ("requestz".to_owned(), old(false)),
+        ])
+        .unwrap();
+        let popular = [("requests".to_owned(), 6), ("urllib3".to_owned(), 3)];
+        let detector = SquatDetector::new(&popular, SquatConfig::default());
+        let config = complete();
+        let target = |name: &str| {
+            assess(name, &index, &detector, &config, None)
+                .findings
+                .into_iter()
+                .find(|f| matches!(f.id, FindingId::Typosquat | FindingId::StdlibName))
+                .and_then(|f| f.target)
+        };
+        // 0.0.3, last released five years ago: a reservation, not an established project.
+        assert_eq!(target("requezts").as_deref(), Some("requests"));
+        // The same age with a real version history: established.
+        assert_eq!(target("requestz"), None);
+        // The module's name points to its numbered successor.
+        assert_eq!(target("urllib").as_deref(), Some("urllib3"));
     }
 
     #[test]

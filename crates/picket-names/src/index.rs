@@ -56,20 +56,42 @@ pub struct NameInfo {
     pub rank: Option<u32>,
     /// Month of the latest release, if known.
     pub latest_release: Option<ReleaseMonth>,
+    /// Whether the latest version is a first number (`0.0.x`, `0.1.x`): a project that never got
+    /// past its first releases, which is how name reservations and squats look.
+    pub first_versions: bool,
+}
+
+/// Whether a version string is a first number: `0.0.x` or `0.1.x` (any suffix).
+pub fn is_first_version(version: &str) -> bool {
+    let mut parts = version.trim().split('.');
+    let major = parts.next().unwrap_or("");
+    let minor = parts
+        .next()
+        .map(|m| m.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""));
+    major == "0" && matches!(minor, Some("0" | "1"))
 }
 
 impl NameInfo {
+    /// Bit 31 of the low word: [`NameInfo::first_versions`] (months need 17 bits).
+    const FIRST_VERSIONS: u64 = 1 << 31;
+
     fn pack(self) -> u64 {
         (u64::from(self.rank.unwrap_or(0)) << 32)
             | u64::from(self.latest_release.map_or(0, |m| m.ordinal() + 1))
+            | if self.first_versions {
+                Self::FIRST_VERSIONS
+            } else {
+                0
+            }
     }
 
     fn unpack(value: u64) -> Self {
         let rank = u32::try_from(value >> 32).unwrap_or(0);
-        let month = u32::try_from(value & 0xffff_ffff).unwrap_or(0);
+        let month = u32::try_from(value & 0x7fff_ffff).unwrap_or(0);
         Self {
             rank: (rank > 0).then_some(rank),
             latest_release: month.checked_sub(1).and_then(ReleaseMonth::from_ordinal),
+            first_versions: value & Self::FIRST_VERSIONS != 0,
         }
     }
 }
@@ -115,6 +137,7 @@ impl std::fmt::Debug for NameIndex {
 struct Columns {
     rank: Option<usize>,
     month: Option<usize>,
+    version: Option<usize>,
 }
 
 impl NameIndex {
@@ -154,6 +177,7 @@ impl NameIndex {
             let cols = columns.get_or_insert(Columns {
                 rank: Some(1),
                 month: Some(2),
+                version: None,
             });
             let fields: Vec<&str> = line.split('\t').collect();
             let name = fields[0].trim();
@@ -174,11 +198,13 @@ impl NameIndex {
                 None => None,
             };
             let latest_release = field(cols.month).and_then(ReleaseMonth::parse);
+            let first_versions = field(cols.version).is_some_and(is_first_version);
             entries.push((
                 picket_formats::normalize(name),
                 NameInfo {
                     rank,
                     latest_release,
+                    first_versions,
                 },
             ));
         }
@@ -191,6 +217,7 @@ impl NameIndex {
         Columns {
             rank: find(&["download_rank", "rank"]),
             month: find(&["latest_release_month"]),
+            version: find(&["latest_version"]),
         }
     }
 
@@ -309,6 +336,21 @@ mod tests {
         assert_eq!(index.get("missing"), None);
         assert_eq!(index.newest_release().unwrap().to_string(), "2026-11");
         assert_eq!(index.ranked(), [("requests".to_owned(), 6)]);
+        // The first-versions flag survives packing, next to the month.
+        let fresh = index.get("fresh").unwrap();
+        assert!(fresh.first_versions);
+        assert_eq!(fresh.latest_release.unwrap().to_string(), "2026-11");
+        assert!(!requests.first_versions);
+    }
+
+    #[test]
+    fn first_versions_are_0_0_and_0_1() {
+        for v in ["0.0.1", "0.1", "0.1.2", "0.0.3.dev1", "0.1rc1"] {
+            assert!(is_first_version(v), "{v}");
+        }
+        for v in ["1.0.14", "0.2.0", "0.10.1", "2.3.2", "", "0", "01.1"] {
+            assert!(!is_first_version(v), "{v}");
+        }
     }
 
     #[test]

@@ -48,6 +48,16 @@ pub fn is_system_library(normalized: &str) -> bool {
     NAMES.contains(normalized)
 }
 
+/// Well-known names squatters imitate that are not ranked projects (`python`, `ethereum`,
+/// `detectron2`): `data/well-known-targets.tsv`, each with what it is and a source.
+pub fn well_known_targets() -> impl Iterator<Item = &'static str> {
+    include_str!("../data/well-known-targets.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').next())
+        .map(str::trim)
+}
+
 /// The standard library's module names, normalized (PyPI refuses new projects named so);
 /// `data/stdlib.txt` names the Python version they were taken from.
 pub fn stdlib_modules() -> impl Iterator<Item = String> {

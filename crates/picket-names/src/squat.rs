@@ -32,7 +32,14 @@ pub struct SquatConfig {
     /// …and at least this popular (rank at most this): two edits from a short or obscure name
     /// reach too many honest names.
     pub max_two_edit_rank: u32,
+    /// Whether the shipped well-known names that are not ranked projects (`python`, `ethereum`,
+    /// `data/well-known-targets.tsv`) are targets too, at rank [`WELL_KNOWN_RANK`].
+    pub well_known_targets: bool,
 }
+
+/// The rank a well-known target that is not a ranked project is compared at: the top-thousand
+/// tier, below the most downloaded projects.
+pub const WELL_KNOWN_RANK: u32 = 1000;
 
 impl Default for SquatConfig {
     fn default() -> Self {
@@ -42,6 +49,7 @@ impl Default for SquatConfig {
             min_core_len: 4,
             min_two_edit_len: 7,
             max_two_edit_rank: 3000,
+            well_known_targets: true,
         }
     }
 }
@@ -57,6 +65,9 @@ pub struct SquatMatch {
     pub technique: Technique,
     /// 0–1: technique strength, scaled by the target's popularity and the candidate's own.
     pub confidence: f32,
+    /// The target is a well-known name, not a ranked project (`target_rank` is then
+    /// [`WELL_KNOWN_RANK`]).
+    pub well_known: bool,
 }
 
 type Ids = Vec<u32>;
@@ -82,6 +93,8 @@ pub struct SquatDetector {
     letters: HashMap<String, Ids>,
     /// The longest of those names, in characters: a longer candidate can't be two edits away.
     longest_two_edit_target: usize,
+    /// Ids from this one on are well-known targets, not ranked projects.
+    first_well_known: u32,
 }
 
 fn push(map: &mut HashMap<String, Ids>, key: String, id: u32) {
@@ -100,7 +113,9 @@ fn edits_a_short_word(candidate: &str, target: &str) -> bool {
         return false;
     }
     let mut differing = c.iter().zip(&t).filter(|(a, b)| a != b);
-    matches!((differing.next(), differing.next()), (Some((_, word)), None) if word.len() < 4)
+    // A plural of the word (`hub` → `hubs`) is an imitation, not another member of the family.
+    matches!((differing.next(), differing.next()),
+        (Some((own, word)), None) if word.len() < 4 && own.strip_suffix('s') != Some(word))
 }
 
 fn lookup<'a>(map: &'a HashMap<String, Ids>, key: &str) -> &'a [u32] {
@@ -124,6 +139,13 @@ fn strip_affixes(name: &str, min_core_len: usize) -> impl Iterator<Item = &str> 
 impl SquatDetector {
     /// Builds the detector from popular names (any spelling) and their ranks.
     pub fn new(popular: &[(String, u32)], config: SquatConfig) -> Self {
+        let well_known: Vec<(String, u32)> = if config.well_known_targets {
+            crate::well_known_targets()
+                .map(|n| (n.to_owned(), WELL_KNOWN_RANK))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut detector = Self {
             config,
             names: Vec::with_capacity(popular.len()),
@@ -138,13 +160,17 @@ impl SquatDetector {
             deletions2: HashMap::default(),
             letters: HashMap::default(),
             longest_two_edit_target: 0,
+            first_well_known: u32::MAX,
         };
-        for (name, rank) in popular {
+        for (k, (name, rank)) in popular.iter().chain(&well_known).enumerate() {
             let normalized = picket_formats::normalize(name);
             if detector.exact.contains_key(&normalized) {
                 continue;
             }
             let id = u32::try_from(detector.names.len()).expect("fewer than 4 billion names");
+            if k >= popular.len() {
+                detector.first_well_known = detector.first_well_known.min(id);
+            }
             if normalized.chars().count() >= config.min_edit_len {
                 for variant in deletion_neighbourhood(&normalized) {
                     push(&mut detector.deletions, variant, id);
@@ -181,7 +207,14 @@ impl SquatDetector {
         detector
     }
 
-    /// How many popular names the detector knows.
+    /// Whether `name` is one of the shipped well-known targets that are not ranked projects.
+    pub fn is_well_known(&self, name: &str) -> bool {
+        self.exact
+            .get(&picket_formats::normalize(name))
+            .is_some_and(|&id| id >= self.first_well_known)
+    }
+
+    /// How many popular names the detector knows (well-known targets included).
     pub fn len(&self) -> usize {
         self.names.len()
     }
@@ -195,7 +228,53 @@ impl SquatDetector {
     pub fn popular_rank(&self, name: &str) -> Option<u32> {
         self.exact
             .get(&picket_formats::normalize(name))
+            .filter(|&&id| id < self.first_well_known)
             .map(|&id| self.ranks[id as usize])
+    }
+
+    /// For a name that does not exist: the popular project it is built from, if any — one of its
+    /// words (`requests-darwin-lite`, `beautifulsoup-numpy`, the first such word), or, for one
+    /// word, the longest popular name it begins or ends with (`fairsequence`, `torchtriton`). A
+    /// word that is itself an old sibling of a far more popular name points to that name
+    /// (`beautifulsoup` → `beautifulsoup4`). Only for absent names: existing projects named so are
+    /// mostly plugins and extensions.
+    pub fn compound(&self, candidate: &str) -> Option<SquatMatch> {
+        let normalized = picket_formats::normalize(candidate);
+        let words: Vec<&str> = normalized.split('-').collect();
+        let found = if words.len() >= 2 {
+            words
+                .iter()
+                .filter(|w| w.len() >= self.config.min_core_len)
+                .find_map(|w| self.exact.get(*w).copied())
+        } else {
+            let bare = normalized.as_str();
+            let min = self.config.min_edit_len;
+            (min..bare.len().saturating_sub(1))
+                .rev()
+                .filter(|&i| bare.is_char_boundary(i) && bare.is_char_boundary(bare.len() - i))
+                .find_map(|i| {
+                    self.exact
+                        .get(&bare[..i])
+                        .or_else(|| self.exact.get(&bare[bare.len() - i..]))
+                        .copied()
+                })
+        }?;
+        let word = &self.names[found as usize];
+        let rank = self.ranks[found as usize];
+        if let Some(sibling) = self.check(word, Some(rank)).into_iter().next() {
+            return Some(SquatMatch {
+                technique: Technique::Compound,
+                confidence: confidence(Technique::Compound, sibling.target_rank, None),
+                ..sibling
+            });
+        }
+        Some(SquatMatch {
+            target: word.clone(),
+            target_rank: rank,
+            technique: Technique::Compound,
+            confidence: confidence(Technique::Compound, rank, None),
+            well_known: found >= self.first_well_known,
+        })
     }
 
     /// The popular names `candidate` imitates, strongest first, at most one match per target.
@@ -345,6 +424,7 @@ impl SquatDetector {
                     target_rank,
                     technique,
                     confidence: confidence(technique, target_rank, candidate_rank),
+                    well_known: id >= self.first_well_known,
                 })
             })
             .collect();
@@ -353,9 +433,27 @@ impl SquatDetector {
                 .total_cmp(&a.confidence)
                 .then(a.target_rank.cmp(&b.target_rank))
         });
+        // Of near-equal evidence, the far more popular target is the one imitated: `fabrice` is
+        // `fabric` (rank 1,142) more than `fabric3` (a fork, rank 9,875); `beaufifulsoup` is
+        // `beautifulsoup4` more than the old `beautifulsoup`.
+        if let Some(best) = matches.first() {
+            let (confidence, rank) = (best.confidence, best.target_rank);
+            if let Some(k) = matches.iter().position(|m| {
+                m.confidence + SIBLING_MARGIN >= confidence
+                    && m.target_rank.saturating_mul(SIBLING_RANK_RATIO) <= rank
+            }) {
+                let popular = matches.remove(k);
+                matches.insert(0, popular);
+            }
+        }
         matches
     }
 }
+
+/// A target at least this many times more popular than the best match's…
+const SIBLING_RANK_RATIO: u32 = 5;
+/// …whose evidence is at most this much weaker is named first.
+const SIBLING_MARGIN: f32 = 0.1;
 
 /// Technique strength, scaled by how popular (and so how worth imitating) the target is, and
 /// lowered when the candidate has a following of its own.
@@ -450,6 +548,61 @@ mod tests {
         assert!(!d.check("reqeusts", None).is_empty());
         assert!(d.check("reqeusts", Some(250)).is_empty(), "250 < 6 × 50");
         assert!(!d.check("reqeusts", Some(500)).is_empty(), "500 ≥ 6 × 50");
+    }
+
+    #[test]
+    fn the_imitated_target_is_named() {
+        let popular: Vec<(String, u32)> = [
+            ("fabric", 1142),
+            ("fabric3", 9875),
+            ("beautifulsoup4", 103),
+            ("beautifulsoup", 9788),
+            ("huggingface-hub", 136),
+            ("requests", 6),
+            ("triton", 443),
+            ("torch", 30),
+        ]
+        .iter()
+        .map(|(n, r)| ((*n).to_owned(), *r))
+        .collect();
+        let d = SquatDetector::new(&popular, SquatConfig::default());
+        let first = |name: &str| d.check(name, None).first().map(|m| m.target.clone());
+        // Near-equal evidence: the far more popular target.
+        assert_eq!(first("fabrice").as_deref(), Some("fabric"));
+        assert_eq!(first("beaufifulsoup").as_deref(), Some("beautifulsoup4"));
+        // A plural is not a family member.
+        assert_eq!(
+            first("huggingface-hubs").as_deref(),
+            Some("huggingface-hub")
+        );
+        // Well-known names that are not ranked projects.
+        let python = d.check("pyhton", None);
+        assert_eq!(python[0].target, "python");
+        assert!(python[0].well_known);
+        assert!(d.is_well_known("python") && d.popular_rank("python").is_none());
+        let without = SquatDetector::new(
+            &popular,
+            SquatConfig {
+                well_known_targets: false,
+                ..SquatConfig::default()
+            },
+        );
+        assert!(without.check("pyhton", None).is_empty());
+        // Compounds of absent names.
+        let compound = |name: &str| d.compound(name).map(|m| (m.target, m.technique));
+        assert_eq!(
+            compound("requests-darwin-lite"),
+            Some(("requests".to_owned(), Technique::Compound))
+        );
+        assert_eq!(
+            compound("beautifulsoup-numpy").map(|c| c.0).as_deref(),
+            Some("beautifulsoup4")
+        );
+        assert_eq!(
+            compound("torchtriton").map(|c| c.0).as_deref(),
+            Some("triton")
+        );
+        assert_eq!(compound("nothing-here"), None);
     }
 
     #[test]

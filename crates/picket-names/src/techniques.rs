@@ -37,6 +37,9 @@ pub enum Technique {
     SubwordOrder,
     /// A British (or American) spelling of the name, maybe with one more edit: `colouramas`.
     Spelling,
+    /// A name that does not exist, built from a popular one and other words or letters:
+    /// `requests-darwin-lite`, `fairsequence`.
+    Compound,
 }
 
 impl Technique {
@@ -53,6 +56,7 @@ impl Technique {
             Self::Substitution | Self::Insertion | Self::Deletion => 0.75,
             Self::TwoEdits => 0.65,
             Self::Affix => 0.6,
+            Self::Compound => 0.5,
         }
     }
 
@@ -74,6 +78,7 @@ impl Technique {
             Self::TwoEdits => "two-edits",
             Self::SubwordOrder => "subword-order",
             Self::Spelling => "spelling",
+            Self::Compound => "compound",
         }
     }
 }
