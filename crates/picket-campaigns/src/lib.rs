@@ -95,6 +95,13 @@ pub struct Config {
     /// signal that puts the cohort on watch: reports can be filed by anyone, also to hurt a
     /// rival's accounts.
     pub min_independent_reporters: usize,
+    /// Accounts of one artifact shape whose project names carry one running counter
+    /// (`…-17`, `…-18` from one account, `…-19` from the next; no number used by two accounts,
+    /// the numbers dense) are one script naming for many accounts — a pattern legitimate groups
+    /// don't produce — when at least this many accounts…
+    pub scheme_min_accounts: usize,
+    /// …uploaded at least this many numbered names between them.
+    pub scheme_min_names: u32,
     /// Signal weights (each a probability-like 0–1 strength, combined by noisy-OR).
     pub weights: Weights,
 }
@@ -123,6 +130,8 @@ pub struct Weights {
     pub flood: f64,
     /// Reports filed against the cohort's projects.
     pub reports: f64,
+    /// Project names numbered by one counter across accounts.
+    pub naming_scheme: f64,
 }
 
 impl Default for Weights {
@@ -138,6 +147,7 @@ impl Default for Weights {
             bait_squatting: 0.55,
             shared_range: 0.2,
             reports: 0.5,
+            naming_scheme: 0.5,
         }
     }
 }
@@ -165,6 +175,8 @@ impl Default for Config {
             bait_min_confidence: 0.7,
             min_reported_accounts: 2,
             min_independent_reporters: 2,
+            scheme_min_accounts: 2,
+            scheme_min_names: 3,
             weights: Weights::default(),
         }
     }
@@ -387,8 +399,9 @@ impl NameJudge {
         }
     }
 
-    /// Whether the project name or one of its commands is bait. A name numbered by a script
-    /// (`reqeusts-17`) is judged by its stem (`reqeusts`); `boto3` keeps its digit.
+    /// Whether the project name or one of its commands is bait: it imitates a popular project,
+    /// joins one with generic words, or shadows a well-known command. A name numbered by a
+    /// script (`reqeusts-17`) is judged by its stem (`reqeusts`); `boto3` keeps its digit.
     pub fn is_bait(&self, project: &str, commands: &[std::borrow::Cow<'_, str>]) -> bool {
         let normalized = picket_formats::normalize(project);
         let judged = normalized
@@ -402,6 +415,14 @@ impl NameJudge {
                 .check(judged, None)
                 .iter()
                 .any(|m| m.confidence >= self.min_confidence)
+        {
+            return true;
+        }
+        // A popular name with generic words (`vulture-utils`, `nodeenv-sdk`): the names AI
+        // assistants invent, which slopsquatters register (the name engine's
+        // `hallucination-pattern`). Two popular names joined are how plugins are named; not bait.
+        if picket_names::hallucination::pattern(judged, &self.squats)
+            .is_some_and(|p| !p.joined_is_project)
         {
             return true;
         }
@@ -586,6 +607,8 @@ struct ClusterMember {
     bait: u32,
     /// Empty uploads under bait names.
     squats: u32,
+    /// Uploads under a numbered name (`…-17`).
+    numbered: u32,
 }
 
 #[derive(Default)]
@@ -599,6 +622,60 @@ struct Cluster {
     bait: u64,
     last_seen: i64,
     slot: Slot,
+    /// The numbers of its numbered project names, each with the account that used it first
+    /// (by a hash of its name); at most [`MAX_SCHEME_NUMBERS`].
+    numbers: FxHashMap<u32, u64>,
+    /// A number used by two accounts: whatever numbers them, it is not one counter.
+    number_clash: bool,
+}
+
+/// Numbers kept per cluster for the naming-scheme signal.
+const MAX_SCHEME_NUMBERS: usize = 4096;
+
+/// The number a script gave a project name (`reqeusts-17` → 17), if it has one.
+fn name_number(normalized: &str) -> Option<u32> {
+    let (stem, digits) = normalized.rsplit_once('-')?;
+    (!stem.is_empty()
+        && (1..=6).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| digits.parse().ok())
+    .flatten()
+}
+
+fn user_key(user: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    user.hash(&mut h);
+    h.finish()
+}
+
+impl Cluster {
+    /// Whether its accounts' numbered names read as one counter: at least `min_accounts`
+    /// accounts whose every upload here is numbered, `min_names` numbers between them, none used
+    /// by two accounts, and the numbers dense (spanning at most four per name, as a counter
+    /// handed out to many accounts does). Returns the accounts and the range.
+    fn naming_scheme<'a>(
+        &self,
+        accounts: &'a FxHashMap<Box<str>, ClusterMember>,
+        min_accounts: usize,
+        min_names: u32,
+    ) -> Option<(Vec<&'a str>, u32, u32)> {
+        let count = u32::try_from(self.numbers.len()).unwrap_or(u32::MAX);
+        if self.number_clash || count < min_names {
+            return None;
+        }
+        let numbered: Vec<&str> = accounts
+            .iter()
+            .filter(|(_, m)| m.numbered > 0 && m.numbered == m.uploads)
+            .map(|(u, _)| &**u)
+            .collect();
+        if numbered.len() < min_accounts {
+            return None;
+        }
+        let lo = self.numbers.keys().copied().min()?;
+        let hi = self.numbers.keys().copied().max()?;
+        (hi - lo < count.saturating_mul(4)).then_some((numbered, lo, hi))
+    }
 }
 
 impl Cluster {
@@ -1090,10 +1167,22 @@ impl Detector {
         let cluster = self.clusters.entry(fp).or_default();
         cluster.specific = specific;
         cluster.code_lines = artifact.code_lines;
+        let number = name_number(&normalize(project));
+        if let Some(n) = number {
+            let key = user_key(user);
+            match cluster.numbers.get(&n) {
+                Some(&first) if first != key => cluster.number_clash = true,
+                None if cluster.numbers.len() < MAX_SCHEME_NUMBERS => {
+                    cluster.numbers.insert(n, key);
+                }
+                _ => {}
+            }
+        }
         let m = cluster.accounts.entry(user.into()).or_default();
         m.uploads += 1;
         m.bait += u32::from(bait);
         m.squats += u32::from(bait && artifact.empty);
+        m.numbered += u32::from(number.is_some());
         let squatter = is_squatter(m, scripted, &self.config);
         cluster.uploads += 1;
         cluster.empty += u64::from(artifact.empty);
@@ -1111,6 +1200,10 @@ impl Detector {
                 c.accounts.len() >= self.config.min_accounts
                     || (c.bait > 0 && c.accounts.len() >= self.config.min_bait_accounts)
                     || (c.bait > 0 && specific && c.accounts.len() >= 2)
+                    || (number.is_some()
+                        && !c.number_clash
+                        && c.numbers.len() >= self.config.scheme_min_names as usize
+                        && c.accounts.len() >= self.config.scheme_min_accounts)
             })
         {
             self.evaluate_cluster(fp, time);
@@ -1374,7 +1467,18 @@ impl Detector {
         let small = (n >= cfg.min_bait_accounts as u64
             && bait_accounts >= min_bait_accounts as u64)
             || reported;
-        if !cohort && !small && squatters.is_empty() {
+        // One counter across accounts of free-mail providers: an organisation numbering its
+        // own releases from several staff accounts (its own domain) is not this pattern.
+        let scheme = c
+            .naming_scheme(accounts, cfg.scheme_min_accounts, cfg.scheme_min_names)
+            .filter(|(numbered, _, _)| {
+                let free = numbered
+                    .iter()
+                    .filter(|u| self.accounts.get(**u).is_some_and(|a| a.free_mail))
+                    .count();
+                free * 2 >= numbered.len()
+            });
+        if !cohort && !small && squatters.is_empty() && scheme.is_none() {
             return;
         }
         let mut signals = Vec::new();
@@ -1406,6 +1510,18 @@ impl Detector {
             reasons.push(format!(
                 "{n} new publishers uploaded artifacts of one trivial shape ({}): not by itself evidence of one actor",
                 if c.empty > 0 { "empty packages" } else { "a skeleton" }
+            ));
+        }
+        if let Some((numbered, lo, hi)) = &scheme {
+            signals.push(Signal {
+                name: "naming-scheme",
+                strength: w.naming_scheme,
+                evidence: json!({ "accounts": numbered.len(), "names": c.numbers.len(), "from": lo, "to": hi }),
+            });
+            reasons.push(format!(
+                "{} new publishers number their projects with one running counter ({} names numbered {lo}–{hi}, no number used by two of them): one script naming for many accounts",
+                numbered.len(),
+                c.numbers.len()
             ));
         }
         signals.push(Signal {
@@ -1455,13 +1571,21 @@ impl Detector {
                 scripted_share * 100.0
             ));
         }
-        let mut verdict = Verdict::new(cfg, signals, reasons, abuse, pattern);
+        let mut verdict = Verdict::new(cfg, signals, reasons, abuse, pattern || scheme.is_some());
         if !cohort && verdict.level == Some(Level::Watch) {
             // Too few to watch as a cohort; only abuse counts below `min-accounts`.
             verdict.level = None;
         }
-        // Before the cohort itself is judged, only the squatters are alerted.
-        let alert_members = if cohort || small { members } else { squatters };
+        // Before the cohort itself is judged, only the squatters (and the accounts one counter
+        // names) are alerted.
+        let mut alert_members = if cohort || small { members } else { squatters };
+        if let Some((numbered, _, _)) = scheme {
+            for u in numbered {
+                if !alert_members.contains(&u) {
+                    alert_members.push(u);
+                }
+            }
+        }
         let watchers: Vec<&str> = if cohort {
             accounts.keys().map(|u| &**u).collect()
         } else {
@@ -1877,6 +2001,16 @@ mod tests {
         assert_eq!(b, address_range("2001:db8:1:ffff::1"));
         assert_eq!(format_range(b), "2001:db8:1::/48");
         assert_eq!(address_range("not an address"), 0);
+    }
+
+    #[test]
+    fn a_script_numbers_names_at_their_end() {
+        assert_eq!(name_number("reqeusts-17"), Some(17));
+        assert_eq!(name_number("elor-lora-3"), Some(3));
+        assert_eq!(name_number("boto3"), None);
+        assert_eq!(name_number("-17"), None);
+        assert_eq!(name_number("build-1234567"), None, "not a counter's size");
+        assert_eq!(name_number("v-2a"), None);
     }
 
     #[test]

@@ -183,6 +183,73 @@ fn an_account_squatting_popular_names_with_empty_packages_is_alerted_alone() {
     assert!(cohorts[0].2.contains("squatting names"), "{cohorts:?}");
 }
 
+/// Three accounts, each uploading empty packages whose names end in a number, from `numbers`.
+fn numbered_uploads(domains: [&str; 3], numbers: [&[u32]; 3]) -> Log {
+    let mut log = Log::new();
+    let stems = ["zorvak-plimt", "quenby-drast", "wolmish-trev"];
+    for (i, (domain, numbers)) in domains.iter().zip(numbers).enumerate() {
+        let user = format!("n{i}");
+        let at = i64::try_from(i).unwrap() * 6 * 60; // one every six hours, set up by hand
+        log.account(at, &user, domain, false);
+        for (k, n) in (0i64..).zip(numbers) {
+            let project = format!("{}-{n}", stems[(i + usize::try_from(k).unwrap()) % 3]);
+            log.upload(
+                at + 600 + k * 30,
+                &user,
+                &project,
+                &format!("A {project} package"),
+                0,
+            );
+        }
+    }
+    log
+}
+
+fn never_alerted(log: &mut Log) {
+    let cohorts = log.cohorts();
+    assert!(cohorts.iter().all(|c| c.0 == Level::Watch), "{cohorts:?}");
+}
+
+#[test]
+fn one_counter_numbering_the_names_of_several_free_mail_accounts_is_alerted() {
+    // The drip: accounts across providers, their names numbered by one script's counter.
+    let mut drip = numbered_uploads(["gmail.com", "qq.com", "163.com"], [&[3, 4], &[6], &[8]]);
+    let cohorts = drip.cohorts();
+    assert_eq!(cohorts.len(), 1, "{cohorts:?}");
+    assert_eq!(cohorts[0].0, Level::Alert, "{cohorts:?}");
+    assert_eq!(cohorts[0].1, 3);
+    assert!(cohorts[0].2.contains("one running counter"), "{cohorts:?}");
+
+    // The same counter at an organisation's own domain: its staff numbering its releases.
+    let domain = "northwind-example.com";
+    let mut org = numbered_uploads([domain; 3], [&[3, 4], &[6], &[8]]);
+    never_alerted(&mut org);
+
+    // Each account numbering its own (`lab-1`, `lab-2`): no single counter.
+    let mut students = numbered_uploads(["gmail.com", "qq.com", "163.com"], [&[1, 2], &[1], &[2]]);
+    never_alerted(&mut students);
+
+    // Numbers far apart (`-2019`, `-7`, `-300`) are not a counter.
+    let mut sparse = numbered_uploads(
+        ["gmail.com", "qq.com", "163.com"],
+        [&[7, 2019], &[300], &[40]],
+    );
+    never_alerted(&mut sparse);
+}
+
+#[test]
+fn empty_packages_under_invented_popular_names_are_squatting() {
+    // Slopsquatting: a popular name with generic words, uploaded empty, is bait.
+    let mut log = Log::new();
+    log.account(0, "sl", "gmail.com", false);
+    log.upload(60, "sl", "numpy-helper-toolkit", "A package", 0);
+    log.upload(90, "sl", "pandas-utils-3", "A package", 0);
+    let cohorts = log.cohorts();
+    assert_eq!(cohorts.len(), 1, "{cohorts:?}");
+    assert_eq!(cohorts[0].0, Level::Alert);
+    assert!(cohorts[0].2.contains("squatting names"), "{cohorts:?}");
+}
+
 #[test]
 fn identical_code_is_watched_until_it_comes_under_bait_names() {
     let mut log = Log::new();
