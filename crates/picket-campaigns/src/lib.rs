@@ -650,8 +650,8 @@ fn user_key(user: &str) -> u64 {
 }
 
 impl Cluster {
-    /// Whether its accounts' numbered names read as one counter: at least `min_accounts`
-    /// accounts whose every upload here is numbered, `min_names` numbers between them, none used
+    /// Whether its accounts' numbered names read as one counter: empty uploads only, at least
+    /// `min_accounts` accounts whose every upload here is numbered, `min_names` numbers between them, none used
     /// by two accounts, and the numbers dense (spanning at most four per name, as a counter
     /// handed out to many accounts does). Returns the accounts and the range.
     fn naming_scheme<'a>(
@@ -661,7 +661,9 @@ impl Cluster {
         min_names: u32,
     ) -> Option<(Vec<&'a str>, u32, u32)> {
         let count = u32::try_from(self.numbers.len()).unwrap_or(u32::MAX);
-        if self.number_clash || count < min_names {
+        // Names reserved with nothing in them: a counter over real code or a skeleton is how
+        // a class or an organisation numbers its work.
+        if self.number_clash || count < min_names || self.empty < self.uploads {
             return None;
         }
         let numbered: Vec<&str> = accounts

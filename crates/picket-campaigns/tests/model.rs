@@ -229,6 +229,24 @@ fn one_counter_numbering_the_names_of_several_free_mail_accounts_is_alerted() {
     let mut students = numbered_uploads(["gmail.com", "qq.com", "163.com"], [&[1, 2], &[1], &[2]]);
     never_alerted(&mut students);
 
+    // A class numbering its members' skeletons by seat: real files, not reservations.
+    let mut class = Log::new();
+    for (i, domain) in (0i64..3).zip(["gmail.com", "qq.com", "163.com"]) {
+        let user = format!("c{i}");
+        class.account(i * 60, &user, domain, false);
+        for k in 0..2 {
+            let project = format!("bootcamp-seat-{}", 2 * i + k + 1);
+            class.upload(
+                i * 60 + 600 + k * 30,
+                &user,
+                &project,
+                "Bootcamp skeleton",
+                8,
+            );
+        }
+    }
+    never_alerted(&mut class);
+
     // Numbers far apart (`-2019`, `-7`, `-300`) are not a counter.
     let mut sparse = numbered_uploads(
         ["gmail.com", "qq.com", "163.com"],
