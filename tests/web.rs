@@ -885,3 +885,146 @@ fn owners_remove_a_release_a_file_and_the_project_after_typing_its_name() {
         assert!(events.contains(kind), "{kind}");
     }
 }
+
+#[test]
+fn archived_projects_say_so_take_no_uploads_and_still_install() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let registry = Registry::start(&data, &[]);
+    let (token, secret) = registry.onboard("ada");
+    let wheel = |v: &str| {
+        picket_testkit::installable_wheel(
+            "ada-tool",
+            v,
+            &[("ada_tool/__init__.py", b"VALUE = 1\n")],
+        )
+    };
+    let (status, body) = registry.upload_wheel_bytes(&token, "ada-tool", "1.0", &wheel("1.0"));
+    assert_eq!(status, 200, "{body}");
+
+    let mut web = Web::new(&registry.base);
+    web.log_in("ada", Some(&totp_at(&secret, 0)));
+    let bad = web.post(
+        "/manage/project/ada-tool/status/",
+        &[("status", "quarantined"), ("reason", "")],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("Unknown project status"));
+    let reason = "<script>alert(1)</script> use ada-tool2";
+    let forged = web.post_raw(
+        "/manage/project/ada-tool/status/",
+        &[("status", "archived"), ("reason", reason)],
+        None,
+    );
+    assert_eq!(forged.status, 403);
+    let set = web.post(
+        "/manage/project/ada-tool/status/",
+        &[("status", "archived"), ("reason", reason)],
+    );
+    assert_eq!(set.status, 303, "{}", set.body);
+    let page = web.get("/project/ada-tool/");
+    assert!(
+        page.body.contains("<strong>Archived:</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62; use ada-tool2")
+    );
+    assert!(
+        web.get("/manage/project/ada-tool/")
+            .body
+            .contains("<strong id=\"current-status\">archived</strong>")
+    );
+
+    // The simple index says so, in both formats (PEP 792), and still lists the file.
+    let (_, _, json) = registry.get(
+        "/simple/ada-tool/",
+        &[("Accept", "application/vnd.pypi.simple.v1+json")],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(
+        json["project-status"],
+        serde_json::json!({ "status": "archived", "reason": reason })
+    );
+    assert_eq!(json["files"].as_array().unwrap().len(), 1);
+    let (_, _, html) = registry.get("/simple/ada-tool/", &[("Accept", "text/html")]);
+    let html = common::text(&html);
+    assert!(
+        html.contains("<meta name=\"pypi:project-status\" content=\"archived\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("content=\"&lt;script&gt;alert(1)&lt;/script&gt; use ada-tool2\""),
+        "{html}"
+    );
+
+    // No new uploads.
+    let (status, body) = registry.upload_wheel_bytes(&token, "ada-tool", "1.1", &wheel("1.1"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("archived"), "{body}");
+
+    // pip and uv still install it.
+    if let Some(venv) = common::venv() {
+        let env = tmp.path().join("env");
+        common::registry::fresh_venv(&venv, &env);
+        let out = common::registry::pip_install(&env, &registry, &["ada-tool"]);
+        assert!(out.status.success(), "{}", common::registry::both(&out));
+        let out = Command::new(venv.join("bin/uv"))
+            .args(["pip", "install", "--no-cache", "--python"])
+            .arg(env.join("bin/python"))
+            .arg("--target")
+            .arg(tmp.path().join("uv-target"))
+            .args(["--index-url", &registry.simple(), "ada-tool"])
+            .env_remove("UV_INDEX_URL")
+            .env_remove("UV_DEFAULT_INDEX")
+            .env_remove("UV_EXTRA_INDEX_URL")
+            .env("UV_NO_CONFIG", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::registry::both(&out));
+        assert!(tmp.path().join("uv-target/ada_tool/__init__.py").exists());
+    }
+
+    // The JSON API sets it too; active again takes uploads.
+    let session = registry.login("ada", Some(&totp_at(&secret, 30)));
+    let (status, body) = registry.post_json(
+        "/api/v1/projects/ada-tool/status",
+        Some(&session),
+        &serde_json::json!({"status": "deprecated", "reason": "superseded"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut resp = Registry::agent()
+        .get(&format!(
+            "{}/api/v1/projects/ada-tool/status",
+            registry.base
+        ))
+        .header("Authorization", &format!("Bearer {session}"))
+        .call()
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(doc["status"], "deprecated", "{doc}");
+    assert!(
+        web.get("/project/ada-tool/")
+            .body
+            .contains("<strong>Deprecated:</strong>")
+    );
+    let (status, _) = registry.post_json(
+        "/api/v1/projects/ada-tool/status",
+        Some(&session),
+        &serde_json::json!({"status": "active"}),
+    );
+    assert_eq!(status, 200);
+    let (status, body) = registry.upload_wheel_bytes(&token, "ada-tool", "1.1", &wheel("1.1"));
+    assert_eq!(status, 200, "{body}");
+    let (_, _, json) = registry.get(
+        "/simple/ada-tool/",
+        &[("Accept", "application/vnd.pypi.simple.v1+json")],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(json.get("project-status").is_none(), "{json}");
+}

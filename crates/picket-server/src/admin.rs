@@ -342,7 +342,12 @@ pub async fn project_status(
     let releases = state.store.all_releases(&p.normalized).await?;
     Ok(Json(json!({
         "project": p.name,
-        "status": if p.quarantine.is_some() { "quarantined" } else { "active" },
+        "status": if p.quarantine.is_some() {
+            "quarantined"
+        } else {
+            p.status.as_ref().map_or("active", |s| s.status.as_str())
+        },
+        "status_reason": p.status.as_ref().map(|s| s.reason.as_str()),
         "quarantine": p.quarantine,
         "releases": releases.iter().map(|r| json!({
             "version": r.version,

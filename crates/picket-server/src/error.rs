@@ -137,6 +137,7 @@ impl From<StoreError> for ApiError {
             | StoreError::FilenameReused(_)
             | StoreError::SdistExists { .. }
             | StoreError::ProjectTooLarge { .. }
+            | StoreError::Archived(_)
             | StoreError::LastOwner { .. } => StatusCode::BAD_REQUEST,
         };
         Self::new(status, e.to_string())

@@ -283,7 +283,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit))
         .route(
             "/api/v1/projects/{project}/status",
-            get(admin::project_status),
+            get(admin::project_status).post(manage::set_status),
         )
         .route("/api/v1/projects/{project}", delete(manage::remove_project))
         .route(

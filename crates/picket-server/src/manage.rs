@@ -269,6 +269,89 @@ pub async fn remove_project(
     remove(&state, ip, &headers, &project, Removing::Project).await
 }
 
+/// `{"status", "reason"?}` (the owner's page posts the same fields).
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) reason: String,
+}
+
+/// `POST /api/v1/projects/{project}/status` `{"status": "archived"|"deprecated"|"active",
+/// "reason"?}`: the project's PEP 792 status, set by an owner.
+pub async fn set_status(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let actor = authorize(&state, &headers, &project).await?;
+    let form: StatusForm = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Expected {{\"status\": \"archived\", \"reason\": \"…\"}}: {e}"
+        ))
+        .json()
+    })?;
+    set_status_by(
+        &state,
+        &actor,
+        ip.as_deref(),
+        &project,
+        &form.status,
+        &form.reason,
+    )
+    .await
+    .map_err(ApiError::json)?;
+    Ok(Json(
+        json!({ "project": project, "status": form.status, "reason": form.reason.trim() }),
+    ))
+}
+
+/// Longest status reason kept.
+const MAX_STATUS_REASON: usize = 500;
+
+/// Sets a project's PEP 792 status as `actor`, who may manage it: `archived` (no new uploads,
+/// files still served), `deprecated`, or `active`; `quarantined` is the administrators' (400).
+pub(crate) async fn set_status_by(
+    state: &AppState,
+    actor: &Actor,
+    ip: Option<&str>,
+    project: &str,
+    status: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let p = project_for(state, actor, project).await?;
+    let status = match status.trim() {
+        "active" => None,
+        s @ ("archived" | "deprecated") => Some(s),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Unknown project status `{other}`: active, archived or deprecated (quarantine is for administrators)."
+            )));
+        }
+    };
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_STATUS_REASON || reason.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "The reason must be one line of at most {MAX_STATUS_REASON} characters."
+        )));
+    }
+    let e = event(
+        "project.status",
+        actor,
+        ip,
+        json!({ "project": p.normalized, "status": status.unwrap_or("active"), "reason": reason }),
+    );
+    state
+        .store
+        .set_project_status(&p.normalized, status, reason, &[e])
+        .await?;
+    state.pages.invalidate(&p.normalized);
+    Ok(())
+}
+
 /// `GET /api/v1/projects/{project}/owners`.
 pub async fn owners(
     State(state): State<AppState>,

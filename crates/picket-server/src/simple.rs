@@ -134,7 +134,7 @@ fn render_project(
     name: &str,
     files: &[FileRow],
     versions: &[String],
-    status: Option<&str>,
+    status: Option<(&str, &str)>,
 ) -> Page {
     let json_files: Vec<serde_json::Value> = files
         .iter()
@@ -175,15 +175,21 @@ fn render_project(
         "files": json_files,
     });
     let mut status_meta = String::new();
-    if let Some(status) = status {
-        json["project-status"] =
-            serde_json::json!({ "status": status, "reason": QUARANTINE_NOTICE });
-        let _ = write!(
+    if let Some((status, reason)) = status {
+        json["project-status"] = serde_json::json!({ "status": status });
+        let _ = writeln!(
             status_meta,
-            "    <meta name=\"pypi:project-status\" content=\"{}\">\n    <meta name=\"pypi:project-status-reason\" content=\"{}\">\n",
-            escape(status),
-            escape(QUARANTINE_NOTICE)
+            "    <meta name=\"pypi:project-status\" content=\"{}\">",
+            escape(status)
         );
+        if !reason.is_empty() {
+            json["project-status"]["reason"] = reason.into();
+            let _ = writeln!(
+                status_meta,
+                "    <meta name=\"pypi:project-status-reason\" content=\"{}\">",
+                escape(reason)
+            );
+        }
     }
 
     let mut html = format!(
@@ -428,11 +434,22 @@ pub async fn project(
                 )));
             };
             let page = if project.quarantine.is_some() {
-                Arc::new(render_project(&project.name, &[], &[], Some("quarantined")))
+                Arc::new(render_project(
+                    &project.name,
+                    &[],
+                    &[],
+                    Some(("quarantined", QUARANTINE_NOTICE)),
+                ))
             } else {
                 let files = state.store.project_files(&normalized).await?;
                 let versions = state.versions(&normalized).await?;
-                Arc::new(render_project(&project.name, &files, &versions, None))
+                let status = project.status.as_ref();
+                Arc::new(render_project(
+                    &project.name,
+                    &files,
+                    &versions,
+                    status.map(|s| (s.status.as_str(), s.reason.as_str())),
+                ))
             };
             state.pages.insert(normalized, page.clone(), generation);
             page
@@ -503,7 +520,7 @@ mod tests {
 
     #[test]
     fn quarantined_pages_carry_the_pep_792_status_and_no_files() {
-        let page = render_project("Demo", &[], &[], Some("quarantined"));
+        let page = render_project("Demo", &[], &[], Some(("quarantined", QUARANTINE_NOTICE)));
         let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
         assert_eq!(v["project-status"]["status"], "quarantined");
         assert_eq!(v["files"], serde_json::json!([]));
@@ -513,6 +530,36 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<a "), "{html}");
+    }
+
+    #[test]
+    fn archived_pages_keep_their_files_and_carry_the_status_and_reason() {
+        let page = render_project(
+            "Demo",
+            &[file("demo-1.0-py3-none-any.whl", None, false)],
+            &["1.0".into()],
+            Some(("archived", "moved to <demo2>")),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
+        assert_eq!(v["project-status"]["status"], "archived");
+        assert_eq!(v["project-status"]["reason"], "moved to <demo2>");
+        assert_eq!(v["files"].as_array().unwrap().len(), 1);
+        let html = String::from_utf8(page.html).unwrap();
+        assert!(html.contains("<meta name=\"pypi:project-status\" content=\"archived\">"));
+        assert!(html.contains(
+            "<meta name=\"pypi:project-status-reason\" content=\"moved to &lt;demo2&gt;\">"
+        ));
+        let page = render_project("Demo", &[], &[], Some(("deprecated", "")));
+        let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
+        assert_eq!(
+            v["project-status"],
+            serde_json::json!({ "status": "deprecated" })
+        );
+        assert!(
+            !String::from_utf8(page.html)
+                .unwrap()
+                .contains("project-status-reason")
+        );
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub use defenses::{
 pub use domains::{DomainCheck, VerifiedAddress};
 pub use journal::{Event, rfc3339};
 pub use malicious::{DEFAULT_ID_PREFIX, ID_PREFIX_KEY, MaliciousRecord};
-pub use packages::{FileRow, Project, Quarantine, ReleaseRow, Removal, Upload, UploadOutcome};
+pub use packages::{
+    FileRow, Project, ProjectStatus, Quarantine, ReleaseRow, Removal, Upload, UploadOutcome,
+};
 pub use picket_formats::hashes::sha256_hex;
 pub use policy::Prohibition;
 pub use reports::{Decision, Filed, NewReport, QuarantineRules, Report, ReportRefusal};
@@ -137,6 +139,11 @@ pub enum StoreError {
         /// The limit.
         limit: u64,
     },
+    /// The project is archived (PEP 792): it takes no new uploads.
+    #[error(
+        "project `{0}` is archived: it takes no new uploads; an owner can make it active again"
+    )]
+    Archived(String),
     /// The user does not own the project.
     #[error("user `{user}` isn't an owner of project `{project}`")]
     NotOwner {

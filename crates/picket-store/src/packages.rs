@@ -20,6 +20,18 @@ pub struct Project {
     pub created_at: i64,
     /// Why the project is quarantined, if it is.
     pub quarantine: Option<Quarantine>,
+    /// The PEP 792 status its owners set (`archived` or `deprecated`); none: `active` (a
+    /// quarantine, kept apart in [`Project::quarantine`], outranks it).
+    pub status: Option<ProjectStatus>,
+}
+
+/// A PEP 792 status set by a project's owners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectStatus {
+    /// `archived` (no new uploads) or `deprecated`.
+    pub status: String,
+    /// Free text shown beside it (may be empty).
+    pub reason: String,
 }
 
 /// Why a project or release is held back from installers.
@@ -201,7 +213,7 @@ pub(crate) async fn project_in(
 ) -> Result<Option<Project>, StoreError> {
     Ok(sqlx::query(
         "SELECT id, name, normalized, created_at, quarantined_at, quarantine_reason, \
-                    quarantine_evidence FROM projects WHERE normalized = $1",
+                    quarantine_evidence, status, status_reason FROM projects WHERE normalized = $1",
     )
     .bind(normalized)
     .fetch_optional(&mut **tx)
@@ -216,6 +228,14 @@ pub(crate) async fn project_in(
             r.get("quarantine_reason"),
             r.get("quarantine_evidence"),
         ),
+        status: r
+            .get::<Option<String>, _>("status")
+            .map(|status| ProjectStatus {
+                status,
+                reason: r
+                    .get::<Option<String>, _>("status_reason")
+                    .unwrap_or_default(),
+            }),
     }))
 }
 
@@ -305,6 +325,13 @@ impl Store {
                         project: project.name,
                     });
                 }
+                if project
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.status == "archived")
+                {
+                    return Err(StoreError::Archived(project.name));
+                }
                 (project, false)
             }
             None if up.may_create => {
@@ -345,6 +372,7 @@ impl Store {
                     normalized: normalized.clone(),
                     created_at: up.time_ms,
                     quarantine: None,
+                    status: None,
                 };
                 (project, true)
             }
@@ -680,6 +708,27 @@ impl Store {
         append(&mut tx, journal).await?;
         tx.commit().await?;
         Ok(Removal { releases, files })
+    }
+
+    /// Sets a project's PEP 792 status (`None`: active again) with its reason; journaled.
+    pub async fn set_project_status(
+        &self,
+        project: &str,
+        status: Option<&str>,
+        reason: &str,
+        journal: &[Event],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let p = require_project(&mut tx, project).await?;
+        sqlx::query("UPDATE projects SET status = $1, status_reason = $2 WHERE id = $3")
+            .bind(status)
+            .bind(status.map(|_| reason))
+            .bind(p.id)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, journal).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The owners of a project, by name.

@@ -670,6 +670,9 @@ struct ManagePage {
     releases: Vec<ManagedRelease>,
     held: Option<String>,
     evidence: String,
+    /// The PEP 792 status (`active`, `archived`, `deprecated`) and its reason.
+    status: String,
+    status_reason: String,
     error: String,
 }
 
@@ -710,11 +713,43 @@ async fn manage_page(state: &AppState, viewer: &Viewer, project: &str, error: St
                 .as_ref()
                 .map(|q| pretty(&q.evidence))
                 .unwrap_or_default(),
+            status: p
+                .status
+                .as_ref()
+                .map_or_else(|| "active".to_owned(), |s| s.status.clone()),
+            status_reason: p.status.map(|s| s.reason).unwrap_or_default(),
             name: p.name,
             normalized: p.normalized,
             error,
         },
     ))
+}
+
+/// `POST /manage/project/NAME/status/`: the API's PEP 792 status change.
+pub async fn manage_status(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SessionUser(viewer): SessionUser,
+    Path(project): Path<String>,
+    CsrfForm(form): CsrfForm<crate::manage::StatusForm>,
+) -> WebResult {
+    let actor = viewer.actor.as_ref().expect("signed in");
+    match crate::manage::set_status_by(
+        &state,
+        actor,
+        ip.as_deref(),
+        &project,
+        &form.status,
+        &form.reason,
+    )
+    .await
+    {
+        Ok(()) => Ok(back_to_manage(&project)),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            manage_page(&state, &viewer, &project, e.message).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /manage/project/NAME/`: owners, releases with yank buttons, and why anything is held.

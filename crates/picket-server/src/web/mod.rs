@@ -93,6 +93,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/manage/project/{project}/remove/",
             post(account::manage_remove),
         )
+        .route(
+            "/manage/project/{project}/status/",
+            post(account::manage_status),
+        )
         .merge(admin::routes())
         .layer(axum::middleware::from_fn_with_state(state, guard))
 }

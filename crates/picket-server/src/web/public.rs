@@ -273,6 +273,8 @@ struct ProjectPage {
     /// Why the project (or this release) is held back, when it is.
     quarantine: Option<String>,
     yanked: Option<String>,
+    /// The PEP 792 status the owners set (`archived`, `deprecated`) and its reason.
+    status: Option<picket_store::ProjectStatus>,
     owners: Vec<String>,
     requires_python: String,
     can_manage: bool,
@@ -387,6 +389,7 @@ async fn project_page(
         files,
         install,
         quarantine: project.quarantine.as_ref().map(|q| q.reason.clone()),
+        status: project.status.clone(),
         owners,
         can_manage,
         is_release: version.is_some(),
