@@ -15,6 +15,16 @@ pub fn picket(data_dir: &Path, args: &[&str]) -> Output {
 
 /// Like [`picket`], feeding `stdin`.
 pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+    picket_with_env(data_dir, args, stdin, &[])
+}
+
+/// Like [`picket_with_stdin`], with `env` set last (over the test database's URL too).
+pub fn picket_with_env(
+    data_dir: &Path,
+    args: &[&str],
+    stdin: &str,
+    env: &[(String, String)],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket"));
     cmd.env_remove("PICKET_DATABASE_URL");
     if args.iter().any(|a| *a == "admin" || *a == "serve") {
@@ -39,6 +49,7 @@ pub fn picket_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output 
         .env_remove("VIRTUAL_ENV")
         .env_remove("NO_COLOR")
         .env_remove("COLUMNS")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(data_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

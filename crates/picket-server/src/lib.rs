@@ -9,7 +9,8 @@
 //!
 //! **Invariant:** handlers hold no state of their own; everything durable is in [`Store`], and the
 //! in-memory page cache is only ever a copy of it, dropped on every write (and re-checked against
-//! the journal each second, so changes made by `picket admin` in another process show up too).
+//! the journal four times a second, so changes made by another instance or by `picket admin` show
+//! up too).
 #![deny(missing_docs)]
 
 pub mod accounts;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod files;
 pub mod gate;
 pub mod json_api;
+pub mod leader;
 pub mod limits;
 pub mod live;
 pub mod mail;
@@ -40,6 +42,7 @@ pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
@@ -92,6 +95,8 @@ pub struct AppState {
     base_url: Arc<OnceLock<String>>,
     /// Where the live detector keeps the cohorts on watch (`DATA_DIR/campaign-watch.json`).
     pub watch_file: Arc<PathBuf>,
+    /// Whether this instance runs the once-per-registry jobs ([`leader`]).
+    pub leading: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -128,6 +133,7 @@ impl AppState {
             email_policy: Arc::new(email_policy),
             base_url: Arc::new(OnceLock::new()),
             watch_file: Arc::new(data_dir.join(live::WATCH_FILE)),
+            leading: Arc::new(AtomicBool::new(false)),
             config: Arc::new(config),
         })
     }
@@ -418,11 +424,7 @@ pub async fn serve(
     state.upstream = upstream;
     let _ = state.base_url.set(base);
     tokio::spawn(watch_journal(state.clone()));
-    tokio::spawn(notify::run(state.clone()));
-    tokio::spawn(domains::run(state.clone()));
-    if state.config.campaign_detection {
-        tokio::spawn(live::run(state.clone(), state.watch_file.as_ref().clone()));
-    }
+    tokio::spawn(leader::run(state.clone()));
     // Projects first: one row read; the accounts are listed only when there are none.
     let empty = !store
         .any_served_project()
@@ -472,7 +474,9 @@ const NO_PAGE_EFFECT: &[&str] = &[
 async fn watch_journal(state: AppState) {
     const BATCH: i64 = 1000;
     let mut seen = state.store.last_event_id().await.unwrap_or(0);
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    // Four times a second: one indexed read, and what bounds how long another instance's change
+    // takes to show here.
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
     let mut tick_count: u64 = 0;
     loop {
         tick.tick().await;
@@ -492,7 +496,7 @@ async fn watch_journal(state: AppState) {
                 }
             }
         }
-        if tick_count.is_multiple_of(60) {
+        if tick_count.is_multiple_of(240) {
             let _ = state.store.prune_rate_limits(now_ms()).await;
         }
         tick_count += 1;

@@ -11,8 +11,11 @@
 //!
 //! Campaigns are stored (`picket admin campaigns`); `apply` and `dismiss` are the admin's answer.
 //! Cohorts on watch (worth a look, no evidence of abuse: a company onboarding its staff by
-//! script, strangers reserving names) get no response at all: they are kept apart, in
-//! `DATA_DIR/campaign-watch.json` (rewritten when the list changes) and logged once each.
+//! script, strangers reserving names) get no response at all: they are kept apart, in the store
+//! (for the admin console of every instance) and in `DATA_DIR/campaign-watch.json` (rewritten
+//! when the list changes), and logged once each.
+//!
+//! One instance of a registry runs this ([`crate::leader`]).
 
 use picket_campaigns::{Config as DetectorConfig, Detector, NameJudge, parse_line};
 use picket_store::{AdminContext, Event};
@@ -22,6 +25,9 @@ use crate::{AppState, now_ms};
 
 /// The watch list's file name in the data directory.
 pub const WATCH_FILE: &str = "campaign-watch.json";
+
+/// The watch list's key in the store's settings (what the admin console of any instance shows).
+pub const WATCH_SETTING: &str = "campaign-watch";
 
 /// A campaign's stable id: the day of its first member and that member.
 pub fn stable_id(c: &picket_campaigns::Campaign) -> String {
@@ -85,13 +91,14 @@ pub async fn run(state: AppState, watch_file: std::path::PathBuf) {
             tracing::warn!(error = %e, "answering a campaign");
         }
         if fed {
-            keep_watch(&mut detector, &mut watched, &watch_file).await;
+            keep_watch(&state, &mut detector, &mut watched, &watch_file).await;
         }
     }
 }
 
 /// Writes the watch list when it changed (a new cohort, or one that grew); logs new cohorts.
 async fn keep_watch(
+    state: &AppState,
     detector: &mut Detector,
     watched: &mut Vec<(String, usize)>,
     watch_file: &std::path::Path,
@@ -111,6 +118,14 @@ async fn keep_watch(
     }
     *watched = now;
     let body = json!({ "watch": watch.iter().map(|c| json!({ "id": stable_id(c), "report": c })).collect::<Vec<_>>() });
+    // In the store for every instance's admin console; in the data directory for operators.
+    if let Err(e) = state
+        .store
+        .set_setting(WATCH_SETTING, &body.to_string())
+        .await
+    {
+        tracing::warn!(error = %e, "storing the watch list");
+    }
     let tmp = watch_file.with_extension("json.tmp");
     let written = tokio::fs::write(&tmp, body.to_string() + "\n").await;
     if let Err(e) = match written {

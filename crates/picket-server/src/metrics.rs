@@ -213,9 +213,13 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
                 .into_response();
         }
     }
+    let leading = u8::from(state.leading.load(Ordering::Relaxed));
     (
         [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        format!(
+            "{}# HELP picket_leader Whether this instance runs the campaign detector and the other once-per-registry jobs.\n# TYPE picket_leader gauge\npicket_leader {leading}\n",
+            state.metrics.render()
+        ),
     )
         .into_response()
 }

@@ -17,6 +17,7 @@ mod bulk;
 mod defenses;
 mod domains;
 mod journal;
+mod leader;
 mod malicious;
 mod packages;
 mod policy;
@@ -38,6 +39,7 @@ pub use defenses::{
 };
 pub use domains::{DomainCheck, VerifiedAddress};
 pub use journal::{Event, rfc3339};
+pub use leader::Leadership;
 pub use malicious::{DEFAULT_ID_PREFIX, ID_PREFIX_KEY, MaliciousRecord};
 pub use packages::{
     FileRow, Project, ProjectStatus, Quarantine, ReleaseRow, Removal, Upload, UploadOutcome,
@@ -302,6 +304,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     blobs: BlobStore,
+    /// SQLite: the file whose lock is the leadership ([`Store::try_lead`]).
+    leader_file: Option<PathBuf>,
 }
 
 impl Store {
@@ -350,6 +354,10 @@ impl Store {
             return Err(StoreError::Database(
                 "database-url must start with postgres://, postgresql:// or sqlite://".into(),
             ));
+        };
+        let leader_file = match backend {
+            Backend::Sqlite => leader::leader_file(&url),
+            Backend::Postgres => None,
         };
         let pool = match backend {
             Backend::Sqlite => {
@@ -406,6 +414,7 @@ impl Store {
             pool,
             backend,
             blobs,
+            leader_file,
         })
     }
 

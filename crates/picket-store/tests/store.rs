@@ -995,3 +995,34 @@ fn the_postgres_migrations_are_the_sqlite_ones_in_postgres_types() {
         assert_eq!(code(&postgres), code(&expected), "{name}");
     }
 }
+
+#[tokio::test]
+async fn one_store_of_several_leads_and_another_takes_over_when_it_lets_go() {
+    // Two stores on one database stand for two `picket serve` processes: one wins the
+    // leadership, the other is refused while it is held and wins once it is released.
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path()).await;
+    let a = Store::connect(&config).await.unwrap();
+    let b = Store::connect(&config).await.unwrap();
+    let mut lead = a.try_lead().await.unwrap().expect("the first asker leads");
+    assert!(b.try_lead().await.unwrap().is_none());
+    assert!(
+        a.try_lead().await.unwrap().is_none(),
+        "held once, not twice"
+    );
+    assert!(lead.still_held().await);
+    lead.release().await;
+    let mut taken = b.try_lead().await.unwrap().expect("released, so b leads");
+    assert!(taken.still_held().await);
+    assert!(a.try_lead().await.unwrap().is_none());
+    drop(taken);
+    // Dropping it releases it too (a dead process's connection or file lock goes with it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if a.try_lead().await.unwrap().is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never released");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

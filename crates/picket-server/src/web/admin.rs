@@ -306,10 +306,10 @@ struct CampaignsPage {
     watch: Vec<WatchRow>,
 }
 
-/// The live detector's watch list (`DATA_DIR/campaign-watch.json`); none when it has not
-/// written one.
+/// The live detector's watch list, as the leading instance stored it (any instance may answer
+/// this page); none when it has not written one.
 async fn watch_list(state: &AppState) -> Vec<WatchRow> {
-    let Ok(text) = tokio::fs::read_to_string(state.watch_file.as_ref()).await else {
+    let Ok(Some(text)) = state.store.setting(crate::live::WATCH_SETTING).await else {
         return Vec::new();
     };
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
