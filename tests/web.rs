@@ -470,6 +470,45 @@ fn pages_forms_and_admin_urls_are_guarded() {
         preview.body
     );
     assert!(anon.get("/project/demo-xss/").body.contains("demo_xss-1.0"));
+    // Removing from the quarantine queue shows the dry run's rows first, with no code asked;
+    // without a fresh code nothing is removed.
+    let out = common::admin_json(&data, &["quarantine", "demo-xss", "--reason", "review"]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let preview = root.post(
+        "/admin/quarantine/",
+        &[("project", "demo-xss"), ("action", "preview-remove")],
+    );
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(
+        preview.body.contains("<code>project.remove</code>"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview.body.contains("Confirm: remove (1 changes)"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview
+            .body
+            .contains("<input type=\"hidden\" name=\"project\" value=\"demo-xss\">")
+    );
+    let refused = root.post(
+        "/admin/quarantine/",
+        &[
+            ("project", "demo-xss"),
+            ("action", "remove"),
+            ("reason", "test"),
+            ("totp", "000000"),
+        ],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        root.get("/admin/quarantine/")
+            .body
+            .contains("value=\"demo-xss\"")
+    );
     // A domain prohibition needs a fresh code too.
     let refused = root.post(
         "/admin/domains/",
@@ -705,10 +744,9 @@ fn recovery_codes_log_in_once_and_addresses_can_change() {
         "{}",
         page.body
     );
-    assert!(
-        page.body
-            .contains("Make carol@example.org your primary address")
-    );
+    assert!(page.body.contains(
+        "Make primary<span class=\"visually-hidden\"> address: carol@example.org</span>"
+    ));
     let notices = std::fs::read_dir(data.join("outbox"))
         .unwrap()
         .filter(|e| {
@@ -801,7 +839,7 @@ fn owners_remove_a_release_a_file_and_the_project_after_typing_its_name() {
     );
     assert_eq!(step.status, 200, "{}", step.body);
     assert!(step.body.contains(&wheel("2.0")) && !step.body.contains(&wheel("1.0")));
-    assert!(step.body.contains("Remove only this file…"));
+    assert!(step.body.contains("Remove only this file<span class=\"visually-hidden\"> olive_pkg-2.0-py3-none-any.whl</span>…"));
     assert!(simple().1.contains(&wheel("2.0")));
     // A wrong name, or a form from elsewhere, removes nothing.
     let wrong = web.post(

@@ -328,7 +328,10 @@ try:
     fill("code", fresh_code(secret))
     submit()
     assert "Your account asks for a code" in body_text(), body_text()
-    step("enrolled TOTP from the decoded QR code")
+    codes = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#recovery-codes code")]
+    assert len(codes) == 8 and all(re.fullmatch(r"[a-z2-7]{5}-[a-z2-7]{5}", c) for c in codes), codes
+    both_schemes("recovery codes")
+    step("enrolled TOTP from the decoded QR code; 8 recovery codes shown once")
 
     # Log out, and in again with a code.
     click(driver.find_element(By.CSS_SELECTOR, "header form button"))
@@ -378,6 +381,11 @@ try:
     go("/project/harbor-kit/1.0/")
     assert "Yanked" in body_text() and XSS in body_text(), body_text()
     no_script_ran()
+    # Removing a release starts with a page of what goes; leaving it removes nothing.
+    go("/manage/project/harbor-kit/")
+    click(driver.find_element(By.XPATH, "//button[contains(., 'release 1.0 or')]"))
+    assert "harbor_kit-1.0-py3-none-any.whl" in body_text(), body_text()
+    both_schemes("remove confirmation")
     go(f"/search/?q={urllib.parse.quote(XSS)}")
     no_script_ran()
     go("/search/?q=harbor")
@@ -449,6 +457,11 @@ try:
     assert "tidewater-shell" in body_text()
     both_schemes("quarantine queue")
     shot("admin-quarantine")
+    driver.find_element(By.CSS_SELECTOR, "input[value='tidewater-shell']").click()
+    click(driver.find_element(By.CSS_SELECTOR, "button[value='preview-remove']"))
+    assert "project.remove" in body_text(), body_text()
+    both_schemes("quarantine removal preview")
+    go("/admin/quarantine/")
     driver.find_element(By.CSS_SELECTOR, "input[value='tidewater-shell']").click()
     fill("reason-q", "reviewed: an empty placeholder, harmless")
     fill("totp-q", "123456" if totp(ROOT_TOTP, int(time.time())) != "123456" else "654321")

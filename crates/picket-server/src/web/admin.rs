@@ -138,6 +138,8 @@ struct QuarantinePage {
     held: Vec<HeldView>,
     done: Vec<Change>,
     error: String,
+    /// A removal's dry run: the projects chosen and the rows it would change.
+    preview: Option<(Vec<String>, Vec<Change>)>,
 }
 
 async fn quarantine_page(
@@ -145,6 +147,16 @@ async fn quarantine_page(
     admin: &Admin,
     done: Vec<Change>,
     error: String,
+) -> WebResult {
+    quarantine_page_with(state, admin, done, error, None).await
+}
+
+async fn quarantine_page_with(
+    state: &AppState,
+    admin: &Admin,
+    done: Vec<Change>,
+    error: String,
+    preview: Option<(Vec<String>, Vec<Change>)>,
 ) -> WebResult {
     let held = state
         .store
@@ -167,6 +179,7 @@ async fn quarantine_page(
             held,
             done,
             error,
+            preview,
         },
     ))
 }
@@ -262,16 +275,49 @@ async fn quarantine_act(
         )
         .await;
     }
+    let remove = |projects| AdminAction::RemoveProject {
+        projects,
+        prohibit_name: false,
+        malicious: false,
+    };
     let action = match form.action.as_str() {
         "release" => AdminAction::Release(projects),
-        "remove" => AdminAction::RemoveProject {
-            projects,
-            prohibit_name: false,
-            malicious: false,
-        },
+        // The dry run of the removal (the CLI's --dry-run): no reason or code needed, nothing
+        // changes; the page lists the rows and asks for both to confirm.
+        "preview-remove" => {
+            let actor = format!("web:{}", admin.actor().user.username);
+            let cx = AdminContext {
+                actor: &actor,
+                reason: "preview",
+                time_ms: crate::now_ms(),
+            };
+            let rows = match state
+                .store
+                .admin(&remove(projects.clone()), &cx, true)
+                .await
+            {
+                Ok(events) => changes(&events),
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    if !e.status.is_client_error() {
+                        return Err(e.into());
+                    }
+                    return quarantine_page(&state, &admin, Vec::new(), e.message).await;
+                }
+            };
+            return quarantine_page_with(
+                &state,
+                &admin,
+                Vec::new(),
+                String::new(),
+                Some((projects, rows)),
+            )
+            .await;
+        }
+        "remove" => remove(projects),
         other => {
             return Err(HtmlError(ApiError::bad_request(format!(
-                "Unknown action `{other}`: release or remove."
+                "Unknown action `{other}`: release, preview-remove or remove."
             ))));
         }
     };
