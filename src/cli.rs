@@ -418,6 +418,9 @@ pub enum AdminCommand {
     UnrestrictUser(BulkUsers),
     /// Disable accounts and quarantine every project they own; lists what changed.
     NukeUser(BulkUsers),
+    /// Undo a nuke: enable and unrestrict accounts and release every project of theirs that an
+    /// admin action quarantined (the upload gate's holds stay); lists what changed.
+    RestoreUser(BulkUsers),
     /// Quarantine projects: invisible to installers until released.
     Quarantine(BulkProjects),
     /// Release quarantined projects (and their quarantined releases).

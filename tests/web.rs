@@ -1066,3 +1066,96 @@ fn archived_projects_say_so_take_no_uploads_and_still_install() {
     let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert!(json.get("project-status").is_none(), "{json}");
 }
+
+#[test]
+fn a_nuke_is_undone_in_one_step_after_a_preview() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    common::create_admin(&data, "root");
+    let registry = Registry::start(&data, &[]);
+    let (token, nora_totp) = registry.onboard("nora");
+    let (status, body) = registry.upload_wheel(
+        &token,
+        "nora-lib",
+        "1.0",
+        &[("nora_lib/__init__.py", b"def f():\n    return 1\n")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let files = || {
+        let (_, _, body) = registry.get("/simple/nora-lib/", &[]);
+        common::text(&body).contains("nora_lib-1.0-py3-none-any.whl")
+    };
+    assert!(files());
+    let out = common::admin_json(&data, &["nuke-user", "nora", "--reason", "looked bad"]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    // The server sees the CLI's change through the journal within a second or so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while files() {
+        assert!(std::time::Instant::now() < deadline, "nuked: quarantined");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let session = registry.login("root", None);
+    let secret = registry.enrol_totp(&session);
+    let mut root = Web::new(&registry.base);
+    root.log_in("root", Some(&totp_at(&secret, 0)));
+    assert!(
+        root.get("/admin/users/?q=nora")
+            .body
+            .contains("Preview restore")
+    );
+    // The preview is the store's dry run: exactly what the confirm would change, nothing yet.
+    let preview = root.post(
+        "/admin/users/preview/",
+        &[
+            ("username", "nora"),
+            ("action", "restore-user"),
+            ("q", "nora"),
+        ],
+    );
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    for row in [
+        "<code>account.enable</code>",
+        "<code>project.release</code>",
+    ] {
+        assert!(preview.body.contains(row), "{row}: {}", preview.body);
+    }
+    assert!(
+        preview.body.contains("Confirm: restore nora (2 changes)"),
+        "{}",
+        preview.body
+    );
+    assert!(!files());
+    let wrong = root.post(
+        "/admin/users/",
+        &[
+            ("username", "nora"),
+            ("action", "restore-user"),
+            ("reason", "a mistake"),
+            ("totp", "000000"),
+        ],
+    );
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    assert!(!files());
+    let done = root.post(
+        "/admin/users/",
+        &[
+            ("username", "nora"),
+            ("action", "restore-user"),
+            ("reason", "a mistake"),
+            ("totp", &totp_at(&secret, 30)),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Done: 2 changes"), "{}", done.body);
+    assert!(files(), "released");
+    registry.login("nora", Some(&totp_at(&nora_totp, 0)));
+    // The CLI and the API run the same action: nothing is left to restore.
+    let out = common::admin_json(
+        &data,
+        &["restore-user", "nora", "--reason", "again", "--dry-run"],
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(!common::text(&out.stdout).contains("project.release"));
+}

@@ -515,13 +515,15 @@ async fn act(
         | AdminCommand::EnableUser(b)
         | AdminCommand::RestrictUser(b)
         | AdminCommand::UnrestrictUser(b)
-        | AdminCommand::NukeUser(b) => {
+        | AdminCommand::NukeUser(b)
+        | AdminCommand::RestoreUser(b) => {
             let users = b.users.clone();
             let action = match command {
                 AdminCommand::DisableUser(_) => AdminAction::DisableUser(users),
                 AdminCommand::EnableUser(_) => AdminAction::EnableUser(users),
                 AdminCommand::RestrictUser(_) => AdminAction::RestrictUser(users),
                 AdminCommand::UnrestrictUser(_) => AdminAction::UnrestrictUser(users),
+                AdminCommand::RestoreUser(_) => AdminAction::RestoreUser(users),
                 _ => AdminAction::NukeUser(users),
             };
             return bulk(store, &action, actor, &b.reason, b.dry_run, format).await;

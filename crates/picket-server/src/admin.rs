@@ -2,7 +2,7 @@
 //! why a project is held back.
 //!
 //! `POST /api/v1/admin/actions` takes one bulk action —
-//! `{"action": "disable-user"|"enable-user"|"restrict-user"|"unrestrict-user"|"nuke-user", "user"}`
+//! `{"action": "disable-user"|"enable-user"|"restrict-user"|"unrestrict-user"|"nuke-user"|"restore-user", "user"}`
 //! (or `"users": [..]`), `{"action": "quarantine"|"release", "projects": [..]}`,
 //! `{"action": "remove-project", "project" (or "projects"), "prohibit_name"?, "malicious"?}`,
 //! `{"action": "prohibit-domain", "domain", "expires_days"?, "mx"?}`, `{"action": "allow-domain", "domain"}` —
@@ -136,6 +136,7 @@ pub fn parse_action(r: &ActionRequest) -> Result<AdminAction, ApiError> {
         "restrict-user" => AdminAction::RestrictUser(user()?),
         "unrestrict-user" => AdminAction::UnrestrictUser(user()?),
         "nuke-user" => AdminAction::NukeUser(user()?),
+        "restore-user" => AdminAction::RestoreUser(user()?),
         "quarantine" => AdminAction::Quarantine(projects()?),
         "release" => AdminAction::Release(projects()?),
         "remove-project" => AdminAction::RemoveProject {

@@ -69,6 +69,9 @@ pub enum AdminAction {
     },
     /// Disable accounts and quarantine every project they own.
     NukeUser(Vec<String>),
+    /// Undo a nuke in one step: enable and unrestrict accounts, and release every project they
+    /// own that an administrator's action quarantined (holds of the upload gate stay).
+    RestoreUser(Vec<String>),
     /// A campaign's bulk action: quarantine its projects, disable its accounts, prohibit its
     /// domains for `expires_ms`, and mark the campaign applied.
     ApplyCampaign {
@@ -438,6 +441,47 @@ impl Store {
                 .collect();
                     for project in &owned {
                         quarantine_in(&mut tx, project, cx, &mut changes).await?;
+                    }
+                }
+            }
+            AdminAction::RestoreUser(users) => {
+                for user in users {
+                    let id = user_id_in(&mut tx, user).await?;
+                    set_user_flag(&mut tx, user, "disabled", false, cx, &mut changes).await?;
+                    set_user_flag(&mut tx, user, "restricted", false, cx, &mut changes).await?;
+                    // Quarantined by an admin action (a nuke, a campaign, `quarantine`): the
+                    // evidence names the actor; the gate's holds name its decisions instead.
+                    let held: Vec<(i64, String)> = sqlx::query(
+                        "SELECT p.id, p.name, p.quarantine_evidence FROM projects p \
+                         JOIN project_owners o ON o.project_id = p.id \
+                         WHERE o.user_id = $1 AND p.quarantined_at IS NOT NULL ORDER BY p.normalized",
+                    )
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .filter(|r| {
+                        r.get::<Option<String>, _>("quarantine_evidence")
+                            .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
+                            .is_some_and(|e| e.get("actor").is_some())
+                    })
+                    .map(|r| (r.get("id"), r.get("name")))
+                    .collect();
+                    for (project_id, name) in held {
+                        sqlx::query(
+                            "UPDATE projects SET quarantined_at = NULL, quarantine_reason = NULL, \
+                             quarantine_evidence = NULL, reviewed_at = $1 WHERE id = $2",
+                        )
+                        .bind(cx.time_ms)
+                        .bind(project_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        changes.push(admin_event(
+                            "project.release",
+                            None,
+                            cx,
+                            json!({ "project": name, "versions": [] }),
+                        ));
                     }
                 }
             }

@@ -634,8 +634,8 @@ struct UsersPage {
     chrome: Chrome,
     q: String,
     users: Vec<UserRow>,
-    /// The dry run of nuking an account: its name and the rows.
-    preview: Option<(String, Vec<Change>)>,
+    /// The dry run of nuking (or restoring) an account: the action, its name and the rows.
+    preview: Option<(String, String, Vec<Change>)>,
     done: Vec<Change>,
     error: String,
 }
@@ -661,7 +661,7 @@ async fn users_page_with(
     state: &AppState,
     admin: &Admin,
     q: String,
-    preview: Option<(String, Vec<Change>)>,
+    preview: Option<(String, String, Vec<Change>)>,
     done: Vec<Change>,
     error: String,
 ) -> WebResult {
@@ -727,6 +727,7 @@ async fn users_act(
         "disable-user" => AdminAction::DisableUser(who),
         "enable-user" => AdminAction::EnableUser(who),
         "nuke-user" => AdminAction::NukeUser(who),
+        "restore-user" => AdminAction::RestoreUser(who),
         other => {
             return Err(HtmlError(ApiError::bad_request(format!(
                 "Unknown action `{other}`."
@@ -739,16 +740,20 @@ async fn users_act(
     }
 }
 
-/// `{username}` for the nuke preview.
+/// `{username, action}` for the preview.
 #[derive(Debug, Deserialize)]
 struct NukeForm {
     username: String,
+    /// `nuke-user` (the default) or `restore-user`.
+    #[serde(default)]
+    action: String,
     #[serde(default)]
     q: String,
 }
 
 /// `POST /admin/users/preview/`: what nuking an account would do (disable it, quarantine every
-/// project it owns), the store's dry run row by row, with the confirm form.
+/// project it owns), or restoring it (enable, unrestrict, release what an admin action
+/// quarantined), the store's dry run row by row, with the confirm form.
 async fn users_preview(
     State(state): State<AppState>,
     admin: Admin,
@@ -760,19 +765,22 @@ async fn users_preview(
         reason: "preview",
         time_ms: crate::now_ms(),
     };
-    let events = state
-        .store
-        .admin(
-            &AdminAction::NukeUser(vec![form.username.clone()]),
-            &cx,
-            true,
-        )
-        .await?;
+    let who = vec![form.username.clone()];
+    let (action, verb) = match form.action.as_str() {
+        "" | "nuke-user" => (AdminAction::NukeUser(who), "nuke-user"),
+        "restore-user" => (AdminAction::RestoreUser(who), "restore-user"),
+        other => {
+            return Err(HtmlError(ApiError::bad_request(format!(
+                "Unknown action `{other}`: nuke-user or restore-user."
+            ))));
+        }
+    };
+    let events = state.store.admin(&action, &cx, true).await?;
     users_page_with(
         &state,
         &admin,
         form.q,
-        Some((form.username, changes(&events))),
+        Some((verb.to_owned(), form.username, changes(&events))),
         Vec::new(),
         String::new(),
     )
