@@ -101,6 +101,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Deps(DepsArgs),
     /// Run the package index: a PyPI-compatible server that pip, uv and twine use unchanged.
+    /// Watch projects' dependency files: `monitor run` (after `db update`) scans each offline and
+    /// sends the findings not sent before to a webhook and/or by mail.
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
     Serve(ServeArgs),
     /// Run an index in front of an upstream index (`--upstream URL`) that pip, uv, poetry and pdm
     /// use unchanged, hiding releases inside the cooldown and refusing known-malicious, look-alike,
@@ -156,6 +160,65 @@ pub enum DbCommand {
 pub struct ReplayArgs {
     /// The event log: JSON lines, as `picket admin export-events` or `picket simulate` write them.
     pub events: PathBuf,
+/// `picket monitor …`.
+#[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// Watch a project: a dependency file, or a folder holding them (as `scan` finds them).
+    Add {
+        /// The file or folder.
+        path: PathBuf,
+        /// What alerts call it (default: its folder's name).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Where picket keeps its data (the list is `DIR/monitor.json`).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// List the watched projects.
+    List {
+        /// Where picket keeps its data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Stop watching a project, by name or path; what was sent about it is forgotten.
+    Remove {
+        /// Its name or path.
+        project: String,
+        /// Where picket keeps its data.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Scan every watched project against the imported advisories (offline) and send the
+    /// findings not sent before; run it after `picket db update`. Without a webhook or mail
+    /// address the new findings are printed, and count as sent. Exit 2 when a delivery fails:
+    /// nothing is marked sent, so the next run tries again.
+    #[command(after_help = MONITOR_EXIT_CODES)]
+    Run(MonitorRunArgs),
+}
+
+const MONITOR_EXIT_CODES: &str = "\
+Exit codes:
+  0  every new finding was delivered (or there was none)
+  2  a delivery failed, or a project or the state could not be read (nothing marked sent)";
+
+/// `picket monitor run`.
+#[derive(Debug, Args)]
+pub struct MonitorRunArgs {
+    /// POST the new findings (JSON) here (else `[monitor] webhook-url`).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Mail the new findings to this address, repeatable (else `[monitor] mail-to`).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mail_to: Vec<String>,
+    /// The policy file (default: ./picket.toml if present): `[monitor]`, and the
+    /// `[[check.ignore]]` entries applied to every project.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where picket keeps its data.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
     /// Write the report here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,

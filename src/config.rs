@@ -22,6 +22,12 @@
 //! [scan]
 //! require-hashes = false        # every requirement must carry --hash (`no-hashes` otherwise)
 //!
+//! [monitor]                   # `picket monitor run`: where new findings go
+//! webhook-url = "https://hooks.example.org/picket"   # POST JSON
+//! webhook-secret = "…"          # optional: X-Picket-Signature-256 = HMAC-SHA256 of the body
+//! mail-to = ["security@example.org"]
+//! smtp-url = "smtp://127.0.0.1:25"   # without it mail goes to DATA_DIR/outbox/
+//!
 //! [names]
 //! min-edit-len = 5              # single-character edits only against names this long or longer
 //! min-rank-ratio = 50           # a ranked name is a squat only of names this many times more popular
@@ -56,6 +62,9 @@ pub struct Config {
     /// `[proxy]`: `picket proxy` (see `picket_proxy::ProxyConfig`).
     #[serde(default)]
     pub proxy: picket_proxy::ProxyConfig,
+    /// `[monitor]`: where `picket monitor run` sends new findings.
+    #[serde(default)]
+    pub monitor: picket_check::monitor::MonitorConfig,
 }
 
 impl Config {

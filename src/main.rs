@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Sbom(args) => commands::sbom::run(args, cli.format),
         cli::Command::Names(command) => commands::names::run(command, cli.format),
         cli::Command::Db(command) => commands::db::run(command, cli.format),
+        cli::Command::Monitor(command) => commands::monitor::run(command, cli.format),
         cli::Command::Serve(args) => commands::serve::run(args),
         cli::Command::Proxy(args) => commands::proxy::run(args, cli.format),
         cli::Command::Mcp(args) => commands::mcp::run(args),

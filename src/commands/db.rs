@@ -40,6 +40,7 @@ pub fn run(command: &DbCommand, format: Format) -> Exit {
                 }
             };
             warn_problems(&db);
+            hint_monitor(&dir);
             let malicious = db.records().iter().filter(|r| r.is_malicious()).count();
             let report = json!({
                 "records": added,
@@ -236,6 +237,7 @@ fn update(urls: &[String], dir: Option<&std::path::Path>, format: Format) -> any
     std::fs::write(&list_path, &list)
         .with_context(|| format!("writing {}", list_path.display()))?;
     warn_problems(&db);
+    hint_monitor(&dir);
     let added = db.len();
     let _ = output::emit(
         format,
@@ -262,6 +264,20 @@ pub fn warn_problems(db: &picket_osv::Database) {
         output::warning(&format!(
             "… and {} more problems in the records",
             db.problems.len() - 10
+        ));
+    }
+}
+
+/// After new records: the monitored projects are not scanned here (a failing webhook must not
+/// fail an update); `picket monitor run` does it, which the hint says.
+fn hint_monitor(dir: &std::path::Path) {
+    if let Ok(state) = picket_check::monitor::State::load(dir)
+        && !state.projects.is_empty()
+    {
+        output::hint(&format!(
+            "{} monitored project{}: `picket monitor run` sends the findings these records bring",
+            state.projects.len(),
+            if state.projects.len() == 1 { "" } else { "s" }
         ));
     }
 }

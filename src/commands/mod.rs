@@ -9,6 +9,7 @@ pub mod deps;
 pub mod guard;
 pub mod inspect;
 pub mod mcp;
+pub mod monitor;
 pub mod names;
 pub mod proxy;
 pub mod sbom;

@@ -7,6 +7,7 @@
 //! - [`online`]: the cached HTTP client for a package index; [`index_url`]: which index the user
 //!   configured; [`osv_client`]: advisories from an OSV API.
 //! - [`config`]: `picket.toml`, the policy; [`name_data`]: the name index in use.
+//! - [`monitor`]: the projects `picket monitor` watches and the findings it has sent.
 //!
 //! Nothing here prints: hints and warnings come back as data, progress as a callback.
 
@@ -14,6 +15,7 @@ pub mod check;
 pub mod config;
 pub mod index_url;
 pub mod licenses;
+pub mod monitor;
 pub mod name_data;
 pub mod online;
 pub mod osv_client;
