@@ -16,7 +16,7 @@ Exit codes:
 #[command(name = "picket", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Output format: `table` for people, `json` for machines; `html` (`replay`), `sarif` and
-    /// `markdown` (`scan`), `cyclonedx` and `spdx` (`sbom`).
+    /// `markdown` (`scan`), `cyclonedx`, `spdx` and `openvex` (`sbom`).
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// When to color output; `auto` colors a terminal unless `NO_COLOR` is set.
@@ -44,6 +44,9 @@ pub enum Format {
     Cyclonedx,
     /// SPDX 2.3 JSON (`sbom` only).
     Spdx,
+    /// OpenVEX 0.2.0 JSON (`sbom` only): the `[[check.ignore]]` entries in force as
+    /// `not_affected` statements on the locked releases they cover.
+    Openvex,
 }
 
 impl Format {
@@ -57,6 +60,7 @@ impl Format {
             Self::Markdown => "markdown",
             Self::Cyclonedx => "cyclonedx",
             Self::Spdx => "spdx",
+            Self::Openvex => "openvex",
         }
     }
 }
@@ -87,7 +91,8 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
     /// Write a software bill of materials for a project's locked dependencies:
-    /// `--format cyclonedx` (1.6, the default) or `--format spdx` (2.3).
+    /// `--format cyclonedx` (1.6, the default) or `--format spdx` (2.3); or `--format openvex`,
+    /// the `[[check.ignore]]` entries as an OpenVEX document.
     #[command(after_help = EXIT_CODES)]
     Sbom(SbomArgs),
     /// Manage the name index: import a full snapshot, sweep it for typosquats.
@@ -96,15 +101,15 @@ pub enum Command {
     /// Manage the advisory database (OSV records for PyPI), offline.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Watch projects' dependency files: `monitor run` (after `db update`) scans each offline and
+    /// sends the findings not sent before to a webhook and/or by mail.
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
     /// Read dependency files (requirements*.txt, pyproject.toml, uv.lock, poetry.lock,
     /// Pipfile.lock, pylock.toml) and list the dependencies they declare.
     #[command(after_help = EXIT_CODES)]
     Deps(DepsArgs),
     /// Run the package index: a PyPI-compatible server that pip, uv and twine use unchanged.
-    /// Watch projects' dependency files: `monitor run` (after `db update`) scans each offline and
-    /// sends the findings not sent before to a webhook and/or by mail.
-    #[command(subcommand)]
-    Monitor(MonitorCommand),
     Serve(ServeArgs),
     /// Run an index in front of an upstream index (`--upstream URL`) that pip, uv, poetry and pdm
     /// use unchanged, hiding releases inside the cooldown and refusing known-malicious, look-alike,
@@ -155,11 +160,6 @@ pub enum DbCommand {
     },
 }
 
-/// `picket replay`.
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// The event log: JSON lines, as `picket admin export-events` or `picket simulate` write them.
-    pub events: PathBuf,
 /// `picket monitor …`.
 #[derive(Debug, Subcommand)]
 pub enum MonitorCommand {
@@ -219,6 +219,11 @@ pub struct MonitorRunArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+/// `picket replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The event log: JSON lines, as `picket admin export-events` or `picket simulate` write them.
+    pub events: PathBuf,
     /// Write the report here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,

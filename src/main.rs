@@ -57,7 +57,15 @@ fn format_refusal(cli: &cli::Cli) -> Option<String> {
             "scan",
             &[Format::Table, Format::Json, Format::Sarif, Format::Markdown],
         ),
-        Command::Sbom(_) => ("sbom", &[Format::Table, Format::Cyclonedx, Format::Spdx]),
+        Command::Sbom(_) => (
+            "sbom",
+            &[
+                Format::Table,
+                Format::Cyclonedx,
+                Format::Spdx,
+                Format::Openvex,
+            ],
+        ),
         _ => ("", &[Format::Table, Format::Json]),
     };
     if allowed.contains(&cli.format) {

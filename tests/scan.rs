@@ -1356,28 +1356,97 @@ fn a_baseline_leaves_only_what_a_change_adds() {
             .unwrap()
             .contains("in the baseline before.json")
     );
-    // SARIF: only the new results, each marked new.
-    let out = picket(
-        dir,
-        &[
-            "--format",
-            "sarif",
-            "scan",
-            "--offline",
-            "requirements.txt",
-            "--baseline",
-            "before.json",
-        ],
-    );
-    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let results = sarif["runs"][0]["results"].as_array().unwrap();
-    assert!(!results.is_empty());
-    assert!(
-        results
+    // SARIF (3.27.24): the added finding's results `new`, the baseline's three `unchanged`.
+    let sarif_states = |baseline: &str| {
+        let out = picket(
+            dir,
+            &[
+                "--format",
+                "sarif",
+                "scan",
+                "--offline",
+                "requirements.txt",
+                "--baseline",
+                baseline,
+            ],
+        );
+        let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let states: BTreeSet<(String, String, String, u64)> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
             .iter()
-            .all(|r| r["baselineState"] == "new" && r["properties"]["package"] == "reqeusts"),
+            .map(|r| {
+                (
+                    r["baselineState"].as_str().unwrap().to_owned(),
+                    r["properties"]["package"].as_str().unwrap().to_owned(),
+                    r["properties"]["advisory"]
+                        .as_str()
+                        .unwrap_or(r["ruleId"].as_str().unwrap())
+                        .to_owned(),
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        (states, sarif)
+    };
+    let state = |s: &str, p: &str, a: &str, line: u64| -> (String, String, String, u64) {
+        (s.into(), p.into(), a.into(), line)
+    };
+    let (states, sarif) = sarif_states("before.json");
+    let line = |name: &str| package(&after, name)["source"]["line"].as_u64().unwrap();
+    let unchanged = [
+        state("unchanged", "jinja2", "GHSA-h5c8-rqwp-cp95", line("jinja2")),
+        state(
+            "unchanged",
+            "requests",
+            "GHSA-9wx4-h78v-vm56",
+            line("requests"),
+        ),
+        state(
+            "unchanged",
+            "urllib3",
+            "GHSA-v845-jxx5-vc9f",
+            line("urllib3"),
+        ),
+    ];
+    let reqeusts_line = line("reqeusts");
+    let new: BTreeSet<_> = states.iter().filter(|s| s.0 == "new").cloned().collect();
+    assert!(
+        !new.is_empty()
+            && new
+                .iter()
+                .all(|s| s.1 == "reqeusts" && s.3 == reqeusts_line),
         "{sarif}"
     );
+    assert_eq!(
+        states.difference(&new).cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(unchanged.clone()),
+        "{sarif}"
+    );
+    // A baseline result no longer found is `absent`, where the baseline had it: jinja2 upgraded
+    // past its advisory, against the JSON baseline and against the same baseline as SARIF.
+    baseline_then_bait(dir, "sarif");
+    let pins = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
+    std::fs::write(
+        dir.join("requirements.txt"),
+        pins.replace("jinja2==3.1.2", "jinja2==3.1.4"),
+    )
+    .unwrap();
+    for baseline in ["before.json", "before.sarif"] {
+        let (states, sarif) = sarif_states(baseline);
+        let absent: Vec<_> = states.iter().filter(|s| s.0 == "absent").cloned().collect();
+        let jinja2 = state("absent", "jinja2", "GHSA-h5c8-rqwp-cp95", line("jinja2"));
+        assert_eq!(absent, [jinja2], "{baseline}: {sarif}");
+        let unchanged_now = states.iter().filter(|s| s.0 == "unchanged").count();
+        assert_eq!(unchanged_now, 2, "{baseline}: {sarif}");
+        // The table and JSON output stay the new findings only.
+        let (doc, _) = scan_json(dir, &["requirements.txt", "--baseline", baseline]);
+        let new: BTreeSet<String> = findings(&doc).into_iter().map(|f| f.0).collect();
+        assert_eq!(new, BTreeSet::from(["reqeusts".to_owned()]), "{doc}");
+    }
+    std::fs::write(dir.join("requirements.txt"), pins).unwrap();
     // A baseline that is not a report is refused with a hint.
     std::fs::write(dir.join("notes.json"), "{\"hello\": 1}").unwrap();
     let out = picket(
@@ -2331,20 +2400,8 @@ fn issue_17_vex_statements_suppress_their_findings_with_the_justification() {
 #[test]
 fn issue_17_ignore_entries_go_out_as_cyclonedx_vex_and_come_back_in() {
     let Some(venv) = venv() else { return };
-    let data = data_with_advisories();
+    let data = project_with_ignores();
     let dir = data.path();
-    let project = dir.join("project");
-    std::fs::create_dir_all(&project).unwrap();
-    for file in ["uv.lock", "pyproject.toml"] {
-        std::fs::copy(deps_fixture(&format!("uv/{file}")), project.join(file)).unwrap();
-    }
-    // One entry in force (by the CVE alias), one expired: only the first is a VEX statement.
-    std::fs::write(
-        dir.join("picket.toml"),
-        "[[check.ignore]]\nid = \"CVE-2024-35195\"\npackage = \"requests\"\nuntil = \"2099-01-01\"\nreason = \"verify=False is never used\"\n\n\
-         [[check.ignore]]\nid = \"GHSA-v845-jxx5-vc9f\"\npackage = \"urllib3\"\nuntil = \"2001-01-01\"\nreason = \"old\"\n",
-    )
-    .unwrap();
     for (format, file) in [("cyclonedx", "bom.cdx.json"), ("spdx", "bom.spdx.json")] {
         let out = picket(
             dir,
@@ -2383,9 +2440,83 @@ fn issue_17_ignore_entries_go_out_as_cyclonedx_vex_and_come_back_in() {
         analyses[0].1["detail"],
         "verify=False is never used (picket.toml [[check.ignore]], until 2099-01-01)"
     );
-    // Read back by scan, without the policy: the same finding is left out, saying why.
+    read_back_without_the_policy(dir, "bom.cdx.json");
+}
+
+#[test]
+fn issue_17_ignore_entries_go_out_as_openvex_and_come_back_in() {
+    let data = project_with_ignores();
+    let dir = data.path();
+    let out = picket(
+        dir,
+        &[
+            "--format",
+            "openvex",
+            "sbom",
+            "project",
+            "--config",
+            "picket.toml",
+            "-o",
+            "vex.openvex.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let vex: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("vex.openvex.json")).unwrap()).unwrap();
+    // OpenVEX 0.2.0's required fields, and one statement for the entry in force.
+    assert_eq!(vex["@context"], "https://openvex.dev/ns/v0.2.0");
+    for key in ["@id", "author", "timestamp"] {
+        assert!(
+            vex[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key}: {vex}"
+        );
+    }
+    assert_eq!(vex["version"], 1);
+    let statements = vex["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{vex}");
+    let statement = &statements[0];
+    assert_eq!(statement["vulnerability"]["name"], "GHSA-9wx4-h78v-vm56");
+    assert!(
+        statement["vulnerability"]["aliases"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("CVE-2024-35195")),
+        "{statement}"
+    );
+    assert_eq!(statement["products"][0]["@id"], "pkg:pypi/requests@2.31.0");
+    assert_eq!(statement["status"], "not_affected");
+    assert_eq!(
+        statement["impact_statement"],
+        "verify=False is never used (picket.toml [[check.ignore]], until 2099-01-01)"
+    );
+    read_back_without_the_policy(dir, "vex.openvex.json");
+}
+
+/// A data directory with the OSV fixtures, `project/` (the uv fixture) and a `picket.toml` with
+/// one ignore entry in force (by the CVE alias of requests' advisory) and one expired: only the
+/// first is a VEX statement.
+fn project_with_ignores() -> tempfile::TempDir {
+    let data = data_with_advisories();
+    let dir = data.path();
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    for file in ["uv.lock", "pyproject.toml"] {
+        std::fs::copy(deps_fixture(&format!("uv/{file}")), project.join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.join("picket.toml"),
+        "[[check.ignore]]\nid = \"CVE-2024-35195\"\npackage = \"requests\"\nuntil = \"2099-01-01\"\nreason = \"verify=False is never used\"\n\n\
+         [[check.ignore]]\nid = \"GHSA-v845-jxx5-vc9f\"\npackage = \"urllib3\"\nuntil = \"2001-01-01\"\nreason = \"old\"\n",
+    )
+    .unwrap();
+    data
+}
+
+/// `scan --vex VEX` of the project after `picket.toml` is gone: requests' finding is left out
+/// with the statement's reason, urllib3's (whose entry expired) is not.
+fn read_back_without_the_policy(dir: &Path, vex: &str) {
     std::fs::remove_file(dir.join("picket.toml")).unwrap();
-    let (doc, out) = scan_json(dir, &["project/uv.lock", "--vex", "bom.cdx.json"]);
+    let (doc, out) = scan_json(dir, &["project/uv.lock", "--vex", vex]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let requests = package(&doc, "requests");
     assert!(
@@ -2394,7 +2525,9 @@ fn issue_17_ignore_entries_go_out_as_cyclonedx_vex_and_come_back_in() {
     );
     assert_eq!(
         requests["ignored"][0]["reason"],
-        "VEX bom.cdx.json: not_affected — verify=False is never used (picket.toml [[check.ignore]], until 2099-01-01)"
+        format!(
+            "VEX {vex}: not_affected — verify=False is never used (picket.toml [[check.ignore]], until 2099-01-01)"
+        )
     );
     assert_eq!(
         package(&doc, "urllib3")["findings"][0]["advisory"],

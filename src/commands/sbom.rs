@@ -107,23 +107,28 @@ fn run_checked(args: &SbomArgs, format: Format) -> anyhow::Result<()> {
     }
     let direct = direct_names(&components, &root);
     let created = created_time();
-    let document = match format {
-        Format::Spdx => spdx(&root, &components, &direct, &created),
-        _ => {
-            let dir = data_dir(args.data_dir.as_deref())?;
-            let names = components.iter().map(|c| c.dep.name.normalized());
-            let (db, total) = picket_osv::Database::load_for(&dir, names)?;
-            if total == 0 {
-                output::hint(
-                    "no advisories imported, so the SBOM lists no vulnerabilities; `picket db import-osv PATH` or `picket db update` adds them",
-                );
-            }
-            let config = crate::config::Config::load(args.config.as_deref())?;
-            let today = picket_formats::time::now_unix().div_euclid(86_400);
-            let statements = Statements {
-                ignore: &config.check.ignore,
-                today,
-            };
+    let document = if format == Format::Spdx {
+        spdx(&root, &components, &direct, &created)
+    } else {
+        let dir = data_dir(args.data_dir.as_deref())?;
+        let names = components.iter().map(|c| c.dep.name.normalized());
+        let (db, total) = picket_osv::Database::load_for(&dir, names)?;
+        if total == 0 {
+            output::hint(if format == Format::Openvex {
+                "no advisories imported, so no ignore entry covers a known vulnerability; `picket db import-osv PATH` or `picket db update` adds them"
+            } else {
+                "no advisories imported, so the SBOM lists no vulnerabilities; `picket db import-osv PATH` or `picket db update` adds them"
+            });
+        }
+        let config = crate::config::Config::load(args.config.as_deref())?;
+        let today = picket_formats::time::now_unix().div_euclid(86_400);
+        let statements = Statements {
+            ignore: &config.check.ignore,
+            today,
+        };
+        if format == Format::Openvex {
+            openvex(&components, &created, &db, &statements)
+        } else {
             cyclonedx(&root, &components, &direct, &created, &db, &statements)
         }
     };
@@ -408,6 +413,69 @@ impl Statements<'_> {
                 )
             })
     }
+}
+
+/// An advisory record's aliases, and each release it affects that an ignore entry covers: its
+/// purl and the entry's reason.
+type Covered = (Vec<String>, Vec<(String, String)>);
+
+/// OpenVEX 0.2.0: for each advisory record affecting a locked release that an ignore entry in
+/// force covers, a `not_affected` statement on that release's purl, the entry's reason and end
+/// date as its `impact_statement` (an ignore entry's reason is free text, not one of OpenVEX's
+/// `justification` labels). `scan --vex` reads it back.
+fn openvex(
+    components: &[Component<'_>],
+    created: &str,
+    db: &picket_osv::Database,
+    statements: &Statements<'_>,
+) -> Value {
+    // By record: its aliases, and each covered product with the reason.
+    let mut covered: BTreeMap<String, Covered> = BTreeMap::new();
+    for c in components {
+        let Ok(version) = c.version.parse::<Version>() else {
+            continue;
+        };
+        for record in db.affecting(c.dep.name.normalized(), &version) {
+            if let Some(reason) = statements.covers(record, c) {
+                covered
+                    .entry(record.id.clone())
+                    .or_insert_with(|| (record.aliases.clone(), Vec::new()))
+                    .1
+                    .push((c.purl.clone(), reason));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (id, (aliases, products)) in covered {
+        // One statement per reason: products that share it share a statement.
+        let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (purl, reason) in products {
+            by_reason.entry(reason).or_default().push(purl);
+        }
+        for (reason, purls) in by_reason {
+            let mut vulnerability = json!({ "name": id });
+            if !aliases.is_empty() {
+                vulnerability["aliases"] = json!(aliases);
+            }
+            out.push(json!({
+                "vulnerability": vulnerability,
+                "timestamp": created,
+                "products": purls.iter().map(|p| json!({ "@id": p })).collect::<Vec<_>>(),
+                "status": "not_affected",
+                "impact_statement": reason,
+            }));
+        }
+    }
+    json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        "author": "picket",
+        "role": "Document Creator",
+        "timestamp": created,
+        "version": 1,
+        "tooling": format!("picket {}", env!("CARGO_PKG_VERSION")),
+        "statements": out,
+    })
 }
 
 fn cyclonedx(

@@ -78,9 +78,15 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let source = check::source(index_url.as_ref(), &data_dir)?;
     let checker = Checker::new(&config.check, &config.names, &loaded, &detector, source);
     let mut ignore = config.check.ignore.clone();
-    if let Some(path) = &args.baseline {
-        ignore.extend(scan::baseline(path)?);
-    }
+    let previous = match &args.baseline {
+        Some(path) => {
+            let found = scan::baseline_findings(path)?;
+            let reason = scan::baseline_reason(path);
+            ignore.extend(found.iter().map(|f| f.ignore(&reason)));
+            Some((found, reason))
+        }
+        None => None,
+    };
     for path in &args.vex {
         ignore.extend(picket_check::vex::read(path)?);
     }
@@ -127,7 +133,19 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         width: super::scan_table::width(args.out.is_none()),
         verbose: args.verbose,
     };
-    write_report(&report, format, args.out.as_deref(), &layout)?;
+    let states = previous
+        .as_ref()
+        .map(|(found, reason)| super::scan_formats::BaselineStates {
+            reason: reason.clone(),
+            absent: scan::absent(found, &report, policy.today),
+        });
+    write_report(
+        &report,
+        format,
+        args.out.as_deref(),
+        &layout,
+        states.as_ref(),
+    )?;
     if format == Format::Table
         && !args.verbose
         && report
@@ -218,6 +236,7 @@ fn write_report(
     format: Format,
     out: Option<&Path>,
     layout: &super::scan_table::Layout,
+    baseline: Option<&super::scan_formats::BaselineStates<'_>>,
 ) -> anyhow::Result<()> {
     let mut buffer = Vec::new();
     match format {
@@ -226,7 +245,10 @@ fn write_report(
             buffer.push(b'\n');
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut buffer, &super::scan_formats::sarif(report))?;
+            serde_json::to_writer_pretty(
+                &mut buffer,
+                &super::scan_formats::sarif(report, baseline),
+            )?;
             buffer.push(b'\n');
         }
         Format::Markdown => super::scan_formats::markdown(&mut buffer, report)?,

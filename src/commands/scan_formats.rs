@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use picket_check::Verdict;
 use picket_check::scan::{
-    ScanFinding, ScanPackage, ScanReport, VulnerabilityReport, grouped, label,
+    BaselineFinding, BaselineLocation, ScanFinding, ScanPackage, ScanReport, VulnerabilityReport,
+    grouped, label,
 };
 
 /// What each rule is about, for the SARIF rule list.
@@ -135,40 +136,65 @@ fn uri(path: &str) -> String {
     out
 }
 
-/// A finding, its file and line, and the package and version it is about.
+/// A finding, its file and line, the package and version it is about, and its baseline state.
 type Located<'a> = (
     &'a ScanFinding,
     String,
     usize,
     Option<(&'a str, Option<&'a str>)>,
+    &'static str,
 );
 
+/// Against a baseline: the reason its ignores give, and its findings no longer present.
+pub(crate) struct BaselineStates<'a> {
+    /// `in the baseline FILE`: the findings ignored for it are `unchanged`.
+    pub reason: String,
+    /// The baseline's findings this scan does not have: `absent`.
+    pub absent: Vec<&'a BaselineFinding>,
+}
+
 /// The SARIF 2.1.0 log: one run, a rule per finding id, a result per finding located at the
-/// declaring file and line.
-pub(crate) fn sarif(report: &ScanReport) -> Value {
+/// declaring file and line. Against a baseline each result has a `baselineState` (SARIF
+/// 3.27.24): `new`, `unchanged` (the findings the baseline had, which the other formats list as
+/// ignored), or `absent` (a baseline result this scan no longer finds, at its old place).
+pub(crate) fn sarif(report: &ScanReport, baseline: Option<&BaselineStates<'_>>) -> Value {
+    let in_baseline = |reason: &str| baseline.is_some_and(|b| b.reason == reason);
     let mut located: Vec<Located<'_>> = Vec::new();
     for file in &report.files {
         for f in &file.findings {
-            located.push((f, file.path.clone(), file.line, None));
+            located.push((f, file.path.clone(), file.line, None, "new"));
+        }
+        for i in file
+            .ignored
+            .iter()
+            .filter(|i| in_baseline(&i.ignored.reason))
+        {
+            located.push((&i.finding, file.path.clone(), file.line, None, "unchanged"));
         }
     }
     for p in &report.packages {
+        let line = if p.installed.is_some() {
+            1
+        } else {
+            p.source.line
+        };
+        let package = Some((p.normalized.as_str(), p.version.as_deref()));
         for f in &p.findings {
+            located.push((f, p.location(f), line, package, "new"));
+        }
+        for i in p.ignored.iter().filter(|i| in_baseline(&i.ignored.reason)) {
             located.push((
-                f,
-                p.location(f),
-                if p.installed.is_some() {
-                    1
-                } else {
-                    p.source.line
-                },
-                Some((p.normalized.as_str(), p.version.as_deref())),
+                &i.finding,
+                p.location(&i.finding),
+                line,
+                package,
+                "unchanged",
             ));
         }
     }
     // Rules in a stable order; each rule's security-severity is its worst result's.
     let mut rules: BTreeMap<&'static str, (FindingId, f64)> = BTreeMap::new();
-    for (f, _, _, package) in &located {
+    for (f, _, _, package, _) in &located {
         let mut number = severity_number(f.finding.severity);
         if let (Some(advisory), Some((name, _))) = (&f.advisory, package)
             && let Some(score) = report
@@ -215,9 +241,9 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = located
+    let mut results: Vec<Value> = located
         .iter()
-        .map(|(f, file, line, package)| {
+        .map(|(f, file, line, package, state)| {
             let mut fingerprint = format!("{}:{file}", f.finding.id.as_str());
             let mut properties = serde_json::Map::new();
             properties.insert("severity".into(), json!(f.finding.severity.as_str()));
@@ -253,7 +279,7 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
                     }
                 }
             }
-            json!({
+            let mut result = json!({
                 "ruleId": f.finding.id.as_str(),
                 "ruleIndex": index[f.finding.id.as_str()],
                 "level": level(f.finding.severity),
@@ -266,16 +292,16 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
                 }],
                 "partialFingerprints": { "picketFinding/v1": fingerprint },
                 "properties": properties,
-            })
-        })
-        .map(|mut result: Value| {
-            // Against a baseline, what is reported is what the baseline did not have.
-            if report.baseline.is_some() {
-                result["baselineState"] = json!("new");
+            });
+            if baseline.is_some() {
+                result["baselineState"] = json!(state);
             }
             result
         })
         .collect();
+    for b in baseline.iter().flat_map(|b| &b.absent) {
+        results.push(absent_result(b, &index));
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -291,6 +317,55 @@ pub(crate) fn sarif(report: &ScanReport) -> Value {
             "results": results,
         }]
     })
+}
+
+/// A baseline's result this scan no longer has, where the baseline had it.
+fn absent_result(b: &BaselineFinding, index: &BTreeMap<&str, usize>) -> Value {
+    let file = match &b.location {
+        BaselineLocation::Path(path) => uri(path),
+        BaselineLocation::Uri(uri) => uri.clone(),
+    };
+    let mut fingerprint = format!("{}:{file}", b.rule);
+    let mut properties = serde_json::Map::new();
+    if let Some(severity) = &b.severity {
+        properties.insert("severity".into(), json!(severity));
+    }
+    if let Some(package) = &b.package {
+        fingerprint = format!(
+            "{fingerprint}:{package}:{}",
+            b.version.as_deref().unwrap_or("")
+        );
+        properties.insert("package".into(), json!(package));
+        properties.insert("version".into(), json!(b.version));
+    }
+    if let Some(advisory) = &b.advisory {
+        fingerprint = format!("{fingerprint}:{advisory}");
+        properties.insert("advisory".into(), json!(advisory));
+    }
+    let level = match b.severity.as_deref() {
+        Some("critical" | "high") => "error",
+        Some("low") => "note",
+        _ => "warning",
+    };
+    let mut result = json!({
+        "ruleId": b.rule,
+        "level": level,
+        "message": { "text": b.message },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": file },
+                "region": { "startLine": b.line.max(1) }
+            }
+        }],
+        "partialFingerprints": { "picketFinding/v1": fingerprint },
+        "properties": properties,
+        "baselineState": "absent",
+    });
+    // A rule this run has no result of is not in its rule list.
+    if let Some(i) = index.get(b.rule.as_str()) {
+        result["ruleIndex"] = json!(i);
+    }
+    result
 }
 
 /// The Line column: the declaring line, or an installed distribution's `.dist-info` folder.

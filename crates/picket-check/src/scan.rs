@@ -213,6 +213,9 @@ pub struct FileReport {
     pub dependencies: usize,
     /// File-level findings (`unlocked`), located at `line`.
     pub findings: Vec<ScanFinding>,
+    /// File-level findings the policy leaves out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredFinding>,
     /// 1-based line.
     pub line: usize,
     /// Why it could not be fully checked.
@@ -329,11 +332,63 @@ pub fn baseline_key(id: &str, path: &str) -> String {
     format!("{id}:{path}")
 }
 
-/// The findings of an earlier `picket scan` report — `--format json`, or `--format sarif` — as
-/// ignore entries without end: a package's finding by its advisory id (or finding id, with the
-/// file for a finding about one) for that package, a file's finding by its id and file. What
-/// the earlier JSON report ignored counts as known too.
-pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
+/// One finding of an earlier report (`--baseline`): what names it, and where it was, so a
+/// SARIF report can say it is `absent` now.
+#[derive(Debug, Clone)]
+pub struct BaselineFinding {
+    /// Its advisory id, else finding id (`ID:PATH` for a finding about a file).
+    pub key: String,
+    /// The package's normalized name; none for a finding about a whole file.
+    pub package: Option<String>,
+    /// The version it was about.
+    pub version: Option<String>,
+    /// The finding id (the SARIF `ruleId`).
+    pub rule: String,
+    /// `critical`, `high`, `medium` or `low`, when the report said.
+    pub severity: Option<String>,
+    /// What the report said of it.
+    pub message: String,
+    /// Where it was: a file path (JSON report), or the SARIF location's URI as written.
+    pub location: BaselineLocation,
+    /// 1-based line.
+    pub line: usize,
+    /// The advisory id, for `vulnerable` and `known-malicious`.
+    pub advisory: Option<String>,
+}
+
+/// Where a baseline's finding was.
+#[derive(Debug, Clone)]
+pub enum BaselineLocation {
+    /// A path, as a JSON report names files.
+    Path(String),
+    /// A SARIF `artifactLocation.uri`, already a URI.
+    Uri(String),
+}
+
+impl BaselineFinding {
+    /// The ignore entry that leaves it out of a later scan (without end).
+    pub fn ignore(&self, reason: &str) -> Ignore {
+        Ignore {
+            id: self.key.clone(),
+            package: self.package.clone(),
+            version: None,
+            until: "9999-12-31".to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// The reason a baseline's ignores give: "in the baseline FILE".
+pub fn baseline_reason(path: &Path) -> String {
+    format!("in the baseline {}", path.display())
+}
+
+/// The findings of an earlier `picket scan` report — `--format json`, or `--format sarif` — each
+/// named as an ignore entry without end would name it ([`BaselineFinding::ignore`]): a
+/// package's finding by its advisory id (or finding id, with the file for a finding about one)
+/// for that package, a file's finding by its id and file. What the earlier JSON report ignored
+/// counts as known too.
+pub fn baseline_findings(path: &Path) -> anyhow::Result<Vec<BaselineFinding>> {
     use serde_json::Value;
     let bytes = picket_deps::FsSource {
         max_bytes: 64 << 20,
@@ -343,14 +398,6 @@ pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
     let hint = "hint: write it with `picket scan --format json -o FILE` (or --format sarif)";
     let doc: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("the baseline {} is not JSON\n{hint}", path.display()))?;
-    let reason = format!("in the baseline {}", path.display());
-    let entry = |id: String, package: Option<&str>| Ignore {
-        id,
-        package: package.map(str::to_owned),
-        version: None,
-        until: "9999-12-31".to_owned(),
-        reason: reason.clone(),
-    };
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
     let list = |v: &Value, key: &str| {
         v.get(key)
@@ -358,18 +405,48 @@ pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
             .cloned()
             .unwrap_or_default()
     };
+    let line_of = |v: Option<&Value>| {
+        v.and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(1)
+    };
     let mut out = Vec::new();
     if let Some(runs) = doc.get("runs").and_then(Value::as_array) {
         // SARIF: picket's own results carry the package, advisory and file in `properties`.
         for result in runs.iter().flat_map(|r| list(r, "results")) {
+            // What the earlier report already called absent is gone.
+            if result.get("baselineState").and_then(Value::as_str) == Some("absent") {
+                continue;
+            }
             let properties = result.get("properties").cloned().unwrap_or(Value::Null);
             let Some(rule) = text(&result, "ruleId") else {
                 continue;
             };
-            let id = text(&properties, "advisory").unwrap_or_else(|| {
+            let key = text(&properties, "advisory").unwrap_or_else(|| {
                 text(&properties, "path").map_or(rule.clone(), |p| baseline_key(&rule, &p))
             });
-            out.push(entry(id, text(&properties, "package").as_deref()));
+            let physical = result.pointer("/locations/0/physicalLocation");
+            out.push(BaselineFinding {
+                key,
+                package: text(&properties, "package"),
+                version: text(&properties, "version"),
+                severity: text(&properties, "severity"),
+                message: result
+                    .pointer("/message/text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                location: BaselineLocation::Uri(
+                    physical
+                        .and_then(|p| p.pointer("/artifactLocation/uri"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                line: line_of(physical.and_then(|p| p.pointer("/region/startLine"))),
+                advisory: text(&properties, "advisory"),
+                rule,
+            });
         }
         return Ok(out);
     }
@@ -380,13 +457,28 @@ pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
         );
     };
     for p in packages {
-        let name = p.get("normalized").and_then(Value::as_str);
+        let name = text(p, "normalized");
+        let source_file = p.pointer("/source/file").and_then(Value::as_str);
         for f in list(p, "findings").iter().chain(&list(p, "ignored")) {
             let Some(id) = text(f, "id") else { continue };
-            let id = text(f, "advisory")
+            let key = text(f, "advisory")
                 .or_else(|| text(f, "path").map(|path| baseline_key(&id, &path)))
-                .unwrap_or(id);
-            out.push(entry(id, name));
+                .unwrap_or_else(|| id.clone());
+            out.push(BaselineFinding {
+                key,
+                package: name.clone(),
+                version: text(p, "version"),
+                severity: text(f, "severity"),
+                message: text(f, "message").unwrap_or_default(),
+                location: BaselineLocation::Path(
+                    text(f, "path")
+                        .or_else(|| source_file.map(str::to_owned))
+                        .unwrap_or_default(),
+                ),
+                line: line_of(p.pointer("/source/line")),
+                advisory: text(f, "advisory"),
+                rule: id,
+            });
         }
     }
     for file in doc
@@ -396,13 +488,67 @@ pub fn baseline(path: &Path) -> anyhow::Result<Vec<Ignore>> {
         .flatten()
     {
         let file_path = text(file, "path").unwrap_or_default();
-        for f in &list(file, "findings") {
+        for f in list(file, "findings").iter().chain(&list(file, "ignored")) {
             let Some(id) = text(f, "id") else { continue };
             let at = text(f, "path").unwrap_or_else(|| file_path.clone());
-            out.push(entry(baseline_key(&id, &at), None));
+            out.push(BaselineFinding {
+                key: baseline_key(&id, &at),
+                package: None,
+                version: None,
+                severity: text(f, "severity"),
+                message: text(f, "message").unwrap_or_default(),
+                location: BaselineLocation::Path(at),
+                line: line_of(file.get("line")),
+                advisory: None,
+                rule: id,
+            });
         }
     }
     Ok(out)
+}
+
+/// The findings of `previous` (a baseline) that `report` no longer has, found or ignored: what
+/// SARIF calls `absent`.
+pub fn absent<'a>(
+    previous: &'a [BaselineFinding],
+    report: &ScanReport,
+    today: i64,
+) -> Vec<&'a BaselineFinding> {
+    previous
+        .iter()
+        .filter(|b| {
+            let entry = [b.ignore("")];
+            let policy = Policy {
+                require_hashes: false,
+                ignore: &entry,
+                today,
+                licenses: None,
+            };
+            let in_files = report.files.iter().any(|file| {
+                file.findings
+                    .iter()
+                    .chain(file.ignored.iter().map(|i| &i.finding))
+                    .any(|f| policy.ignores_in_file(&file.path, f).is_some())
+            });
+            let in_packages = report.packages.iter().any(|p| {
+                p.findings
+                    .iter()
+                    .chain(p.ignored.iter().map(|i| &i.finding))
+                    .any(|f| {
+                        let aliases = f
+                            .advisory
+                            .as_ref()
+                            .and_then(|a| p.vulnerabilities.iter().find(|v| &v.id == a))
+                            .map(|v| v.aliases.as_slice())
+                            .unwrap_or_default();
+                        policy
+                            .ignores(&p.normalized, p.version.as_deref(), f, aliases)
+                            .is_some()
+                    })
+            });
+            !in_files && !in_packages
+        })
+        .collect()
 }
 
 /// The format a file's content shows ([`FileFormat::sniff`]); `None` when unreadable or none.
@@ -473,14 +619,14 @@ impl Policy<'_> {
             .find(|e| e.applies(normalized, version, &ids, self.today))
     }
 
-    /// Whether a file-level finding of the file at `path` is left out: by an entry for every
-    /// package naming its id, or its `ID:PATH`.
-    pub fn ignores_in_file(&self, path: &str, finding: &ScanFinding) -> bool {
+    /// The entry that leaves a file-level finding of the file at `path` out, if any: one for
+    /// every package naming its id, or its `ID:PATH`.
+    pub fn ignores_in_file(&self, path: &str, finding: &ScanFinding) -> Option<&Ignore> {
         let id = finding.finding.id.as_str();
         let key = baseline_key(id, finding.path.as_deref().unwrap_or(path));
         self.ignore
             .iter()
-            .any(|e| e.package.is_none() && e.applies("", None, &[id, &key], self.today))
+            .find(|e| e.package.is_none() && e.applies("", None, &[id, &key], self.today))
     }
 
     /// A warning for each ignore entry that has expired.
@@ -581,6 +727,7 @@ pub fn parse_files(paths: &[PathBuf]) -> Parsed {
                     format: Some(file.format),
                     dependencies: file.dependencies.len(),
                     findings: Vec::new(),
+                    ignored: Vec::new(),
                     line: 1,
                     error: None,
                 });
@@ -592,6 +739,7 @@ pub fn parse_files(paths: &[PathBuf]) -> Parsed {
                     format: FileFormat::detect(path),
                     dependencies: 0,
                     findings: Vec::new(),
+                    ignored: Vec::new(),
                     line: 1,
                     error: Some(e.to_string()),
                 });
@@ -651,6 +799,7 @@ pub fn parse_environment(sites: Vec<picket_env::SitePackages>) -> Parsed {
             format: Some(FileFormat::Installed),
             dependencies: dependencies.len(),
             findings: site.problems.into_iter().map(installed_finding).collect(),
+            ignored: Vec::new(),
             line: 1,
             error: None,
         });
@@ -700,10 +849,23 @@ pub fn scan(
     jobs: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> ScanReport {
-    let locked_dirs = unlocked_findings(&mut files, &parsed, policy);
+    let locked_dirs = unlocked_findings(&mut files, &parsed);
     for file in &mut files {
-        let path = file.path.clone();
-        file.findings.retain(|f| !policy.ignores_in_file(&path, f));
+        let (mut kept, mut ignored) = (Vec::new(), Vec::new());
+        for f in std::mem::take(&mut file.findings) {
+            match policy.ignores_in_file(&file.path, &f) {
+                Some(entry) => ignored.push(IgnoredFinding {
+                    finding: f,
+                    ignored: Ignored {
+                        until: entry.until.clone(),
+                        reason: entry.reason.clone(),
+                    },
+                }),
+                None => kept.push(f),
+            }
+        }
+        file.findings = kept;
+        file.ignored.extend(ignored);
     }
 
     // Every declaration once (a file included by two others, or named and included, is one).
@@ -784,7 +946,6 @@ pub fn scan(
 fn unlocked_findings(
     files: &mut [FileReport],
     parsed: &[DependencyFile],
-    policy: &Policy<'_>,
 ) -> std::collections::HashSet<PathBuf> {
     let mut locked_dirs = std::collections::HashSet::new();
     for (report, file) in files.iter_mut().zip(parsed) {
@@ -828,9 +989,8 @@ fn unlocked_findings(
             ),
         );
         report.line = file.dependencies[0].source.line;
-        if !policy.ignores_in_file(&report.path, &f) {
-            report.findings.push(f);
-        }
+        // The ignores are applied with the other file-level findings'.
+        report.findings.push(f);
     }
     locked_dirs
 }
