@@ -412,13 +412,14 @@ fn read_site_packages(sp: &Path, bounds: &Bounds, jobs: usize) -> Result<SitePac
         for _ in 0..jobs.min(tasks.len()).max(1) {
             s.spawn(|| {
                 let mut mine = Vec::new();
+                let mut scratch = Scratch::default();
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some((i, entry, resolved)) = tasks.get(n) else {
                         break;
                     };
                     let shown = sp.join(&entry.path);
-                    if let Some(p) = verify(entry, resolved, &shown, bounds) {
+                    if let Some(p) = verify(entry, resolved, &shown, bounds, &mut scratch) {
                         mine.push((*i, n, p));
                     }
                 }
@@ -661,12 +662,47 @@ fn outside(record_path: &Path, row: &record::RecordEntry) -> Problem {
     }
 }
 
+/// What one hashing thread keeps between files: the read buffer (allocated once: a fresh one per
+/// file cost a page fault per 4 KiB, for files of a few KiB each), and the folders already
+/// resolved (a file's links are then resolved with one `lstat`, not one per path component).
+#[derive(Default)]
+struct Scratch {
+    buffer: Vec<u8>,
+    folders: HashMap<PathBuf, PathBuf>,
+}
+
+/// The read buffer's size.
+const HASH_BUFFER: usize = 256 << 10;
+
+/// `path` with every link resolved, as `std::fs::canonicalize` gives it, and its metadata
+/// (links followed). Its folder is resolved once per thread; a file that is itself a link is
+/// resolved whole.
+fn resolve(path: &Path, scratch: &mut Scratch) -> std::io::Result<(PathBuf, std::fs::Metadata)> {
+    let own = std::fs::symlink_metadata(path)?;
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok((std::fs::canonicalize(path)?, std::fs::metadata(path)?));
+    };
+    if own.file_type().is_symlink() {
+        return Ok((std::fs::canonicalize(path)?, std::fs::metadata(path)?));
+    }
+    let folder = match scratch.folders.get(folder) {
+        Some(resolved) => resolved.clone(),
+        None => {
+            let resolved = std::fs::canonicalize(folder)?;
+            scratch.folders.insert(folder.to_owned(), resolved.clone());
+            resolved
+        }
+    };
+    Ok((folder.join(name), own))
+}
+
 /// Checks one listed file against its digest; `None` when it matches or is gone.
 fn verify(
     entry: &record::RecordEntry,
     resolved: &Path,
     shown: &Path,
     bounds: &Bounds,
+    scratch: &mut Scratch,
 ) -> Option<Problem> {
     let digest = entry.hash.as_ref()?;
     let problem = |weight, message: String| {
@@ -678,7 +714,7 @@ fn verify(
         })
     };
     // Links resolved: the file must still be inside the environment.
-    let canonical = match std::fs::canonicalize(resolved) {
+    let (canonical, meta) = match resolve(resolved, scratch) {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {
@@ -701,7 +737,6 @@ fn verify(
             ),
         );
     }
-    let meta = std::fs::metadata(&canonical).ok()?;
     if !meta.is_file() {
         return problem(
             Weight::High,
@@ -725,7 +760,7 @@ fn verify(
     {
         return changed(format!("{} bytes, RECORD says {size}", meta.len()));
     }
-    let actual = match hash_file(&canonical, &digest.algorithm) {
+    let actual = match hash_file(&canonical, &digest.algorithm, &mut scratch.buffer) {
         Ok(Some(actual)) => actual,
         Ok(None) => {
             return problem(
@@ -755,24 +790,34 @@ fn verify(
     ))
 }
 
-/// The file's digest under `algorithm`, streamed; `None` for an algorithm not accepted.
-fn hash_file(path: &Path, algorithm: &str) -> std::io::Result<Option<Vec<u8>>> {
-    fn stream<D: sha2::Digest>(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
+/// The file's digest under `algorithm`, streamed through `buffer` (sized on first use); `None`
+/// for an algorithm not accepted.
+fn hash_file(
+    path: &Path,
+    algorithm: &str,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    fn stream<D: sha2::Digest>(
+        mut file: std::fs::File,
+        buffer: &mut [u8],
+    ) -> std::io::Result<Vec<u8>> {
         let mut hasher = D::new();
-        let mut buffer = vec![0; 256 << 10];
         loop {
-            let n = file.read(&mut buffer)?;
+            let n = file.read(buffer)?;
             if n == 0 {
                 return Ok(hasher.finalize().to_vec());
             }
             hasher.update(&buffer[..n]);
         }
     }
+    if buffer.len() < HASH_BUFFER {
+        buffer.resize(HASH_BUFFER, 0);
+    }
     let file = std::fs::File::open(path)?;
     Ok(Some(match algorithm {
-        "sha256" => stream::<sha2::Sha256>(file)?,
-        "sha384" => stream::<sha2::Sha384>(file)?,
-        "sha512" => stream::<sha2::Sha512>(file)?,
+        "sha256" => stream::<sha2::Sha256>(file, buffer)?,
+        "sha384" => stream::<sha2::Sha384>(file, buffer)?,
+        "sha512" => stream::<sha2::Sha512>(file, buffer)?,
         _ => return Ok(None),
     }))
 }
