@@ -790,8 +790,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "URL")]
     pub index: Option<String>,
     /// Report only what is new since this earlier `picket scan --format json` (or `--format
-    /// sarif`) report: its findings are listed as ignored (for pull-request checks; SARIF results
-    /// are `new`).
+    /// sarif`) report: its findings are listed as ignored (for pull-request checks). SARIF gives
+    /// each result a `baselineState`: `new`, `unchanged` (in the baseline), or `absent` (in the
+    /// baseline, no longer found).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// A VEX document (OpenVEX or CycloneDX VEX), repeatable: a statement that a release is not
