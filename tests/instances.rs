@@ -511,10 +511,11 @@ fn clients_through_nginx_see_no_error_while_instances_restart() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let base = cluster.front.base.clone();
     // Readers do what pip does: the project page (PEP 691 JSON), then a file, whose hash must
-    // match the page's. One client in eight uploads new projects, as twine does.
+    // match the page's. One client in eight runs pip itself, one in eight uploads new releases.
     let workers: Vec<_> = (0..clients)
         .map(|c| {
             let (stop, base, token) = (stop.clone(), base.clone(), token.clone());
+            let (pip, downloads) = (venv.join("bin/pip"), tmp.path().join(format!("pip-{c}")));
             std::thread::spawn(move || {
                 let registry = Registry {
                     server: Server(Command::new("true").spawn().unwrap()),
@@ -522,10 +523,29 @@ fn clients_through_nginx_see_no_error_while_instances_restart() {
                     data: PathBuf::new(),
                 };
                 let (mut done, mut failures, mut uploaded) = (0u64, Vec::new(), Vec::new());
+                let mut installs = 0u64;
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     n += 1;
-                    if c % 8 == 7 {
+                    if c % 8 == 3 {
+                        // A real installer: pip resolves, downloads and checks the hash.
+                        let project = format!("steady-{}", (c + n) % 10);
+                        let out = Command::new(&pip)
+                            .args(["download", "--no-deps", "--no-cache-dir"])
+                            .args(["--disable-pip-version-check", "--index-url"])
+                            .arg(format!("{}/simple/", registry.base))
+                            .arg("-d")
+                            .arg(&downloads)
+                            .arg(&project)
+                            .env("PIP_CONFIG_FILE", "/dev/null")
+                            .output()
+                            .unwrap();
+                        if out.status.success() {
+                            installs += 1;
+                        } else {
+                            failures.push(format!("pip download {project}: {}", both(&out)));
+                        }
+                    } else if c % 8 == 7 {
                         // New releases of one project each (new projects have an hourly limit).
                         let (name, version) = (format!("fresh-{c}"), format!("1.{n}"));
                         let (status, body) = registry.upload_wheel(
@@ -551,7 +571,7 @@ fn clients_through_nginx_see_no_error_while_instances_restart() {
                     }
                     done += 1;
                 }
-                (done, failures, uploaded)
+                (done, failures, uploaded, installs)
             })
         })
         .collect();
@@ -567,17 +587,18 @@ fn clients_through_nginx_see_no_error_while_instances_restart() {
         std::thread::sleep(phase);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut requests, mut failures, mut uploaded) = (0, Vec::new(), Vec::new());
+    let (mut requests, mut failures, mut uploaded, mut installs) = (0, Vec::new(), Vec::new(), 0);
     for w in workers {
-        let (done, f, u) = w.join().unwrap();
+        let (done, f, u, i) = w.join().unwrap();
         requests += done;
+        installs += i;
         failures.extend(f);
         uploaded.extend(u);
     }
     let log = upstream_log(&cluster);
     let errors: Vec<_> = log.iter().filter(|(status, _)| *status >= 500).collect();
     eprintln!(
-        "{clients} clients, {seconds} s: {requests} operations ({} uploads), {} failed, {} 5xx of {} requests nginx logged",
+        "{clients} clients, {seconds} s: {requests} operations ({} uploads, {installs} pip downloads), {} failed, {} 5xx of {} requests nginx logged",
         uploaded.len(),
         failures.len(),
         errors.len(),
@@ -590,7 +611,7 @@ fn clients_through_nginx_see_no_error_while_instances_restart() {
         &failures[..failures.len().min(5)]
     );
     assert!(errors.is_empty(), "5xx through nginx: {errors:?}");
-    assert!(!uploaded.is_empty());
+    assert!(!uploaded.is_empty() && installs > 0);
     // Nothing lost: every accepted upload is served, with its hash, by each instance.
     for i in 0..2 {
         let direct = Registry {
