@@ -413,14 +413,20 @@ fn is_recovery_code(code: &str) -> bool {
 /// New recovery codes (`xxxxx-xxxxx`, 50 random bits each), shown once, and their sha256s, which
 /// are all that is stored.
 pub(crate) fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    let key = || -> String {
+        data_encoding::BASE32_NOPAD
+            .encode(&auth::random_bytes::<7>())
+            .to_ascii_lowercase()
+            .chars()
+            .take(10)
+            .collect()
+    };
     (0..RECOVERY_CODES)
         .map(|_| {
-            let key: String = data_encoding::BASE32_NOPAD
-                .encode(&auth::random_bytes::<7>())
-                .to_ascii_lowercase()
-                .chars()
-                .take(10)
-                .collect();
+            // All digits (one in 50 million) would read as a TOTP code at login: draw again.
+            let key = std::iter::repeat_with(key)
+                .find(|k| is_recovery_code(k))
+                .unwrap_or_default();
             let hash = auth::secret_hash(&key);
             (format!("{}-{}", &key[..5], &key[5..]), hash)
         })
@@ -1031,6 +1037,28 @@ pub(crate) async fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recovery_codes_are_told_from_totp_codes_as_typed() {
+        let (codes, hashes) = new_recovery_codes();
+        assert_eq!(
+            (codes.len(), hashes.len()),
+            (RECOVERY_CODES, RECOVERY_CODES)
+        );
+        for code in &codes {
+            assert!(is_recovery_code(code), "{code}");
+            assert!(is_recovery_code(&code.to_uppercase().replace('-', " ")));
+            assert_eq!(
+                auth::secret_hash(&recovery_code_key(&code.to_uppercase())),
+                hashes[codes.iter().position(|c| c == code).unwrap()]
+            );
+        }
+        assert!(!is_recovery_code("123456"));
+        assert!(
+            !is_recovery_code("2345672345"),
+            "all digits: a TOTP guess, not a code"
+        );
+    }
 
     #[test]
     fn usernames() {
