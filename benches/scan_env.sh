@@ -7,7 +7,8 @@
 # a fresh `python -m venv`, so every RECORD is pip's. picket reads the imported records and hashes
 # every installed file; pip-audit asks the same records of the loopback OSV stand-in
 # (tests/support/osv_api.py) about the environment (PIPAPI_PYTHON_LOCATION: that venv's python).
-# Whole-process wall times, medians of 5 (3 for pip-audit), and the vulnerabilities each found.
+# Whole-process wall times, medians of 5 (3 for pip-audit), and the vulnerabilities each found;
+# also picket with --record-sizes-only (sizes compared with RECORD, nothing hashed).
 #
 # Usage: benches/scan_env.sh [DISTRIBUTIONS=300] [RECORDS=40000] [FILES=20]
 # Needs .venv from scripts/test (pip-audit). Release build from this working tree.
@@ -31,6 +32,11 @@ scan() { "$picket" scan --offline --env "$work/env" --data-dir "$work/data"; }
 times=(); for _ in 1 2 3 4 5; do times+=("$(wall scan)"); done
 ours_time=$(printf '%s\n' "${times[@]}" | median)
 echo "picket scan --env: median $ours_time s (runs: ${times[*]})"
+# The explicit opt-out: sizes compared with RECORD, nothing hashed (a weaker tamper check).
+sizes() { "$picket" scan --offline --env "$work/env" --data-dir "$work/data" --record-sizes-only; }
+times=(); for _ in 1 2 3 4 5; do times+=("$(wall sizes)"); done
+sizes_time=$(printf '%s\n' "${times[@]}" | median)
+echo "picket scan --env --record-sizes-only: median $sizes_time s (runs: ${times[*]})"
 
 port=$(free_port)
 "$venv/bin/python" tests/support/osv_api.py "$work/corpus/all.zip" "$port" &
@@ -43,7 +49,7 @@ audit() {
 times=(); for _ in 1 2 3; do times+=("$(wall audit)"); done
 theirs_time=$(printf '%s\n' "${times[@]}" | median)
 echo "pip-audit -l: median $theirs_time s (runs: ${times[*]})"
-python3 -c "print(f'ratio: picket is {$theirs_time / $ours_time:.1f}x faster')"
+python3 -c "print(f'ratio: picket is {$theirs_time / $ours_time:.1f}x faster ({$theirs_time / $sizes_time:.1f}x with --record-sizes-only)')"
 
 ours=$({ "$picket" --format json scan --offline --env "$work/env" --data-dir "$work/data" 2>/dev/null || true; } |
   python3 -c "import json,sys; d=json.load(sys.stdin); print(sum(len(p['vulnerabilities']) for p in d['packages']), 'vulnerabilities,', sum(f['id']=='tampered' for p in d['packages'] for f in p['findings']), 'tampered')")

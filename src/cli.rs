@@ -778,6 +778,11 @@ pub struct ScanArgs {
         reason = "--env, --env PATH and no --env are three cases"
     )]
     pub env: Option<Option<PathBuf>>,
+    /// With `--env`: compare installed files with their RECORD by size only, hashing nothing.
+    /// Faster, but a weaker tamper check: an edit that keeps a file's size goes unseen. The
+    /// default hashes every file.
+    #[arg(long, requires = "env")]
+    pub record_sizes_only: bool,
     /// Scan the Python environments inside a container image: a `docker save` tarball, an OCI
     /// image layout folder or a tar of one. Its layers are applied in order (whiteouts
     /// honoured) and every site-packages folder of the result is scanned as `--env` scans one.

@@ -42,7 +42,15 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
             Some(path) => picket_env::Environment::locate(path)?,
             None => picket_env::Environment::active()?,
         };
-        let sites = picket_env::read(&env, args.jobs.max(1))?;
+        let check = if args.record_sizes_only {
+            output::warning(
+                "--record-sizes-only: installed files were compared with their RECORD by size alone, so an edit that keeps a file's size is not seen",
+            );
+            picket_env::FileCheck::Size
+        } else {
+            picket_env::FileCheck::Hash
+        };
+        let sites = picket_env::read_with(&env, args.jobs.max(1), check)?;
         parsed = scan::parse_environment(sites).and(parsed);
     }
     if let Some(image) = &args.image {

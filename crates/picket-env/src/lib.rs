@@ -261,8 +261,26 @@ pub struct SitePackages {
     pub warnings: Vec<String>,
 }
 
+/// How installed files are compared with their `RECORD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileCheck {
+    /// Size and digest: any change is seen (the default, and the tamper defense).
+    Hash,
+    /// Size alone, nothing hashed: faster, but an edit that keeps a file's size goes unseen.
+    Size,
+}
+
 /// Reads every `site-packages` folder of `env`, hashing with `jobs` threads.
 pub fn read(env: &Environment, jobs: usize) -> Result<Vec<SitePackages>, EnvError> {
+    read_with(env, jobs, FileCheck::Hash)
+}
+
+/// [`read`], comparing installed files with their `RECORD` as `check` says.
+pub fn read_with(
+    env: &Environment,
+    jobs: usize,
+    check: FileCheck,
+) -> Result<Vec<SitePackages>, EnvError> {
     let root = std::path::absolute(&env.root).map_err(|source| EnvError::Io {
         path: env.root.clone(),
         source,
@@ -274,6 +292,7 @@ pub fn read(env: &Environment, jobs: usize) -> Result<Vec<SitePackages>, EnvErro
     let bounds = Bounds {
         root: normalize(&root),
         canonical_root,
+        check,
     };
     env.site_packages
         .iter()
@@ -281,10 +300,11 @@ pub fn read(env: &Environment, jobs: usize) -> Result<Vec<SitePackages>, EnvErro
         .collect()
 }
 
-/// The environment's root, lexically and with links resolved.
+/// The environment's root, lexically and with links resolved, and how files are compared.
 struct Bounds {
     root: PathBuf,
     canonical_root: PathBuf,
+    check: FileCheck,
 }
 
 impl Bounds {
@@ -759,6 +779,9 @@ fn verify(
         && size != meta.len()
     {
         return changed(format!("{} bytes, RECORD says {size}", meta.len()));
+    }
+    if bounds.check == FileCheck::Size {
+        return None;
     }
     let actual = match hash_file(&canonical, &digest.algorithm, &mut scratch.buffer) {
         Ok(Some(actual)) => actual,

@@ -77,11 +77,10 @@ fn an_untouched_environment_has_no_findings() {
     assert!(messages(&read).is_empty(), "{:?}", messages(&read));
 }
 
-#[test]
-fn changed_and_added_files_are_tampered_at_their_paths() {
-    let tmp = tempfile::tempdir().unwrap();
+/// `demo` with `__init__.py` and `core.py`, `core.py` then edited keeping its size.
+fn two_modules_one_edited(root: &Path) -> PathBuf {
     let sp = venv(
-        tmp.path(),
+        root,
         &[
             ("demo/__init__.py", b"x = 1\n"),
             ("demo/core.py", b"y = 2\n"),
@@ -89,6 +88,13 @@ fn changed_and_added_files_are_tampered_at_their_paths() {
         "",
     );
     std::fs::write(sp.join("demo/core.py"), b"y = 3\n").unwrap();
+    sp
+}
+
+#[test]
+fn changed_and_added_files_are_tampered_at_their_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = two_modules_one_edited(tmp.path());
     std::fs::write(sp.join("demo/__init__.py"), b"import os; os.system('id')\n").unwrap();
     std::fs::write(sp.join("demo/helper.py"), b"z = 1\n").unwrap();
     std::fs::write(sp.join("demo/notes.txt"), b"hi\n").unwrap();
@@ -584,4 +590,27 @@ mod images {
             "{e}"
         );
     }
+}
+
+#[test]
+fn by_size_alone_a_same_size_edit_goes_unseen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = two_modules_one_edited(tmp.path());
+    std::fs::write(sp.join("demo/__init__.py"), b"import os\n").unwrap();
+    let env = Environment::locate(tmp.path()).unwrap();
+    let changed = |check| {
+        let read = read_with(&env, 2, check).unwrap();
+        let mut paths: Vec<String> = read[0].distributions[0]
+            .problems
+            .iter()
+            .map(|p| p.path.strip_prefix(&sp).unwrap().display().to_string())
+            .collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!(
+        changed(FileCheck::Hash),
+        ["demo/__init__.py", "demo/core.py"]
+    );
+    assert_eq!(changed(FileCheck::Size), ["demo/__init__.py"]);
 }
