@@ -427,12 +427,24 @@ fn pages_forms_and_admin_urls_are_guarded() {
             .contains(">restricted<")
     );
 
-    // The cohorts the live detector keeps on watch are listed beside the campaigns.
-    std::fs::write(
-        data.join("campaign-watch.json"),
-        r#"{"watch":[{"id":"2026-01-01-staff1","report":{"accounts":["staff1","staff2"],"reasons":["one employer's domain, set up by script"]}}]}"#,
-    )
-    .unwrap();
+    // The cohorts the live detector keeps on watch are listed beside the campaigns (stored
+    // where the leading instance's detector keeps them, for every instance's console).
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut config = picket_store::StoreConfig::in_dir(&data);
+            config.database_url = common::database_for(&data);
+            let store = picket_store::Store::connect(&config).await.unwrap();
+            store
+                .set_setting(
+                    picket_server::live::WATCH_SETTING,
+                    r#"{"watch":[{"id":"2026-01-01-staff1","report":{"accounts":["staff1","staff2"],"reasons":["one employer's domain, set up by script"]}}]}"#,
+                )
+                .await
+                .unwrap();
+        });
     let campaigns = root.get("/admin/campaigns/");
     assert!(
         campaigns.body.contains("2026-01-01-staff1"),
