@@ -11,6 +11,14 @@ Exit codes:
      worse; `inspect`: an archive is empty)
   2  usage or input error (unreadable, malformed or hostile input)";
 
+const FIX_EXIT_CODES: &str = "\
+Exit codes:
+  0  nothing to fix, or every vulnerable pin fixed (with --dry-run: every one can be)
+  1  some vulnerable pin could not be fixed: no release clears its advisories, or only
+     releases inside the cooldown, or none within the project's ranges, or it is malware
+  2  usage or input error (a malformed file, no index, the index or the lock tool failed);
+     no file is changed when a file can't be read";
+
 /// picket: defense against fake, squatted and malicious Python packages.
 #[derive(Debug, Parser)]
 #[command(name = "picket", version, about, after_help = EXIT_CODES)]
@@ -90,6 +98,11 @@ pub enum Command {
     /// releases (OSV, offline), pins, hashes and lock files. `--format sarif|markdown` for CI.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
+    /// Upgrade each vulnerable pinned release to the smallest release that clears every known
+    /// advisory, within the project's own ranges and outside the cooldown: requirements files
+    /// are rewritten in place (hashes from the index), uv.lock and poetry.lock by their tool.
+    #[command(after_help = FIX_EXIT_CODES)]
+    Fix(FixArgs),
     /// Write a software bill of materials for a project's locked dependencies:
     /// `--format cyclonedx` (1.6, the default) or `--format spdx` (2.3); or `--format openvex`,
     /// the `[[check.ignore]]` entries as an OpenVEX document.
@@ -831,6 +844,40 @@ pub struct ScanArgs {
     /// vulnerability (by default one line each, its title cut to the terminal's width).
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `picket fix`.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Dependency files or folders holding them (default: the current folder), found as `scan`
+    /// finds them. requirements*.txt (and the files they include) are rewritten, uv.lock and
+    /// poetry.lock relocked; `*.in` files and pyproject.toml are read as the project's ranges.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print the changes as a unified diff on stdout and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The package index (simple API base URL) to take releases, upload times and hashes from
+    /// (else PICKET_INDEX_URL, picket.toml's `index-url`, PIP_INDEX_URL, UV_INDEX_URL,
+    /// UV_DEFAULT_INDEX, pip.conf).
+    #[arg(long, visible_alias = "index-url", value_name = "URL")]
+    pub index: Option<String>,
+    /// Propose no release uploaded fewer than N days ago (else `cooldown-days` in [check] of
+    /// picket.toml, else 14).
+    #[arg(long, value_name = "N")]
+    pub cooldown_days: Option<u32>,
+    /// The uv to relock uv.lock with (default: `uv` on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub uv: Option<PathBuf>,
+    /// The Poetry to relock poetry.lock with (default: `poetry` on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub poetry: Option<PathBuf>,
+    /// The policy file (default: ./picket.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where imported data lives (default: `$PICKET_DATA_DIR`, else `~/.local/share/picket`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `picket sbom`.

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Deps(args) => commands::deps::run(args, cli.format),
         cli::Command::Check(args) => commands::check::run(args, cli.format),
         cli::Command::Scan(args) => commands::scan::run(args, cli.format),
+        cli::Command::Fix(args) => commands::fix::run(args, cli.format),
         cli::Command::Sbom(args) => commands::sbom::run(args, cli.format),
         cli::Command::Names(command) => commands::names::run(command, cli.format),
         cli::Command::Db(command) => commands::db::run(command, cli.format),

@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod check;
 pub mod db;
 pub mod deps;
+pub mod fix;
 pub mod guard;
 pub mod inspect;
 pub mod mcp;

@@ -6,6 +6,8 @@
 //!   advisories, with the pinning rules and the policy's ignores.
 //! - [`online`]: the cached HTTP client for a package index; [`index_url`]: which index the user
 //!   configured; [`osv_client`]: advisories from an OSV API.
+//! - [`fix`]: the smallest safe upgrade of each vulnerable pin, written into requirements files
+//!   or handed to the lock tool ([`lock_tool`]); [`text_diff`]: the diff `fix --dry-run` shows.
 //! - [`config`]: `picket.toml`, the policy; [`name_data`]: the name index in use.
 //! - [`monitor`]: the projects `picket monitor` watches and the findings it has sent.
 //!
@@ -13,13 +15,16 @@
 
 pub mod check;
 pub mod config;
+pub mod fix;
 pub mod index_url;
 pub mod licenses;
+pub mod lock_tool;
 pub mod monitor;
 pub mod name_data;
 pub mod online;
 pub mod osv_client;
 pub mod scan;
+pub mod text_diff;
 pub mod vex;
 
 pub use check::{Checker, PackageReport, Request, Verdict, check_all};

@@ -13,6 +13,7 @@ mod pipfile_lock;
 mod poetry_lock;
 mod pylock;
 mod pyproject;
+mod requirements_rewrite;
 mod requirements_txt;
 mod toml_doc;
 mod uv_lock;
@@ -22,6 +23,8 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use picket_formats::ProjectName;
+
+pub use requirements_rewrite::{PinUpdate, rewrite_requirements};
 use serde::Serialize;
 
 /// The formats this crate reads.

@@ -47,7 +47,7 @@ fn read_into(
 }
 
 /// Strips a comment: `#` at the start or after whitespace.
-fn strip_comment(line: &str) -> &str {
+pub(crate) fn strip_comment(line: &str) -> &str {
     let bytes = line.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
@@ -57,7 +57,7 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-fn is_comment_line(line: &str) -> bool {
+pub(crate) fn is_comment_line(line: &str) -> bool {
     line.trim_start().starts_with('#')
 }
 
