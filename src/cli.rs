@@ -858,8 +858,8 @@ pub struct FixArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// The package index (simple API base URL) to take releases, upload times and hashes from
-    /// (else PICKET_INDEX_URL, picket.toml's `index-url`, PIP_INDEX_URL, UV_INDEX_URL,
-    /// UV_DEFAULT_INDEX, pip.conf).
+    /// (else `PICKET_INDEX_URL`, picket.toml's `index-url`, `PIP_INDEX_URL`, `UV_INDEX_URL`,
+    /// `UV_DEFAULT_INDEX`, pip.conf).
     #[arg(long, visible_alias = "index-url", value_name = "URL")]
     pub index: Option<String>,
     /// Propose no release uploaded fewer than N days ago (else `cooldown-days` in [check] of
