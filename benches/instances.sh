@@ -20,6 +20,9 @@ chmod 755 "$pg"
 trap 'scripts/test-postgres stop "$pg/cluster" || true; rm -rf "$pg"' EXIT
 PICKET_TEST_DATABASE_URL=$(scripts/test-postgres start "$pg/cluster")
 export PICKET_TEST_DATABASE_URL
+status=0
 PICKET_LOAD_CLIENTS=$clients PICKET_LOAD_SECONDS=$seconds \
-  cargo test --release --locked -q --test instances clients_through_nginx -- --nocapture 2>&1 |
-  grep -E "clients,|test result|panicked|failed" || true
+  cargo test --release --locked -q --test instances clients_through_nginx -- --nocapture \
+  >"$pg/out" 2>&1 || status=$?
+grep -E "clients,|test result|panicked" "$pg/out" | cut -c1-2000
+exit "$status"
