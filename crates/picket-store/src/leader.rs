@@ -68,19 +68,17 @@ impl Store {
     pub async fn try_lead(&self) -> Result<Option<Leadership>, StoreError> {
         match self.backend {
             Backend::Postgres => {
-                let mut conn = self.pool.acquire().await?.detach();
+                let mut conn = self.pool.acquire().await?;
                 let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                     .bind(LEADER_LOCK_KEY)
-                    .fetch_one(&mut conn)
+                    .fetch_one(&mut *conn)
                     .await?;
-                if won {
-                    Ok(Some(Leadership {
-                        hold: Hold::Postgres(conn),
-                    }))
-                } else {
-                    let _ = conn.close().await;
-                    Ok(None)
-                }
+                // Won: the connection leaves the pool, so the lock lives exactly as long as it.
+                // Refused: it holds nothing and goes back to the pool (a follower asks every
+                // 2 s; it must not open a connection each time).
+                Ok(won.then(|| Leadership {
+                    hold: Hold::Postgres(conn.detach()),
+                }))
             }
             Backend::Sqlite => {
                 let path = self.leader_file.clone().ok_or_else(|| {
