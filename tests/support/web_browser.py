@@ -35,10 +35,10 @@ import zlib
 
 import zxingcpp
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["PICKET_WEB_BASE"]
@@ -205,10 +205,23 @@ def fill(field_id, value):
 
 
 def click(element):
-    """Clicks something that loads a page, and waits for the new page."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    """Clicks something that loads a page, and waits for the new page.
+
+    The old page is marked with a window property that a new document does not have. Waiting on the
+    old `<html>` element going stale instead is racy: while Chromium swaps documents, asking about the
+    old node can fail with "Node with given id does not belong to the document" rather than the stale
+    element error, so every driver error while the page changes counts as "not yet"."""
+    marker = f"picket-{time.monotonic_ns()}"
+    driver.execute_script("window.__picketPage = arguments[0];", marker)
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+    def new_page(d):
+        try:
+            return d.execute_script("return document.readyState !== 'loading' && window.__picketPage === undefined;")
+        except WebDriverException:
+            return False
+
+    WebDriverWait(driver, 15).until(new_page)
 
 
 def submit(css="main form button[type=submit]"):
