@@ -468,6 +468,8 @@ impl Store {
                     .map(|r| (r.get("id"), r.get("name")))
                     .collect();
                     for (project_id, name) in held {
+                        // As with `release`: what held the project as malicious is reverted, so
+                        // the record a campaign or a confirmed report published is withdrawn.
                         sqlx::query(
                             "UPDATE projects SET quarantined_at = NULL, quarantine_reason = NULL, \
                              quarantine_evidence = NULL, reviewed_at = $1 WHERE id = $2",
@@ -482,6 +484,7 @@ impl Store {
                             cx,
                             json!({ "project": name, "versions": [] }),
                         ));
+                        crate::malicious::withdraw_in(&mut tx, &name, cx, &mut changes).await?;
                     }
                 }
             }

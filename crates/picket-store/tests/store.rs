@@ -793,6 +793,27 @@ async fn campaigns_and_malicious_removals_publish_records_that_a_release_withdra
     assert_eq!(records[1].withdrawn_at, None);
     assert_ne!(store.malicious_records_version().await.unwrap(), version);
 
+    // Restoring the account reverts the campaign for what it still owns: bait-two is released and
+    // its record withdrawn too.
+    let restored = store
+        .admin(&AdminAction::RestoreUser(vec!["bot".into()]), &later, false)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = restored.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["account.enable", "project.release", "osv.withdraw"]);
+    assert_eq!(restored[2].data["project"], "bait-two");
+    let records = store.malicious_records().await.unwrap();
+    assert_eq!(records[1].withdrawn_at, Some(T + 1000));
+    assert!(
+        store
+            .project("bait-two")
+            .await
+            .unwrap()
+            .unwrap()
+            .quarantine
+            .is_none()
+    );
+
     // Removed as malicious: the record keeps its id and comes back with the new origin alone.
     let remove = AdminAction::RemoveProject {
         projects: vec!["bait-one".into()],
