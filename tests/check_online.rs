@@ -3,22 +3,11 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{
-    Canned, canned_server, canned_server_logged, package, picket, pip_wheel, project, pypiserver,
-    text, venv,
+    Canned, canned_server, canned_server_logged, check_json as check, package, picket, pip_wheel,
+    project, pypiserver, text, venv,
 };
 use serde_json::Value;
-
-fn check(dir: &Path, index: &str, names: &[&str]) -> (Option<i32>, Value) {
-    let mut args = vec!["--format=json", "check", "--index", index];
-    args.extend(names);
-    let out = picket(dir, &args);
-    let doc = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)));
-    (out.status.code(), doc)
-}
 
 fn ids(pkg: &Value) -> Vec<String> {
     pkg["findings"]

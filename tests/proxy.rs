@@ -500,14 +500,19 @@ fn misbehave(path: &str, stream: &mut std::net::TcpStream, port: u16) {
     }
 }
 
-/// GET through a fresh connection; returns the head and body as text.
+/// GET through a fresh connection asking for PEP 691 JSON; returns the head and body as text.
 fn get(url: &str) -> String {
+    get_as(url, "application/vnd.pypi.simple.v1+json")
+}
+
+/// GET through a fresh connection with `accept`; returns the head and body as text.
+fn get_as(url: &str, accept: &str) -> String {
     let rest = url.trim_start_matches("http://");
     let (address, path) = rest.split_at(rest.find('/').unwrap());
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/vnd.pypi.simple.v1+json\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = Vec::new();
@@ -595,6 +600,124 @@ fn hostile_upstreams_are_refused_with_a_clear_error_and_nothing_bad_is_cached() 
         pages,
         ["badhash.body", "badhash.json", "bomb.body", "bomb.json"]
     );
+}
+
+/// An upstream whose projects carry PEP 792 status markers: `retired` (JSON, deprecated, with a
+/// reason) and `frozen` (HTML, archived), each with one wheel, and `seized` (quarantined, no files).
+fn marked(path: &str, stream: &mut std::net::TcpStream, _port: u16) {
+    let wheel =
+        |name: &str| picket_testkit::wheel(name, "1.0", &[(&format!("{name}/__init__.py"), CODE)]);
+    match path {
+        "/simple/retired/" => {
+            let bytes = wheel("retired");
+            let mut doc: serde_json::Value = serde_json::from_slice(&page(
+                "retired",
+                "retired-1.0-py3-none-any.whl",
+                &picket_formats::hashes::sha256_hex(&bytes),
+            ))
+            .unwrap();
+            doc["project-status"] =
+                serde_json::json!({"status": "deprecated", "reason": "use <renewed>"});
+            respond(
+                stream,
+                "200 OK",
+                "Content-Type: application/vnd.pypi.simple.v1+json\r\n",
+                doc.to_string().as_bytes(),
+            );
+        }
+        "/simple/frozen/" => {
+            let sha = picket_formats::hashes::sha256_hex(&wheel("frozen"));
+            let html = format!(
+                "<!DOCTYPE html><html><head><meta name=\"pypi:repository-version\" content=\"1.4\">\
+                 <meta name=\"pypi:project-status\" content=\"archived\"></head><body>\
+                 <a href=\"/files/frozen-1.0-py3-none-any.whl#sha256={sha}\">frozen-1.0-py3-none-any.whl</a></body></html>"
+            );
+            respond(stream, "200 OK", "Content-Type: text/html\r\n", html.as_bytes());
+        }
+        "/simple/seized/" => respond(
+            stream,
+            "200 OK",
+            "Content-Type: application/vnd.pypi.simple.v1+json\r\n",
+            br#"{"meta": {"api-version": "1.4"}, "name": "seized", "files": [], "project-status": {"status": "quarantined"}}"#,
+        ),
+        "/files/retired-1.0-py3-none-any.whl" => respond(stream, "200 OK", "", &wheel("retired")),
+        "/files/frozen-1.0-py3-none-any.whl" => respond(stream, "200 OK", "", &wheel("frozen")),
+        _ => respond(stream, "404 Not Found", "", b"not here"),
+    }
+}
+
+#[test]
+fn pep_792_status_markers_pass_through_the_proxy_and_check_reports_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let upstream = hostile_upstream(marked);
+    let proxy = start_proxy(tmp.path(), &[&upstream], "");
+    let base = proxy.simple.trim_end_matches("/simple/").to_owned();
+    let body = |answer: &str| answer.split("\r\n\r\n").nth(1).unwrap().to_owned();
+
+    // JSON in, JSON and HTML out; HTML in, the same.
+    let answer = get(&format!("{base}/simple/retired/"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let doc: serde_json::Value = serde_json::from_str(&body(&answer)).unwrap();
+    assert_eq!(
+        doc["project-status"],
+        serde_json::json!({"status": "deprecated", "reason": "use <renewed>"})
+    );
+    assert_eq!(doc["meta"]["api-version"], "1.4");
+    assert_eq!(doc["files"].as_array().unwrap().len(), 1, "{doc}");
+    let html = |project: &str| {
+        let answer = get_as(&format!("{base}/simple/{project}/"), "text/html");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        body(&answer)
+    };
+    let retired = html("retired");
+    assert!(
+        retired.contains("<meta name=\"pypi:project-status\" content=\"deprecated\">")
+            && retired.contains(
+                "<meta name=\"pypi:project-status-reason\" content=\"use &lt;renewed&gt;\">"
+            ),
+        "{retired}"
+    );
+    let frozen = html("frozen");
+    assert!(
+        frozen.contains("<meta name=\"pypi:project-status\" content=\"archived\">"),
+        "{frozen}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&body(&get(&format!("{base}/simple/frozen/")))).unwrap();
+    assert_eq!(doc["project-status"]["status"], "archived", "{doc}");
+    assert!(doc["project-status"].get("reason").is_none(), "{doc}");
+
+    // `picket check` through the proxy: quarantined blocks, deprecated warns, archived is noted.
+    let data = tmp.path().join("check-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (code, doc) = common::check_json(&data, &proxy.simple, &["retired", "frozen", "seized"]);
+    assert_eq!(code, Some(1), "{doc}");
+    let status_of = |name: &str| {
+        let package = common::package(&doc, name);
+        let finding = common::finding(package, "project-status");
+        (
+            package["verdict"].as_str().unwrap().to_owned(),
+            finding["severity"].as_str().unwrap().to_owned(),
+            finding["message"].as_str().unwrap().to_owned(),
+            package["error"].clone(),
+        )
+    };
+    let (verdict, severity, message, error) = status_of("seized");
+    assert_eq!((verdict.as_str(), severity.as_str()), ("block", "high"));
+    assert!(message.contains("quarantined seized"), "{message}");
+    assert!(
+        error.is_null(),
+        "a quarantined project is not an error: {error}"
+    );
+    let (verdict, severity, message, _) = status_of("retired");
+    assert_eq!((verdict.as_str(), severity.as_str()), ("warn", "medium"));
+    assert!(
+        message.contains("deprecated") && message.contains("use <renewed>"),
+        "{message}"
+    );
+    let (_, severity, message, _) = status_of("frozen");
+    assert_eq!(severity, "low");
+    assert!(message.contains("archived"), "{message}");
 }
 
 /// `picket guard -- COMMAND` with the user's index in `PIP_INDEX_URL`.

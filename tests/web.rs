@@ -1012,6 +1012,24 @@ fn archived_projects_say_so_take_no_uploads_and_still_install() {
         "{html}"
     );
 
+    // `picket check` against the registry notes it, with the owners' reason, and still inspects
+    // the release.
+    let check_data = tmp.path().join("check-data");
+    std::fs::create_dir_all(&check_data).unwrap();
+    let (_, doc) = common::check_json(&check_data, &registry.simple(), &["ada-tool"]);
+    let package = common::package(&doc, "ada-tool");
+    let finding = common::finding(package, "project-status");
+    assert_eq!(finding["severity"], "low", "{doc}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("is archived (\"<script>alert(1)</script> use ada-tool2\")"),
+        "{doc}"
+    );
+    assert_eq!(package["version"], "1.0", "{doc}");
+    assert!(package["error"].is_null(), "{doc}");
+
     // No new uploads.
     let (status, body) = registry.upload_wheel_bytes(&token, "ada-tool", "1.1", &wheel("1.1"));
     assert_eq!(status, 400, "{body}");

@@ -89,6 +89,10 @@ fn rule_text(id: FindingId) -> (&'static str, &'static str) {
             "Release is yanked",
             "The pinned release was withdrawn by its publisher.",
         ),
+        FindingId::ProjectStatus => (
+            "Project is archived, deprecated or quarantined",
+            "The index marks the project with a PEP 792 status: archived (no more releases), deprecated (obsolete) or quarantined (held as unsafe).",
+        ),
         FindingId::SingleRelease => (
             "Project has a single release",
             "Established projects rarely have one release.",

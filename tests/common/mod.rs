@@ -103,6 +103,27 @@ pub fn package<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
         .unwrap_or_else(|| panic!("{name} not in {doc}"))
 }
 
+/// `picket --format=json check --index INDEX NAMES…` with `dir` as its data directory: the exit
+/// code and the document.
+pub fn check_json(dir: &Path, index: &str, names: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["--format=json", "check", "--index", index];
+    args.extend(names);
+    let out = picket(dir, &args);
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)));
+    (out.status.code(), doc)
+}
+
+/// The finding `id` of one `packages` entry of a `check --format json` document.
+pub fn finding<'a>(package: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    package["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} finding in {package}"))
+}
+
 /// A wheel of `name` 1.0 whose one module is `code`, written to `dir`; returns its path.
 pub fn code_wheel(dir: &Path, name: &str, code: &[u8]) -> PathBuf {
     let escaped = name.replace('-', "_");

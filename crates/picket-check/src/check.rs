@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
-use picket_formats::simple_api::{ProjectPage, Yanked};
+use picket_formats::simple_api::{ProjectPage, ProjectStatus, Yanked};
 use picket_formats::time::{now_unix, unix_seconds};
 use picket_formats::{DistFilename, ProjectName, Version};
 use picket_inspect::{Inventory, Limits, inspect_bytes};
@@ -287,6 +287,14 @@ fn check_one(context: &Checker<'_>, request: &Request) -> PackageReport {
         releases.dedup();
         report.releases = Some(releases);
         report.first_upload = first_upload(&page);
+        if let Some(status) = status_finding(&request.name, &page) {
+            let quarantined = page.status == ProjectStatus::Quarantined;
+            report.findings.push(status);
+            if quarantined {
+                // It lists no files: there is no release to inspect, and nothing is missing.
+                return finish(report);
+            }
+        }
         match online_findings(
             context,
             client.as_ref(),
@@ -303,11 +311,47 @@ fn check_one(context: &Checker<'_>, request: &Request) -> PackageReport {
             Err(e) => report.error = Some(e),
         }
     }
+    finish(report)
+}
+
+/// Sorts the findings worst first and sets the verdict.
+fn finish(mut report: PackageReport) -> PackageReport {
     report
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
     report.verdict = Verdict::of(&report.findings);
     report
+}
+
+/// The finding a PEP 792 status marker on the project page calls for: quarantined blocks (the
+/// index holds the project as unsafe), deprecated warns (obsolete; the reason often names the
+/// successor), archived is noted (no more releases, so no more fixes, but nothing wrong today).
+fn status_finding(name: &str, page: &ProjectPage) -> Option<Finding> {
+    let reason = page
+        .status_reason
+        .as_deref()
+        .map(|r| format!(" (\"{}\")", r.trim()))
+        .unwrap_or_default();
+    let (severity, message) = match page.status {
+        ProjectStatus::Active => return None,
+        ProjectStatus::Quarantined => (
+            Severity::High,
+            format!(
+                "the index has quarantined {name}{reason}: it holds the project as unsafe and serves no files; do not install it, and remove it where it is installed"
+            ),
+        ),
+        ProjectStatus::Deprecated => (
+            Severity::Medium,
+            format!("{name} is deprecated by its owners{reason}; move to its successor"),
+        ),
+        ProjectStatus::Archived => (
+            Severity::Low,
+            format!(
+                "{name} is archived{reason}: its owners expect no more releases, so no more security fixes; plan a replacement"
+            ),
+        ),
+    };
+    Some(finding(FindingId::ProjectStatus, severity, message, None))
 }
 
 fn finding(id: FindingId, severity: Severity, message: String, target: Option<String>) -> Finding {

@@ -1,5 +1,6 @@
 //! Project pages of the simple repository API: PEP 691 JSON and PEP 503 HTML, with the PEP 592
-//! (yanked), PEP 658/714 (core metadata) and PEP 700 (`size`, `upload-time`, `versions`) fields.
+//! (yanked), PEP 658/714 (core metadata), PEP 700 (`size`, `upload-time`, `versions`) and PEP 792
+//! (project status) fields.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +50,44 @@ pub struct FileEntry {
     pub core_metadata: bool,
 }
 
+/// A project's status marker (PEP 792). A page without one, or with a value PEP 792 does not
+/// define, is `Active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectStatus {
+    /// The default: nothing to say.
+    Active,
+    /// Its owners expect no more releases.
+    Archived,
+    /// The index holds it as unsafe (malware, for instance); it lists no files.
+    Quarantined,
+    /// Obsolete, perhaps superseded by another project.
+    Deprecated,
+}
+
+impl ProjectStatus {
+    /// The status a marker's value names; `None` for a value PEP 792 does not define.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "active" => Some(Self::Active),
+            "archived" => Some(Self::Archived),
+            "quarantined" => Some(Self::Quarantined),
+            "deprecated" => Some(Self::Deprecated),
+            _ => None,
+        }
+    }
+
+    /// The marker's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Archived => "archived",
+            Self::Quarantined => "quarantined",
+            Self::Deprecated => "deprecated",
+        }
+    }
+}
+
 /// A project page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectPage {
@@ -58,6 +97,10 @@ pub struct ProjectPage {
     pub files: Vec<FileEntry>,
     /// Every version (PEP 700); empty when the index does not list them.
     pub versions: Vec<String>,
+    /// The project's status (PEP 792).
+    pub status: ProjectStatus,
+    /// Why, if the index says (PEP 792's `reason`), for people to read.
+    pub status_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +109,14 @@ struct JsonPage {
     files: Vec<JsonFile>,
     #[serde(default)]
     versions: Vec<String>,
+    #[serde(default, rename = "project-status")]
+    project_status: Option<JsonStatus>,
+}
+
+#[derive(Deserialize)]
+struct JsonStatus {
+    status: Option<String>,
+    reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,7 +156,19 @@ impl ProjectPage {
     pub fn from_json(bytes: &[u8]) -> Result<Self, PageError> {
         let page: JsonPage =
             serde_json::from_slice(bytes).map_err(|e| PageError::Json(e.to_string()))?;
+        let (status, status_reason) = match page.project_status {
+            Some(JsonStatus { status, reason }) => (
+                status
+                    .as_deref()
+                    .and_then(ProjectStatus::parse)
+                    .unwrap_or(ProjectStatus::Active),
+                reason.filter(|r| !r.trim().is_empty()),
+            ),
+            None => (ProjectStatus::Active, None),
+        };
         Ok(Self {
+            status,
+            status_reason,
             name: page.name,
             files: page
                 .files
@@ -179,10 +242,31 @@ impl ProjectPage {
                     || attributes.contains_key("data-dist-info-metadata"),
             });
         }
+        let meta = |wanted: &str| {
+            let mut rest = html;
+            while let Some(start) = find_ignore_case(rest, "<meta") {
+                let after = &rest[start + 5..];
+                let tag_end = after.find('>').unwrap_or(after.len());
+                let attributes = parse_attributes(after[..tag_end].trim_end_matches('/'));
+                if attributes
+                    .get("name")
+                    .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+                {
+                    return attributes.get("content").cloned();
+                }
+                rest = &after[tag_end..];
+            }
+            None
+        };
         Ok(Self {
             name: None,
             files,
             versions: Vec::new(),
+            status: meta("pypi:project-status")
+                .as_deref()
+                .and_then(ProjectStatus::parse)
+                .unwrap_or(ProjectStatus::Active),
+            status_reason: meta("pypi:project-status-reason").filter(|r| !r.trim().is_empty()),
         })
     }
 }
@@ -292,6 +376,7 @@ mod tests {
         assert_eq!(page.files[0].hashes["sha256"], "abc");
         assert!(page.files[0].core_metadata);
         assert_eq!(page.files[1].yanked, Yanked::No);
+        assert_eq!(page.status, ProjectStatus::Active);
         assert!(matches!(
             ProjectPage::from_json(b"{\"files\": 3}"),
             Err(PageError::Json(_))
@@ -332,5 +417,32 @@ mod tests {
             Yanked::Yes(Some("bad & broken".into()))
         );
         assert!(page.files[2].core_metadata);
+        assert_eq!(page.status, ProjectStatus::Active);
+    }
+
+    #[test]
+    fn reads_pep_792_status_markers_in_both_formats() {
+        let json = br#"{"meta":{"api-version":"1.4"},"name":"old","files":[],
+          "project-status":{"status":"deprecated","reason":"use new-thing"}}"#;
+        let page = ProjectPage::from_json(json).unwrap();
+        assert_eq!(page.status, ProjectStatus::Deprecated);
+        assert_eq!(page.status_reason.as_deref(), Some("use new-thing"));
+        let html = br#"<html><head><meta name="pypi:repository-version" content="1.4">
+<META NAME="pypi:project-status" CONTENT="quarantined"/>
+<meta name="pypi:project-status-reason" content="malware &amp; more"></head><body></body></html>"#;
+        let page = ProjectPage::from_html(html).unwrap();
+        assert_eq!(page.status, ProjectStatus::Quarantined);
+        assert_eq!(page.status_reason.as_deref(), Some("malware & more"));
+        // A value PEP 792 does not define, or an empty reason, says nothing.
+        let json = br#"{"files":[],"project-status":{"status":"sunset","reason":" "}}"#;
+        let page = ProjectPage::from_json(json).unwrap();
+        assert_eq!(
+            (page.status, page.status_reason),
+            (ProjectStatus::Active, None)
+        );
+        let html = br#"<meta name="pypi:project-status" content="archived"><a href="a-1.0.tar.gz">a-1.0.tar.gz</a>"#;
+        let page = ProjectPage::from_html(html).unwrap();
+        assert_eq!(page.status, ProjectStatus::Archived);
+        assert_eq!(page.files.len(), 1);
     }
 }

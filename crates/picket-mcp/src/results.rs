@@ -47,8 +47,8 @@ impl Verdict {
 pub struct FindingOut {
     /// What kind: `nonexistent`, `typosquat`, `confusable`, `stdlib-name`,
     /// `known-hallucination`, `hallucination-pattern`, `new-project`, `empty-package`,
-    /// `entrypoint-shadowing`, `yanked`, `single-release`, `no-description`, and in scans
-    /// `known-malicious`, `vulnerable`, `unpinned`, `no-hashes`, `unlocked`.
+    /// `entrypoint-shadowing`, `yanked`, `project-status`, `single-release`, `no-description`,
+    /// and in scans `known-malicious`, `vulnerable`, `unpinned`, `no-hashes`, `unlocked`.
     pub id: String,
     /// `low`, `medium`, `high` or `critical`.
     pub severity: String,

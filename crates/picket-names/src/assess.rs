@@ -60,6 +60,8 @@ pub enum FindingId {
     EntrypointShadowing,
     /// The chosen release is yanked.
     Yanked,
+    /// The index marks the project archived, deprecated or quarantined (PEP 792).
+    ProjectStatus,
     /// The project has a single release.
     SingleRelease,
     /// The project has no description.
@@ -97,6 +99,7 @@ impl FindingId {
             Self::EmptyPackage => "empty-package",
             Self::EntrypointShadowing => "entrypoint-shadowing",
             Self::Yanked => "yanked",
+            Self::ProjectStatus => "project-status",
             Self::SingleRelease => "single-release",
             Self::NoDescription => "no-description",
             Self::KnownMalicious => "known-malicious",

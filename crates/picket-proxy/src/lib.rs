@@ -37,7 +37,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use picket_formats::simple_api::{FileEntry, JSON_CONTENT_TYPE, ProjectPage, Yanked};
+use picket_formats::simple_api::{
+    FileEntry, JSON_CONTENT_TYPE, ProjectPage, ProjectStatus, Yanked,
+};
 use picket_formats::{DistFilename, Version};
 use serde::{Deserialize, Serialize};
 
@@ -645,8 +647,11 @@ impl Proxy {
             listed.push((entry, sha.clone()));
         }
         let files = self.0.files_path.trim_start_matches('/');
-        let json = render_json(&display, &listed, &versions, files);
-        let html = render_html(&display, &listed, files);
+        // The upstream's PEP 792 status passes through: an installer behind the proxy sees that a
+        // project is archived, deprecated or quarantined as it would upstream.
+        let status = (page.status, page.status_reason.as_deref());
+        let json = render_json(&display, &listed, &versions, files, status);
+        let html = render_html(&display, &listed, files, status);
         let etag = format!("\"{}\"", &picket_formats::hashes::sha256_hex(&json)[..32]);
         Ok(Rendered {
             json: Bytes::from(json),
@@ -801,11 +806,16 @@ fn parse_page(meta: &PageMeta, body: &[u8]) -> Result<ProjectPage, String> {
     .map_err(|e| e.to_string())
 }
 
+/// The simple API version the proxy's pages declare: 1.4, for PEP 792's status markers (every
+/// field added since 1.0 is optional).
+const API_VERSION: &str = "1.4";
+
 fn render_json(
     display: &str,
     files: &[(&FileEntry, String)],
     versions: &std::collections::BTreeSet<Version>,
     files_path: &str,
+    (status, reason): (ProjectStatus, Option<&str>),
 ) -> Vec<u8> {
     let files: Vec<serde_json::Value> = files
         .iter()
@@ -835,12 +845,18 @@ fn render_json(
             v
         })
         .collect();
-    let doc = serde_json::json!({
-        "meta": {"api-version": "1.1"},
+    let mut doc = serde_json::json!({
+        "meta": {"api-version": API_VERSION},
         "name": display,
         "versions": versions.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "files": files,
     });
+    if status != ProjectStatus::Active {
+        doc["project-status"] = serde_json::json!({ "status": status.as_str() });
+        if let Some(reason) = reason {
+            doc["project-status"]["reason"] = reason.into();
+        }
+    }
     serde_json::to_vec(&doc).unwrap_or_default()
 }
 
@@ -852,12 +868,32 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#x27;")
 }
 
-fn render_html(display: &str, files: &[(&FileEntry, String)], files_path: &str) -> Vec<u8> {
+fn render_html(
+    display: &str,
+    files: &[(&FileEntry, String)],
+    files_path: &str,
+    (status, reason): (ProjectStatus, Option<&str>),
+) -> Vec<u8> {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(256 + files.len() * 200);
+    let mut status_meta = String::new();
+    if status != ProjectStatus::Active {
+        let _ = write!(
+            status_meta,
+            "<meta name=\"pypi:project-status\" content=\"{}\">",
+            status.as_str()
+        );
+        if let Some(reason) = reason {
+            let _ = write!(
+                status_meta,
+                "<meta name=\"pypi:project-status-reason\" content=\"{}\">",
+                escape(reason)
+            );
+        }
+    }
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Links for {0}</title></head>\n<body>\n<h1>Links for {0}</h1>\n",
+        "<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">{status_meta}<title>Links for {0}</title></head>\n<body>\n<h1>Links for {0}</h1>\n",
         escape(display)
     );
     for (f, sha) in files {
@@ -931,7 +967,7 @@ async fn root(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
     names.sort();
     if wants_json(&headers) {
         let doc = serde_json::json!({
-            "meta": {"api-version": "1.1"},
+            "meta": {"api-version": API_VERSION},
             "projects": names.iter().map(|n| serde_json::json!({"name": n})).collect::<Vec<_>>(),
         });
         ([(header::CONTENT_TYPE, JSON_CONTENT_TYPE)], doc.to_string()).into_response()
