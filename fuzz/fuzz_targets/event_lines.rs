@@ -15,8 +15,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     );
     for line in data.split(|&b| b == b'\n') {
         if let Ok(Some((time, event))) = parse_line(line) {
-            let owned = picket_campaigns::OwnedEvent::new(time, &event);
-            detector.observe(owned.time, &owned.view());
+            let mut batch = picket_campaigns::EventBatch::with_capacity(1);
+            batch.push(time, &event);
+            for (t, e) in batch.iter() {
+                detector.observe(t, &e);
+            }
             detector.observe(time, &event);
         }
     }

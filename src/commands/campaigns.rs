@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -70,18 +70,14 @@ fn run_detector(file: &Path, config: DetectorConfig, quiet: bool) -> anyhow::Res
     let (mut events, mut skipped) = (0u64, 0u64);
     let mut peak = picket_campaigns::Stats::default();
     for batch in rx {
-        for item in &batch.items {
-            match item {
-                Ok(event) => {
-                    events += 1;
-                    detector.observe(event.time, &event.view());
-                }
-                Err((line_no, message)) => {
-                    skipped += 1;
-                    if skipped <= 10 {
-                        eprintln!("{display}:{line_no}: skipped: {message}");
-                    }
-                }
+        for (time, event) in batch.events.iter() {
+            events += 1;
+            detector.observe(time, &event);
+        }
+        for (line_no, message) in &batch.errors {
+            skipped += 1;
+            if skipped <= 10 {
+                eprintln!("{display}:{line_no}: skipped: {message}");
             }
         }
         if let Some(bar) = &bar {
@@ -129,10 +125,26 @@ fn run_detector(file: &Path, config: DetectorConfig, quiet: bool) -> anyhow::Res
 /// Lines parsed per batch handed to the detector.
 const BATCH: usize = 4096;
 
+/// A batch's text is sent on before it reaches this many bytes.
+const BATCH_TEXT: usize = 64 << 20;
+
 struct Batch {
     first_line: u64,
     read: u64,
-    items: Vec<Result<picket_campaigns::OwnedEvent, (u64, String)>>,
+    events: picket_campaigns::EventBatch,
+    /// Lines skipped, with their numbers and why.
+    errors: Vec<(u64, String)>,
+}
+
+impl Batch {
+    fn new(first_line: u64) -> Self {
+        Self {
+            first_line,
+            read: 0,
+            events: picket_campaigns::EventBatch::with_capacity(BATCH),
+            errors: Vec::new(),
+        }
+    }
 }
 
 /// Reads and parses the log, sending batches in order; stops when the receiver is gone.
@@ -140,83 +152,81 @@ fn parse_batches(
     handle: std::fs::File,
     tx: &std::sync::mpsc::SyncSender<Batch>,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, handle);
-    let mut line = Vec::with_capacity(4096);
-    let (mut line_no, mut read) = (0u64, 0u64);
-    let mut batch = Batch {
-        first_line: 1,
-        read: 0,
-        items: Vec::with_capacity(BATCH),
-    };
-    loop {
-        line.clear();
-        let n = read_line_bounded(&mut reader, &mut line)?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        read += n as u64;
-        if line.len() > MAX_LINE {
-            batch.items.push(Err((
-                line_no,
-                format!("a line of more than {MAX_LINE} bytes"),
-            )));
-        } else {
-            match parse_line(&line) {
-                Ok(Some((time, event))) => {
-                    batch
-                        .items
-                        .push(Ok(picket_campaigns::OwnedEvent::new(time, &event)));
-                }
+    let mut batch = Batch::new(1);
+    for_each_line(handle, |line_no, line, read| {
+        batch.read = read;
+        match line {
+            None => batch
+                .errors
+                .push((line_no, format!("a line of more than {MAX_LINE} bytes"))),
+            Some(line) => match parse_line(line) {
+                Ok(Some((time, event))) => batch.events.push(time, &event),
                 Ok(None) => {}
-                Err(e) => batch.items.push(Err((line_no, e.message))),
-            }
+                Err(e) => batch.errors.push((line_no, e.message)),
+            },
         }
-        if batch.items.len() >= BATCH {
-            batch.read = read;
-            let next = Batch {
-                first_line: line_no + 1,
-                read,
-                items: Vec::with_capacity(BATCH),
-            };
-            if tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                return Ok(());
-            }
+        if batch.events.len() + batch.errors.len() >= BATCH || batch.events.text_len() >= BATCH_TEXT
+        {
+            let next = Batch::new(line_no + 1);
+            return tx.send(std::mem::replace(&mut batch, next)).is_ok();
         }
-    }
-    batch.read = read;
+        true
+    })?;
     let _ = tx.send(batch);
     Ok(())
 }
 
-/// Reads one line (without its newline) but keeps at most `MAX_LINE + 1` bytes of it; returns the
-/// bytes consumed.
-fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut consumed = 0;
+/// Calls `f` with each line's number, the line without its newline (`None` for a line of more
+/// than `MAX_LINE` bytes, which is skipped unread) and the bytes read so far, until `f` says
+/// stop (false). Lines are found in a large buffer, not copied out one by one.
+fn for_each_line(
+    mut source: impl std::io::Read,
+    mut f: impl FnMut(u64, Option<&[u8]>, u64) -> bool,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 2 * MAX_LINE + 2];
+    let (mut filled, mut line_no, mut read) = (0usize, 0u64, 0u64);
+    // Inside a line too long to keep: its bytes are dropped until its newline.
+    let mut too_long = false;
     loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(consumed);
-        }
-        let (chunk, done) = match memchr_newline(buf) {
-            Some(i) => (&buf[..i], Some(i + 1)),
-            None => (buf, None),
+        let n = match source.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
-        if line.len() <= MAX_LINE {
-            let room = MAX_LINE + 1 - line.len();
-            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let end = filled + n;
+        let mut start = 0;
+        while let Some(i) = memchr::memchr(b'\n', &buf[start..end]) {
+            line_no += 1;
+            read += (i + 1) as u64;
+            let line = &buf[start..start + i];
+            let keep = !too_long && line.len() <= MAX_LINE;
+            too_long = false;
+            if !f(line_no, keep.then_some(line), read) {
+                return Ok(());
+            }
+            start += i + 1;
         }
-        let used = done.unwrap_or(buf.len());
-        reader.consume(used);
-        consumed += used;
-        if done.is_some() {
-            return Ok(consumed);
+        if n == 0 {
+            // The end: a last line without a newline.
+            if end > start || too_long {
+                line_no += 1;
+                read += (end - start) as u64;
+                let line = &buf[start..end];
+                let keep = !too_long && line.len() <= MAX_LINE;
+                f(line_no, keep.then_some(line), read);
+            }
+            return Ok(());
+        }
+        if end - start > MAX_LINE {
+            // Too long already: drop what there is of it and go on to its newline.
+            too_long = true;
+            read += (end - start) as u64;
+            filled = 0;
+        } else {
+            buf.copy_within(start..end, 0);
+            filled = end - start;
         }
     }
-}
-
-fn memchr_newline(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\n')
 }
 
 fn replay_checked(args: &ReplayArgs, format: Format) -> anyhow::Result<Exit> {
@@ -351,19 +361,14 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
         .flat_map(|c| c.accounts.iter().map(String::as_str))
         .collect();
     let mut hours: BTreeMap<i64, [u64; 4]> = BTreeMap::new();
-    let mut reader = BufReader::new(std::fs::File::open(file)?);
-    let mut line = Vec::new();
-    while {
-        line.clear();
-        read_line_bounded(&mut reader, &mut line)? > 0
-    } {
-        let Ok(Some((time, e))) = parse_line(&line) else {
-            continue;
+    for_each_line(std::fs::File::open(file)?, |_, line, _| {
+        let Some(Ok(Some((time, e)))) = line.map(parse_line) else {
+            return true;
         };
         let slot = match &*e.kind {
             "account.create" => 0,
             "file.upload" => 2,
-            _ => continue,
+            _ => return true,
         };
         let member = e.user.as_deref().is_some_and(|u| members.contains(u));
         let h = hours.entry(time.div_euclid(3_600_000)).or_default();
@@ -371,7 +376,8 @@ fn html(file: &Path, run: &Run) -> anyhow::Result<String> {
         if member {
             h[slot + 1] += 1;
         }
-    }
+        true
+    })?;
     let mut page = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>picket replay</title>\n<style>\nbody{font:14px system-ui,sans-serif;margin:2em;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:2em}\n.c{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1em 0}.k{color:#666}\nsvg{background:#fafafa;border:1px solid #eee}table{border-collapse:collapse}td{padding:2px 8px}\n</style></head><body>\n",
     );

@@ -22,7 +22,7 @@ pub struct Artifact<'a> {
     pub console_scripts: Vec<Cow<'a, str>>,
     /// A digest of the artifact's code (its Python sources, names aside), when the log has one:
     /// identical code under different names shows as the same digest.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "borrowed")]
     pub code_digest: Option<Cow<'a, str>>,
 }
 
@@ -36,19 +36,19 @@ pub struct Event<'a> {
     #[serde(borrow)]
     pub kind: Cow<'a, str>,
     /// The account concerned.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub user: Option<Cow<'a, str>>,
     /// The client's IP address.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub ip: Option<Cow<'a, str>>,
     /// The address (`account.create`, `account.email.*`).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub email: Option<Cow<'a, str>>,
     /// The project (`project.create`, `file.upload`, admin kinds).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub project: Option<Cow<'a, str>>,
     /// The release summary (`file.upload`).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub summary: Option<Cow<'a, str>>,
     /// File size (`file.upload`).
     #[serde(default)]
@@ -57,16 +57,49 @@ pub struct Event<'a> {
     #[serde(default, borrow)]
     pub artifact: Option<Artifact<'a>>,
     /// What a report says the project is (`report.create`: `malware`, `typosquat`, …).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub report_kind: Option<Cow<'a, str>>,
     /// The reporter's trust level as the registry's admins set it (`report.create`: `trusted`,
     /// `normal`).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub reporter_trust: Option<Cow<'a, str>>,
     /// The registrable domain of the reporter's address (`report.create`): two accounts of one
     /// domain are not independent reporters.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub reporter_domain: Option<Cow<'a, str>>,
+}
+
+/// An optional string, borrowed from the line unless it has escapes. (Serde's own `Option<Cow>`
+/// always copies: a field of the line cost an allocation.)
+fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+    }
+    d.deserialize_option(Text)
 }
 
 /// Why a line was skipped.
@@ -81,7 +114,13 @@ pub fn parse_line(line: &[u8]) -> Result<Option<(i64, Event<'_>)>, LineError> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let event: Event<'_> = serde_json::from_slice(line).map_err(|e| LineError {
+    // Valid UTF-8 is checked once for the line, not string by string; a line that is not keeps
+    // the byte parser's error message.
+    let event: Result<Event<'_>, _> = match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    };
+    let event = event.map_err(|e| LineError {
         message: e.to_string(),
     })?;
     let time = parse_rfc3339(&event.time).ok_or_else(|| LineError {
@@ -208,6 +247,41 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_gives_back_the_events_put_in_it() {
+        let lines = [
+            &br#"{"time":"2025-06-11T09:30:00Z","kind":"account.create","user":"a","ip":"192.0.2.1","email":"a@example.org"}"#[..],
+            br#"{"time":"2025-06-11T09:31:00Z","kind":"file.upload","user":"a","project":"p\u00e9","summary":"s","size":5,"artifact":{"files":3,"python_files":1,"code_lines":40,"empty":false,"console_scripts":["aws","pip"],"code_digest":"d1"}}"#,
+            br#"{"time":"2025-06-11T09:32:00Z","kind":"report.create","user":"b","project":"p","report_kind":"malware","reporter_trust":"trusted","reporter_domain":"example.net"}"#,
+            br#"{"time":"2025-06-11T09:33:00Z","kind":"something.new","user":null}"#,
+        ];
+        let mut batch = EventBatch::with_capacity(2);
+        let mut parsed = Vec::new();
+        for line in lines {
+            let (time, event) = parse_line(line).unwrap().unwrap();
+            batch.push(time, &event);
+            parsed.push((time, event));
+        }
+        assert_eq!(batch.len(), 4);
+        assert!(batch.text_len() > 0);
+        for ((time, event), (t, e)) in parsed.into_iter().zip(batch.iter()) {
+            assert_eq!(t, time);
+            assert_eq!(
+                e,
+                Event {
+                    time: Cow::Borrowed(""),
+                    ..event
+                }
+            );
+        }
+        let (_, upload) = parse_line(lines[1]).unwrap().unwrap();
+        assert_eq!(upload.project.as_deref(), Some("p\u{e9}"));
+        assert!(
+            matches!(upload.user, Some(Cow::Borrowed("a"))),
+            "strings without escapes are borrowed"
+        );
+    }
+
+    #[test]
     fn lines_parse_ignoring_unknown_fields_and_report_bad_ones() {
         let line = br#"{"time":"2025-06-11T09:30:00Z","kind":"file.upload","user":"a","project":"p","new":1,"artifact":{"empty":true,"console_scripts":["aws"],"x":[1]}}"#;
         let (_, e) = parse_line(line).unwrap().unwrap();
@@ -227,102 +301,136 @@ mod tests {
         }
     }
 }
-
-/// An event that owns its text, for handing parsed events from one thread to another.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedEvent {
-    /// Milliseconds since the epoch.
-    pub time: i64,
-    kind: Cow<'static, str>,
-    user: Option<Box<str>>,
-    ip: Option<Box<str>>,
-    email: Option<Box<str>>,
-    project: Option<Box<str>>,
-    summary: Option<Box<str>>,
-    size: Option<u64>,
-    artifact: Option<OwnedArtifact>,
-    /// `report_kind`, `reporter_trust`, `reporter_domain` of a `report.create`.
-    report: Option<Box<[Option<Box<str>>; 3]>>,
+/// Events parsed from a run of lines, their text held in one buffer: a batch costs a few
+/// allocations, not one for each field of each event. `picket replay` parses in one thread and
+/// detects in another; a batch is what crosses.
+#[derive(Debug, Clone, Default)]
+pub struct EventBatch {
+    text: String,
+    events: Vec<Packed>,
+    scripts: Vec<Span>,
 }
 
-/// `files`, `python_files`, `code_lines`, `empty`, `console_scripts`, `code_digest`.
-type OwnedArtifact = (u64, u64, u64, bool, Vec<Box<str>>, Option<Box<str>>);
+/// A string of the batch's text: start and length.
+type Span = (u32, u32);
 
-/// The kinds the detector reads, kept without an allocation.
-const KINDS: [&str; 7] = [
-    "account.create",
-    "account.email.verify",
-    "account.2fa.add",
-    "account.token.create",
-    "file.upload",
-    "project.create",
-    "report.create",
-];
+#[derive(Debug, Clone)]
+struct Packed {
+    time: i64,
+    kind: Span,
+    /// `user`, `ip`, `email`, `project`, `summary`, `report_kind`, `reporter_trust`,
+    /// `reporter_domain`, then the artifact's `code_digest`.
+    text: [Option<Span>; 9],
+    size: Option<u64>,
+    /// Files, Python files, code lines, empty; its console scripts are `scripts[from..to]`.
+    artifact: Option<(u64, u64, u64, bool, u32, u32)>,
+}
 
-impl OwnedEvent {
-    /// Copies what the detector reads out of a parsed line.
-    pub fn new(time: i64, e: &Event<'_>) -> Self {
-        let kind = KINDS
-            .iter()
-            .find(|k| **k == e.kind)
-            .map_or_else(|| Cow::Owned(e.kind.to_string()), |k| Cow::Borrowed(*k));
-        let text = |v: &Option<Cow<'_, str>>| v.as_deref().map(Box::from);
+impl EventBatch {
+    /// An empty batch with room for `events` events.
+    pub fn with_capacity(events: usize) -> Self {
         Self {
-            time,
-            kind,
-            user: text(&e.user),
-            ip: text(&e.ip),
-            email: text(&e.email),
-            project: text(&e.project),
-            summary: text(&e.summary),
-            size: e.size,
-            artifact: e.artifact.as_ref().map(|a| {
-                (
-                    a.files,
-                    a.python_files,
-                    a.code_lines,
-                    a.empty,
-                    a.console_scripts.iter().map(|c| Box::from(&**c)).collect(),
-                    a.code_digest.as_deref().map(Box::from),
-                )
-            }),
-            report: (e.kind == "report.create").then(|| {
-                Box::new([
-                    text(&e.report_kind),
-                    text(&e.reporter_trust),
-                    text(&e.reporter_domain),
-                ])
-            }),
+            text: String::with_capacity(events * 64),
+            events: Vec::with_capacity(events),
+            scripts: Vec::new(),
         }
     }
 
-    /// The event, borrowing from this one.
-    pub fn view(&self) -> Event<'_> {
-        fn text(v: Option<&str>) -> Option<Cow<'_, str>> {
-            v.map(Cow::Borrowed)
+    /// Events in the batch.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Bytes of text it holds (a batch is sent before this reaches 4 GiB; see [`Self::push`]).
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Adds an event (its text copied in).
+    ///
+    /// # Panics
+    /// When the batch's text would pass 4 GiB: send batches well before.
+    pub fn push(&mut self, time: i64, e: &Event<'_>) {
+        let (text, scripts) = (&mut self.text, &mut self.scripts);
+        let mut put = |s: &str| -> Span {
+            let at = |n: usize| u32::try_from(n).expect("a batch holds under 4 GiB of text");
+            let start = at(text.len());
+            text.push_str(s);
+            (start, at(s.len()))
+        };
+        let kind = put(&e.kind);
+        let mut fields = [None; 9];
+        let digest = e.artifact.as_ref().and_then(|a| a.code_digest.as_deref());
+        for (slot, value) in fields.iter_mut().zip([
+            e.user.as_deref(),
+            e.ip.as_deref(),
+            e.email.as_deref(),
+            e.project.as_deref(),
+            e.summary.as_deref(),
+            e.report_kind.as_deref(),
+            e.reporter_trust.as_deref(),
+            e.reporter_domain.as_deref(),
+            digest,
+        ]) {
+            *slot = value.map(&mut put);
         }
+        let artifact = e.artifact.as_ref().map(|a| {
+            let from = u32::try_from(scripts.len()).unwrap_or(u32::MAX);
+            for c in &a.console_scripts {
+                scripts.push(put(c));
+            }
+            let to = u32::try_from(scripts.len()).unwrap_or(u32::MAX);
+            (a.files, a.python_files, a.code_lines, a.empty, from, to)
+        });
+        self.events.push(Packed {
+            time,
+            kind,
+            text: fields,
+            size: e.size,
+            artifact,
+        });
+    }
+
+    /// The events in order, with their times, borrowing from the batch.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, Event<'_>)> + '_ {
+        self.events.iter().map(|p| (p.time, self.view(p)))
+    }
+
+    fn view(&self, p: &Packed) -> Event<'_> {
+        let at = |(start, len): Span| &self.text[start as usize..(start + len) as usize];
+        let text = |i: usize| p.text[i].map(|s| Cow::Borrowed(at(s)));
         Event {
             time: Cow::Borrowed(""),
-            kind: Cow::Borrowed(&self.kind),
-            user: text(self.user.as_deref()),
-            ip: text(self.ip.as_deref()),
-            email: text(self.email.as_deref()),
-            project: text(self.project.as_deref()),
-            summary: text(self.summary.as_deref()),
-            size: self.size,
-            artifact: self.artifact.as_ref().map(
-                |(files, python_files, code_lines, empty, scripts, digest)| Artifact {
-                    files: *files,
-                    python_files: *python_files,
-                    code_lines: *code_lines,
-                    empty: *empty,
-                    console_scripts: scripts.iter().map(|s| Cow::Borrowed(&**s)).collect(),
-                    code_digest: digest.as_deref().map(Cow::Borrowed),
-                },
-            ),
-            report_kind: self.report.as_ref().and_then(|r| text(r[0].as_deref())),
-            reporter_trust: self.report.as_ref().and_then(|r| text(r[1].as_deref())),
-            reporter_domain: self.report.as_ref().and_then(|r| text(r[2].as_deref())),
+            kind: Cow::Borrowed(at(p.kind)),
+            user: text(0),
+            ip: text(1),
+            email: text(2),
+            project: text(3),
+            summary: text(4),
+            size: p.size,
+            artifact: p
+                .artifact
+                .map(
+                    |(files, python_files, code_lines, empty, from, to)| Artifact {
+                        files,
+                        python_files,
+                        code_lines,
+                        empty,
+                        console_scripts: self.scripts[from as usize..to as usize]
+                            .iter()
+                            .map(|s| Cow::Borrowed(at(*s)))
+                            .collect(),
+                        code_digest: text(8),
+                    },
+                ),
+            report_kind: text(5),
+            reporter_trust: text(6),
+            reporter_domain: text(7),
         }
     }
 }

@@ -30,7 +30,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 pub use event::{
-    Artifact, Event, LineError, OwnedEvent, format_day, format_rfc3339, parse_line, parse_rfc3339,
+    Artifact, Event, EventBatch, LineError, format_day, format_rfc3339, parse_line, parse_rfc3339,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -1582,8 +1582,10 @@ impl Detector {
         // names) are alerted.
         let mut alert_members = if cohort || small { members } else { squatters };
         if let Some((numbered, _, _)) = scheme {
+            // A set, not `contains` on the list: a cohort of hundreds would cost its square.
+            let mut listed: FxHashSet<&str> = alert_members.iter().copied().collect();
             for u in numbered {
-                if !alert_members.contains(&u) {
+                if listed.insert(u) {
                     alert_members.push(u);
                 }
             }
