@@ -15,6 +15,7 @@
 mod assess;
 mod commands;
 pub mod hallucination;
+mod hashed;
 mod index;
 mod squat;
 mod sweep;

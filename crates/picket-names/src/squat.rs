@@ -9,10 +9,11 @@
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use serde::Serialize;
 
+use crate::hashed::{HashedIds, HashedIdsBuilder};
 use crate::techniques::{
     SQUAT_PREFIXES, SQUAT_SUFFIXES, Technique, american_spelling, damerau_within,
-    deletion_neighbourhood, for_each_two_deletion, glyph_fold, reordered_pieces, single_edit,
-    sorted_letters, sorted_words, two_deletions, without_separators,
+    deletion_neighbourhood, for_each_deletion, for_each_two_deletion, glyph_fold, reordered_pieces,
+    single_edit, sorted_letters, sorted_words, without_separators,
 };
 
 /// Tunable parts of the detector.
@@ -81,14 +82,17 @@ pub struct SquatDetector {
     names: Vec<String>,
     ranks: Vec<u32>,
     exact: HashMap<String, u32>,
-    deletions: HashMap<String, Ids>,
+    /// Each long enough name and its 1-deletions, by hash: an id from here is a candidate to
+    /// verify, never a match by itself (see [`HashedIds`]).
+    deletions: HashedIds,
     skeletons: HashMap<String, Ids>,
     glyphs: HashMap<String, Ids>,
     bare: HashMap<String, Ids>,
     words: HashMap<String, Ids>,
     cores: HashMap<String, Ids>,
-    /// Two-deletion neighbourhoods of the long, popular names.
-    deletions2: HashMap<String, Ids>,
+    /// Two-deletion neighbourhoods of the long, popular names, by hash (verified like
+    /// `deletions`).
+    deletions2: HashedIds,
     /// Sorted letters of the long, popular names, for piece reorders.
     letters: HashMap<String, Ids>,
     /// The longest of those names, in characters: a longer candidate can't be two edits away.
@@ -151,17 +155,21 @@ impl SquatDetector {
             names: Vec::with_capacity(popular.len()),
             ranks: Vec::with_capacity(popular.len()),
             exact: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
-            deletions: HashMap::with_capacity_and_hasher(popular.len() * 12, FxBuildHasher),
             skeletons: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
             glyphs: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
             bare: HashMap::with_capacity_and_hasher(popular.len(), FxBuildHasher),
             words: HashMap::default(),
             cores: HashMap::default(),
-            deletions2: HashMap::default(),
             letters: HashMap::default(),
+            deletions: HashedIds::default(),
+            deletions2: HashedIds::default(),
             longest_two_edit_target: 0,
             first_well_known: u32::MAX,
         };
+        // The variants are hashed into flat vectors, not a map of strings: half a million keys
+        // (see `hashed`).
+        let mut deletions = HashedIdsBuilder::with_capacity(popular.len() * 12);
+        let mut deletions2 = HashedIdsBuilder::default();
         for (k, (name, rank)) in popular.iter().chain(&well_known).enumerate() {
             let normalized = picket_formats::normalize(name);
             if detector.exact.contains_key(&normalized) {
@@ -172,9 +180,8 @@ impl SquatDetector {
                 detector.first_well_known = detector.first_well_known.min(id);
             }
             if normalized.chars().count() >= config.min_edit_len {
-                for variant in deletion_neighbourhood(&normalized) {
-                    push(&mut detector.deletions, variant, id);
-                }
+                deletions.push(&normalized, id);
+                for_each_deletion(&normalized, |variant| deletions.push(variant, id));
             }
             push(
                 &mut detector.skeletons,
@@ -192,9 +199,7 @@ impl SquatDetector {
             if normalized.chars().count() >= config.min_two_edit_len
                 && *rank <= config.max_two_edit_rank
             {
-                for variant in two_deletions(&normalized) {
-                    push(&mut detector.deletions2, variant, id);
-                }
+                for_each_two_deletion(&normalized, |variant| deletions2.push(variant, id));
                 push(&mut detector.letters, sorted_letters(&normalized), id);
                 detector.longest_two_edit_target = detector
                     .longest_two_edit_target
@@ -204,6 +209,8 @@ impl SquatDetector {
             detector.names.push(normalized);
             detector.ranks.push(*rank);
         }
+        detector.deletions = deletions.build();
+        detector.deletions2 = deletions2.build();
         detector
     }
 
@@ -335,7 +342,7 @@ impl SquatDetector {
         let long_enough = normalized.chars().count() + 2 >= self.config.min_two_edit_len;
         let neighbourhood = deletion_neighbourhood(normalized);
         for variant in &neighbourhood {
-            for &id in lookup(&self.deletions, variant) {
+            for id in self.deletions.get(variant) {
                 let target = &self.names[id as usize];
                 if edits_a_short_word(normalized, target) {
                     continue;
@@ -365,7 +372,7 @@ impl SquatDetector {
                 }
             };
             for variant in &neighbourhood {
-                for &id in lookup(&self.deletions2, variant) {
+                for id in self.deletions2.get(variant) {
                     two(id);
                 }
             }
@@ -376,7 +383,7 @@ impl SquatDetector {
                     if let Some(&id) = self.exact.get(variant) {
                         two(id);
                     }
-                    for &id in lookup(&self.deletions, variant) {
+                    for id in self.deletions.get(variant) {
                         two(id);
                     }
                 });

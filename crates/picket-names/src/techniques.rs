@@ -288,15 +288,22 @@ pub fn sorted_words(normalized: &str) -> Option<String> {
 pub fn deletion_neighbourhood(name: &str) -> Vec<String> {
     let mut out = Vec::with_capacity(name.len() + 1);
     out.push(name.to_owned());
-    for (i, c) in name.char_indices() {
-        let mut variant = String::with_capacity(name.len());
-        variant.push_str(&name[..i]);
-        variant.push_str(&name[i + c.len_utf8()..]);
-        out.push(variant);
-    }
+    for_each_deletion(name, |variant| out.push(variant.to_owned()));
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Calls `visit` with every way of deleting one character from `name` (repeats possible), reusing
+/// one buffer.
+pub fn for_each_deletion(name: &str, mut visit: impl FnMut(&str)) {
+    let mut buffer = String::with_capacity(name.len());
+    for (i, c) in name.char_indices() {
+        buffer.clear();
+        buffer.push_str(&name[..i]);
+        buffer.push_str(&name[i + c.len_utf8()..]);
+        visit(&buffer);
+    }
 }
 
 fn keyboard_position(c: char) -> Option<(f32, f32)> {
