@@ -796,6 +796,13 @@ pub struct ScanArgs {
     /// default hashes every file.
     #[arg(long, requires = "env")]
     pub record_sizes_only: bool,
+    /// With `--env`: hash every installed file, neither using nor updating the verified-hash
+    /// cache. By default a file whose path, device, inode, size, modification time and change
+    /// time are unchanged since the last scan hashed it is not read again (the cache is
+    /// `DATA_DIR/hash-cache/`; any write to a file moves its change time, so an edit is always
+    /// hashed).
+    #[arg(long, requires = "env")]
+    pub no_hash_cache: bool,
     /// Scan the Python environments inside a container image: a `docker save` tarball, an OCI
     /// image layout folder or a tar of one. Its layers are applied in order (whiteouts
     /// honoured) and every site-packages folder of the result is scanned as `--env` scans one.
@@ -841,7 +848,8 @@ pub struct ScanArgs {
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// In the table, every id, fixed version and the advisory's full text under each
-    /// vulnerability (by default one line each, its title cut to the terminal's width).
+    /// vulnerability (by default one line each, its title cut to the terminal's width). With
+    /// `--env`, also how many files were hashed and how many the hash cache spared (stderr).
     #[arg(long, short)]
     pub verbose: bool,
 }

@@ -1602,8 +1602,72 @@ fn issue_17_an_installed_environment_is_vetted_and_its_files_checked() {
     let active: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(ids(&active), vulnerable, "{}", text(&out.stderr));
 
-    // One installed file edited, one planted beside it, and a .pth that runs code.
+    // The verified-hash cache (DATA_DIR/hash-cache): once the files are older than its 2-second
+    // margin, a scan keeps their digests, and the next one reads no file that did not change.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let hashed = |extra: &[&str]| -> (Value, (u64, u64)) {
+        let mut args = vec!["--env", "env", "--verbose"];
+        args.extend_from_slice(extra);
+        let (doc, out) = scan_json(data.path(), &args);
+        let stderr = text(&out.stderr);
+        let note = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("note: hashed "))
+            .unwrap_or_else(|| panic!("no count of hashed files: {stderr}"));
+        let number = |s: &str| s.split(' ').next().unwrap().parse::<u64>().unwrap();
+        let (_, unchanged) = note.split_once("; ").unwrap();
+        (doc, (number(note), number(unchanged)))
+    };
+    // (The scans above kept what was already older than the margin: pip's own files.)
+    let (doc, (read, kept)) = hashed(&[]);
+    let all = read + kept;
+    assert!(
+        all > 100,
+        "pip's files and requests' hashed: {read} + {kept}"
+    );
+    assert_eq!(ids(&doc), vulnerable, "{doc}");
+    let (doc, counts) = hashed(&[]);
+    assert_eq!(counts, (0, all), "nothing read again");
+    assert_eq!(ids(&doc), vulnerable, "{doc}");
+    assert_eq!(hashed(&["--no-hash-cache"]).1, (all, 0));
+    // An edit that keeps the size, with the modification time put back by os.utime: the change
+    // time moved, so the file is hashed again and the edit is found.
     let api = sp.join("requests/api.py");
+    let before = std::fs::metadata(&api).unwrap();
+    let edit = Command::new(venv.join("bin/python"))
+        .arg("-c")
+        .arg(
+            "import os, sys\n\
+             p = sys.argv[1]\n\
+             st = os.stat(p)\n\
+             body = open(p, 'rb').read()\n\
+             open(p, 'wb').write(body.replace(b'return url', b'return URL'))\n\
+             os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))\n",
+        )
+        .arg(&api)
+        .output()
+        .unwrap();
+    assert!(edit.status.success(), "{}", text(&edit.stderr));
+    let after = std::fs::metadata(&api).unwrap();
+    assert_eq!(
+        (after.len(), after.modified().unwrap()),
+        (before.len(), before.modified().unwrap())
+    );
+    assert_ne!(
+        std::fs::read(&api).unwrap(),
+        b"def get(url):\n    return url\n"
+    );
+    let (doc, counts) = hashed(&[]);
+    assert_eq!(counts, (1, all - 1), "only the edited file hashed");
+    let mut edited = vulnerable.clone();
+    edited.insert((
+        "requests".to_owned(),
+        "tampered".to_owned(),
+        format!("env/{}", api.strip_prefix(&env).unwrap().display()),
+    ));
+    assert_eq!(ids(&doc), edited, "{doc}");
+
+    // One installed file edited, one planted beside it, and a .pth that runs code.
     std::fs::write(&api, "import os\ndef get(url):\n    os.system(url)\n").unwrap();
     std::fs::write(sp.join("requests/_hook.py"), "print('hi')\n").unwrap();
     std::fs::write(sp.join("zz-hook.pth"), "import requests._hook\n").unwrap();

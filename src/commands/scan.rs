@@ -35,7 +35,18 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
     } else {
         scan::discover(&args.paths)?
     };
-    let loaded = name_data::load(&data_dir)?;
+    // The name index and the typosquat detector built from it (tens of milliseconds) are made
+    // while the files and the environment are read.
+    let names = {
+        let data_dir = data_dir.clone();
+        let squat = config.names.squat_config();
+        std::thread::spawn(move || {
+            name_data::load(&data_dir).map(|loaded| {
+                let detector = SquatDetector::new(&loaded.popular, squat);
+                (loaded, detector)
+            })
+        })
+    };
     let mut parsed = scan::parse_files(&files);
     if let Some(env) = &args.env {
         let env = match env {
@@ -50,7 +61,28 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
         } else {
             picket_env::FileCheck::Hash
         };
-        let sites = picket_env::read_with(&env, args.jobs.max(1), check)?;
+        let cache = (!args.no_hash_cache).then(|| data_dir.join("hash-cache"));
+        let sites = picket_env::read_cached(&env, args.jobs.max(1), check, cache.as_deref())?;
+        if args.verbose && check == picket_env::FileCheck::Hash {
+            let mut hashed = picket_env::HashStats::default();
+            for site in &sites {
+                hashed.files += site.hashed.files;
+                hashed.bytes += site.hashed.bytes;
+                hashed.cached += site.hashed.cached;
+            }
+            let _ = writeln!(
+                output::stderr(),
+                "note: hashed {} installed files ({}); {} more unchanged since a scan hashed them{}",
+                hashed.files,
+                output::bytes(hashed.bytes),
+                hashed.cached,
+                if args.no_hash_cache {
+                    " (--no-hash-cache)"
+                } else {
+                    ""
+                }
+            );
+        }
         parsed = scan::parse_environment(sites).and(parsed);
     }
     if let Some(image) = &args.image {
@@ -80,9 +112,11 @@ fn run_checked(args: &ScanArgs, format: Format) -> anyhow::Result<Exit> {
             "no advisories imported, so releases were not checked for vulnerabilities or malware; run `picket db import-osv PATH` or `picket db update`",
         );
     }
+    let (loaded, detector) = names
+        .join()
+        .map_err(|_| anyhow::anyhow!("loading the name index failed"))??;
     let index_url =
         check::resolve_index(args.offline, args.index.as_deref(), &config, &loaded.origin);
-    let detector = SquatDetector::new(&loaded.popular, config.names.squat_config());
     let source = check::source(index_url.as_ref(), &data_dir)?;
     let checker = Checker::new(&config.check, &config.names, &loaded, &detector, source);
     let mut ignore = config.check.ignore.clone();

@@ -17,6 +17,7 @@
 //! finding and is never opened; folders are walked without following links, so a link loop
 //! neither hangs nor fails the scan; reads are bounded and only regular files are opened.
 
+pub mod cache;
 pub mod image;
 pub mod pth;
 pub mod record;
@@ -259,6 +260,27 @@ pub struct SitePackages {
     pub problems: Vec<Problem>,
     /// What could not be read and was skipped, for stderr.
     pub warnings: Vec<String>,
+    /// How many files were hashed, and how many digests came from the hash cache instead.
+    pub hashed: HashStats,
+}
+
+/// How much hashing a read did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HashStats {
+    /// Files read and hashed.
+    pub files: u64,
+    /// Bytes read and hashed.
+    pub bytes: u64,
+    /// Files whose digest came from the hash cache (unchanged since a scan hashed them).
+    pub cached: u64,
+}
+
+impl HashStats {
+    fn add(&mut self, other: Self) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.cached += other.cached;
+    }
 }
 
 /// How installed files are compared with their `RECORD`.
@@ -281,6 +303,19 @@ pub fn read_with(
     jobs: usize,
     check: FileCheck,
 ) -> Result<Vec<SitePackages>, EnvError> {
+    read_cached(env, jobs, check, None)
+}
+
+/// [`read_with`], keeping the digests in the verified-hash cache in `cache_dir` (see
+/// [`cache`]): a file unchanged since the last scan (same path, device, inode, size,
+/// modification and change time) is not read again. A cache that can't be read or written is a
+/// warning, and every file is hashed.
+pub fn read_cached(
+    env: &Environment,
+    jobs: usize,
+    check: FileCheck,
+    cache_dir: Option<&Path>,
+) -> Result<Vec<SitePackages>, EnvError> {
     let root = std::path::absolute(&env.root).map_err(|source| EnvError::Io {
         path: env.root.clone(),
         source,
@@ -289,22 +324,48 @@ pub fn read_with(
         path: env.root.clone(),
         source,
     })?;
+    let mut warnings = Vec::new();
+    let cache = match cache_dir {
+        Some(dir) if check == FileCheck::Hash => {
+            let (cache, warning) = cache::HashCache::open(dir, &canonical_root);
+            warnings.extend(warning);
+            Some(cache)
+        }
+        _ => None,
+    };
     let bounds = Bounds {
         root: normalize(&root),
         canonical_root,
         check,
+        cache,
     };
-    env.site_packages
+    let mut fresh = Vec::new();
+    let mut sites = env
+        .site_packages
         .iter()
-        .map(|sp| read_site_packages(sp, &bounds, jobs.max(1)))
-        .collect()
+        .map(|sp| read_site_packages(sp, &bounds, jobs.max(1), &mut fresh))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(cache) = &bounds.cache
+        && let Err(e) = cache.save(fresh)
+    {
+        warnings.push(format!(
+            "{}: the hash cache could not be written ({e}), so the next scan hashes every file again",
+            cache.file().display()
+        ));
+    }
+    if let Some(first) = sites.first_mut() {
+        first.warnings.extend(warnings);
+    }
+    Ok(sites)
 }
 
-/// The environment's root, lexically and with links resolved, and how files are compared.
+/// The environment's root, lexically and with links resolved, how files are compared, and the
+/// digests already known.
 struct Bounds {
     root: PathBuf,
     canonical_root: PathBuf,
     check: FileCheck,
+    cache: Option<cache::HashCache>,
 }
 
 impl Bounds {
@@ -360,7 +421,12 @@ struct Found {
     egg: bool,
 }
 
-fn read_site_packages(sp: &Path, bounds: &Bounds, jobs: usize) -> Result<SitePackages, EnvError> {
+fn read_site_packages(
+    sp: &Path,
+    bounds: &Bounds,
+    jobs: usize,
+    fresh: &mut Vec<cache::Fresh>,
+) -> Result<SitePackages, EnvError> {
     let io = |source| EnvError::Io {
         path: sp.to_owned(),
         source,
@@ -428,6 +494,7 @@ fn read_site_packages(sp: &Path, bounds: &Bounds, jobs: usize) -> Result<SitePac
     // Hash every listed file that has a digest, on `jobs` threads.
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
+    let done = Mutex::new((HashStats::default(), Vec::new()));
     std::thread::scope(|s| {
         for _ in 0..jobs.min(tasks.len()).max(1) {
             s.spawn(|| {
@@ -447,6 +514,11 @@ fn read_site_packages(sp: &Path, bounds: &Bounds, jobs: usize) -> Result<SitePac
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .extend(mine);
+                let mut done = done
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                done.0.add(scratch.stats);
+                done.1.push(scratch.fresh);
             });
         }
     });
@@ -454,6 +526,10 @@ fn read_site_packages(sp: &Path, bounds: &Bounds, jobs: usize) -> Result<SitePac
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     results.sort_by_key(|(_, n, _)| *n);
+    let (hashed, used) = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fresh.extend(used);
     let mut changed = HashSet::new();
     for (i, _, problem) in results {
         changed.insert(problem.path.clone());
@@ -574,6 +650,7 @@ fn read_site_packages(sp: &Path, bounds: &Bounds, jobs: usize) -> Result<SitePac
         distributions,
         problems,
         warnings,
+        hashed,
     })
 }
 
@@ -646,8 +723,20 @@ fn read_distribution(
     };
     dist.verified = true;
     let mut out = Vec::new();
+    let sp_lexical = bounds.lexical(sp);
     for row in rows {
-        match bounds.lexical(&sp.join(&row.path)) {
+        // A plain relative path (`pkg/mod.py`: no `.`, `..`, empty or absolute part) is under
+        // `sp` as it is; anything else is resolved and judged in full.
+        let plain = || {
+            row.path
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..")
+        };
+        let resolved = match &sp_lexical {
+            Some(sp) if plain() => Some(sp.join(&row.path)),
+            _ => bounds.lexical(&sp.join(&row.path)),
+        };
+        match resolved {
             // `join` keeps an absolute path as it is, so it is judged like `../` ones.
             Some(resolved) => out.push((row, resolved)),
             None => dist.problems.push(outside(&record_path, &row)),
@@ -683,12 +772,15 @@ fn outside(record_path: &Path, row: &record::RecordEntry) -> Problem {
 }
 
 /// What one hashing thread keeps between files: the read buffer (allocated once: a fresh one per
-/// file cost a page fault per 4 KiB, for files of a few KiB each), and the folders already
-/// resolved (a file's links are then resolved with one `lstat`, not one per path component).
+/// file cost a page fault per 4 KiB, for files of a few KiB each), the folders already resolved
+/// (a file's links are then resolved with one `lstat`, not one per path component), the hash
+/// cache's entries it used or made, and its counts.
 #[derive(Default)]
 struct Scratch {
     buffer: Vec<u8>,
     folders: HashMap<PathBuf, PathBuf>,
+    fresh: cache::Fresh,
+    stats: HashStats,
 }
 
 /// The read buffer's size.
@@ -783,7 +875,36 @@ fn verify(
     if bounds.check == FileCheck::Size {
         return None;
     }
-    let actual = match hash_file(&canonical, &digest.algorithm, &mut scratch.buffer) {
+    let stamp = bounds.cache.as_ref().and_then(|_| cache::Stamp::of(&meta));
+    let known = match (&bounds.cache, &stamp) {
+        (Some(cache), Some(stamp)) => {
+            cache.get(&canonical, stamp, &digest.algorithm, &mut scratch.fresh)
+        }
+        _ => None,
+    };
+    if known.is_some() {
+        scratch.stats.cached += 1;
+    }
+    let hashed = match known {
+        Some(known) => Ok(Some(known)),
+        None => hash_file(&canonical, &digest.algorithm, &mut scratch.buffer).map(|found| {
+            found.map(|(actual, read)| {
+                scratch.stats.files += 1;
+                scratch.stats.bytes += read;
+                if let (Some(cache), Some(stamp)) = (&bounds.cache, &stamp) {
+                    cache.put(
+                        &canonical,
+                        stamp,
+                        &digest.algorithm,
+                        &actual,
+                        &mut scratch.fresh,
+                    );
+                }
+                actual
+            })
+        }),
+    };
+    let actual = match hashed {
         Ok(Some(actual)) => actual,
         Ok(None) => {
             return problem(
@@ -813,23 +934,25 @@ fn verify(
     ))
 }
 
-/// The file's digest under `algorithm`, streamed through `buffer` (sized on first use); `None`
-/// for an algorithm not accepted.
+/// The file's digest under `algorithm` and the bytes read, streamed through `buffer` (sized on
+/// first use); `None` for an algorithm not accepted.
 fn hash_file(
     path: &Path,
     algorithm: &str,
     buffer: &mut Vec<u8>,
-) -> std::io::Result<Option<Vec<u8>>> {
+) -> std::io::Result<Option<(Vec<u8>, u64)>> {
     fn stream<D: sha2::Digest>(
         mut file: std::fs::File,
         buffer: &mut [u8],
-    ) -> std::io::Result<Vec<u8>> {
+    ) -> std::io::Result<(Vec<u8>, u64)> {
         let mut hasher = D::new();
+        let mut read = 0;
         loop {
             let n = file.read(buffer)?;
             if n == 0 {
-                return Ok(hasher.finalize().to_vec());
+                return Ok((hasher.finalize().to_vec(), read));
             }
+            read += n as u64;
             hasher.update(&buffer[..n]);
         }
     }

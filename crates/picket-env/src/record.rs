@@ -42,7 +42,12 @@ pub fn parse(text: &str) -> Result<Vec<RecordEntry>, RecordError> {
             continue;
         }
         let fail = |message: String| RecordError { line, message };
-        let fields = split_csv(raw).map_err(|m| fail(m.to_owned()))?;
+        // A row without quotes (nearly all) is split on its commas as it is.
+        let fields = if raw.contains('"') {
+            split_csv(raw).map_err(|m| fail(m.to_owned()))?
+        } else {
+            raw.split(',').map(str::to_owned).collect()
+        };
         let [path, hash, size] = <[String; 3]>::try_from(fields).map_err(|f| {
             fail(format!(
                 "{} fields; a RECORD row is path,hash,size",

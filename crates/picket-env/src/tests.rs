@@ -614,3 +614,134 @@ fn by_size_alone_a_same_size_edit_goes_unseen() {
     );
     assert_eq!(changed(FileCheck::Size), ["demo/__init__.py"]);
 }
+
+/// What `read_cached` found changed in `demo`, and how much it hashed.
+fn cached_read(root: &Path, cache: Option<&Path>) -> (Vec<String>, HashStats, Vec<String>) {
+    let env = Environment::locate(root).unwrap();
+    let mut read = read_cached(&env, 2, FileCheck::Hash, cache).unwrap();
+    let site = read.remove(0);
+    let mut changed: Vec<String> = site.distributions[0]
+        .problems
+        .iter()
+        .map(|p| {
+            p.path
+                .strip_prefix(&site.path)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    changed.sort();
+    (changed, site.hashed, site.warnings)
+}
+
+/// Writes `bytes` to `path`, then sets its modification time back to `before`'s.
+fn write_keeping_mtime(path: &Path, bytes: &[u8], before: &std::fs::Metadata) {
+    std::fs::write(path, bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+}
+
+#[test]
+fn the_hash_cache_skips_unchanged_files_and_sees_an_edit_that_keeps_size_and_mtime() {
+    cache::TEST_MARGIN.with(|m| m.set(Some(std::time::Duration::ZERO)));
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("env");
+    let dir = tmp.path().join("cache");
+    let sp = venv(
+        &root,
+        &[
+            ("demo/__init__.py", b"x = 1\n"),
+            ("demo/core.py", b"def f():\n    return 1\n"),
+        ],
+        "",
+    );
+    // Later than the files' change time, so they are not in its clock tick.
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (changed, hashed, warnings) = cached_read(&root, Some(&dir));
+    assert!(
+        changed.is_empty() && warnings.is_empty(),
+        "{changed:?} {warnings:?}"
+    );
+    assert_eq!((hashed.files, hashed.cached), (2, 0));
+    assert_eq!(hashed.bytes, 6 + 22);
+    // Unchanged: nothing read.
+    let (changed, hashed, _) = cached_read(&root, Some(&dir));
+    assert!(changed.is_empty());
+    assert_eq!((hashed.files, hashed.cached), (0, 2));
+
+    // An edit keeping the size, with the modification time set back: the change time moved, so
+    // the file is hashed again and the edit is found.
+    let core = sp.join("demo/core.py");
+    let before = std::fs::metadata(&core).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    write_keeping_mtime(&core, b"def f():\n    return 2\n", &before);
+    let after = std::fs::metadata(&core).unwrap();
+    assert_eq!(
+        (after.len(), after.modified().unwrap()),
+        (before.len(), before.modified().unwrap())
+    );
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (changed, hashed, _) = cached_read(&root, Some(&dir));
+    assert_eq!(changed, ["demo/core.py"]);
+    assert_eq!((hashed.files, hashed.cached), (1, 1));
+    // The cache holds what the file hashed to, not a verdict: still tampered, from the cache.
+    let (changed, hashed, _) = cached_read(&root, Some(&dir));
+    assert_eq!(changed, ["demo/core.py"]);
+    assert_eq!((hashed.files, hashed.cached), (0, 2));
+    // A file replaced by another (new inode) of the same size and time: hashed again.
+    std::fs::remove_file(&core).unwrap();
+    write_keeping_mtime(&core, b"def f():\n    return 1\n", &before);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (changed, hashed, _) = cached_read(&root, Some(&dir));
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!((hashed.files, hashed.cached), (1, 1));
+    // No cache: everything hashed.
+    let (_, hashed, _) = cached_read(&root, None);
+    assert_eq!((hashed.files, hashed.cached), (2, 0));
+}
+
+#[test]
+fn the_hash_cache_keeps_no_file_changed_within_its_margin_and_survives_corruption() {
+    // The real margin: files just written are hashed every time until they are older.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("env");
+    let dir = tmp.path().join("cache");
+    venv(&root, &[("demo/__init__.py", b"x = 1\n")], "");
+    for _ in 0..2 {
+        let (changed, hashed, warnings) = cached_read(&root, Some(&dir));
+        assert!(changed.is_empty() && warnings.is_empty(), "{warnings:?}");
+        assert_eq!((hashed.files, hashed.cached), (1, 0));
+    }
+
+    // A corrupt cache file is ignored with a warning and rewritten.
+    cache::TEST_MARGIN.with(|m| m.set(Some(std::time::Duration::ZERO)));
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (_, hashed, _) = cached_read(&root, Some(&dir));
+    assert_eq!((hashed.files, hashed.cached), (1, 0));
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 40;
+    bytes[last] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let (changed, hashed, warnings) = cached_read(&root, Some(&dir));
+    assert!(changed.is_empty());
+    assert_eq!((hashed.files, hashed.cached), (1, 0));
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("not a picket hash cache, or corrupt; ignored"),
+        "{warnings:?}"
+    );
+    let (_, hashed, warnings) = cached_read(&root, Some(&dir));
+    assert_eq!((hashed.files, hashed.cached), (0, 1));
+    assert!(warnings.is_empty());
+    // Only the cache file is left in the folder (no temporary files).
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
