@@ -26,25 +26,32 @@ pub const API_VERSION: &str = "1.4";
 /// What a quarantined project's page tells the public (owners see the evidence through the API).
 pub const QUARANTINE_NOTICE: &str = "Held for review by the administrators of this index.";
 
-/// One rendered page in both formats.
+/// One rendered page in both formats, kept as it is sent: each request clones a reference to the
+/// body (no copy) and the ready header values (no parse, no allocation).
 #[derive(Debug)]
 pub struct Page {
-    json: Vec<u8>,
-    html: Vec<u8>,
-    json_etag: String,
-    html_etag: String,
-    last_modified: String,
+    json: axum::body::Bytes,
+    html: axum::body::Bytes,
+    json_etag: HeaderValue,
+    html_etag: HeaderValue,
+    last_modified: HeaderValue,
 }
 
 impl Page {
     fn new(json: Vec<u8>, html: Vec<u8>) -> Self {
-        let etag = |body: &[u8]| format!("\"{}\"", &picket_store::sha256_hex(body)[..32]);
+        let etag = |body: &[u8]| {
+            HeaderValue::from_str(&format!("\"{}\"", &picket_store::sha256_hex(body)[..32]))
+                .expect("a hex ETag is a valid header value")
+        };
         Self {
             json_etag: etag(&json),
             html_etag: etag(&html),
-            json,
-            html,
-            last_modified: httpdate::fmt_http_date(std::time::SystemTime::now()),
+            json: json.into(),
+            html: html.into(),
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(
+                std::time::SystemTime::now(),
+            ))
+            .expect("an HTTP date is a valid header value"),
         }
     }
 }
@@ -233,14 +240,7 @@ fn respond(page: &Page, format: Format, headers: &HeaderMap) -> Response {
         Format::Json => (&page.json, &page.json_etag),
         Format::Html | Format::TextHtml => (&page.html, &page.html_etag),
     };
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
-        });
-    let mut response = if not_modified {
+    let mut response = if if_none_match(headers, etag.as_bytes()) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         (
@@ -249,16 +249,31 @@ fn respond(page: &Page, format: Format, headers: &HeaderMap) -> Response {
         )
             .into_response()
     };
-    page_headers(response.headers_mut(), etag, &page.last_modified);
+    page_headers(
+        response.headers_mut(),
+        Some(etag.clone()),
+        Some(page.last_modified.clone()),
+    );
     response
 }
 
+/// Whether `If-None-Match` names `etag` (weak or strong) or `*`.
+fn if_none_match(headers: &HeaderMap, etag: &[u8]) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/").as_bytes() == etag || t.trim() == "*")
+        })
+}
+
 /// The caching and version headers of every simple page.
-fn page_headers(h: &mut HeaderMap, etag: &str, last_modified: &str) {
-    if let Ok(v) = HeaderValue::from_str(etag) {
+fn page_headers(h: &mut HeaderMap, etag: Option<HeaderValue>, last_modified: Option<HeaderValue>) {
+    if let Some(v) = etag {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(last_modified) {
+    if let Some(v) = last_modified {
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(
@@ -313,14 +328,7 @@ pub async fn root(
     } else {
         assembled.etag.clone()
     };
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
-        });
-    let mut response = if not_modified {
+    let mut response = if if_none_match(&headers, etag.as_bytes()) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let pieces = if gzip {
@@ -339,7 +347,11 @@ pub async fn root(
         }
         r
     };
-    page_headers(response.headers_mut(), &etag, &answer.2);
+    page_headers(
+        response.headers_mut(),
+        HeaderValue::try_from(etag).ok(),
+        HeaderValue::from_str(&answer.2).ok(),
+    );
     Ok(response)
 }
 
@@ -507,7 +519,7 @@ mod tests {
             &["1.0".into()],
             None,
         );
-        let html = String::from_utf8(page.html).unwrap();
+        let html = String::from_utf8(page.html.to_vec()).unwrap();
         assert!(html.contains("data-requires-python=\"&gt;=3.9\""), "{html}");
         assert!(html.contains("data-yanked=\"bad &lt;build&gt;\""), "{html}");
         assert!(html.contains(&format!(
@@ -524,7 +536,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&page.json).unwrap();
         assert_eq!(v["project-status"]["status"], "quarantined");
         assert_eq!(v["files"], serde_json::json!([]));
-        let html = String::from_utf8(page.html).unwrap();
+        let html = String::from_utf8(page.html.to_vec()).unwrap();
         assert!(
             html.contains("<meta name=\"pypi:project-status\" content=\"quarantined\">"),
             "{html}"
@@ -544,7 +556,7 @@ mod tests {
         assert_eq!(v["project-status"]["status"], "archived");
         assert_eq!(v["project-status"]["reason"], "moved to <demo2>");
         assert_eq!(v["files"].as_array().unwrap().len(), 1);
-        let html = String::from_utf8(page.html).unwrap();
+        let html = String::from_utf8(page.html.to_vec()).unwrap();
         assert!(html.contains("<meta name=\"pypi:project-status\" content=\"archived\">"));
         assert!(html.contains(
             "<meta name=\"pypi:project-status-reason\" content=\"moved to &lt;demo2&gt;\">"
@@ -556,10 +568,77 @@ mod tests {
             serde_json::json!({ "status": "deprecated" })
         );
         assert!(
-            !String::from_utf8(page.html)
+            !String::from_utf8(page.html.to_vec())
                 .unwrap()
                 .contains("project-status-reason")
         );
+    }
+
+    /// A cached page is answered with its own bytes and headers in either format, the same page
+    /// object each time (the body is shared, not copied), and `If-None-Match` gets a 304.
+    #[tokio::test]
+    async fn cached_pages_answer_with_their_bytes_and_headers_in_both_formats() {
+        let page = render_project(
+            "Demo",
+            &[file("demo-1.0-py3-none-any.whl", None, true)],
+            &["1.0".into()],
+            None,
+        );
+        for (format, accept, body, etag) in [
+            (
+                Format::TextHtml,
+                "text/html; charset=utf-8",
+                &page.html,
+                &page.html_etag,
+            ),
+            (
+                Format::Html,
+                "application/vnd.pypi.simple.v1+html",
+                &page.html,
+                &page.html_etag,
+            ),
+            (
+                Format::Json,
+                "application/vnd.pypi.simple.v1+json",
+                &page.json,
+                &page.json_etag,
+            ),
+        ] {
+            let response = respond(&page, format, &HeaderMap::new());
+            assert_eq!(response.status(), StatusCode::OK);
+            let h = response.headers().clone();
+            assert_eq!(h[header::CONTENT_TYPE], accept);
+            assert_eq!(&h[header::ETAG], etag);
+            assert_eq!(h[header::CACHE_CONTROL], "max-age=0, must-revalidate");
+            assert_eq!(h[header::VARY], "Accept, Accept-Encoding");
+            assert_eq!(h["x-pypi-repository-version"], API_VERSION);
+            assert_eq!(h[header::LAST_MODIFIED], page.last_modified);
+            let sent = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            assert_eq!(&sent, body);
+            assert_eq!(
+                sent.as_ptr(),
+                body.as_ptr(),
+                "the body is shared, not copied"
+            );
+
+            let mut conditional = HeaderMap::new();
+            conditional.insert(
+                header::IF_NONE_MATCH,
+                HeaderValue::from_str(&format!("\"other\", W/{}", etag.to_str().unwrap())).unwrap(),
+            );
+            let response = respond(&page, format, &conditional);
+            assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+            assert_eq!(&response.headers()[header::ETAG], etag);
+        }
+        assert_ne!(page.html_etag, page.json_etag);
+        let html = String::from_utf8(page.html.to_vec()).unwrap();
+        assert!(
+            html.starts_with("<!DOCTYPE html>\n<html>\n  <head>\n"),
+            "{html}"
+        );
+        assert!(html.ends_with("</a><br />\n  </body>\n</html>\n"), "{html}");
     }
 
     #[test]
