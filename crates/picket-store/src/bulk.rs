@@ -6,9 +6,73 @@
 //! owners, blobs or journal events: a synthetic index is for measuring pages and uploads beside
 //! it, and its files can't be downloaded.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError};
+
+/// At most this many bound values in one statement (SQLite allows 32,766, PostgreSQL 65,535).
+pub(crate) const MAX_BINDS: usize = 30_000;
+
+/// One value of a multi-row insert.
+enum Cell {
+    Int(i64),
+    Text(String),
+}
+
+/// `($1, $2), ($3, $4)...`: `cells` placeholders, `width` to a row.
+pub(crate) fn values_list(cells: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(cells * 6);
+    for i in 0..cells {
+        let sep = match (i % width.max(1), i) {
+            (0, 0) => "(",
+            (0, _) => "), (",
+            _ => ", ",
+        };
+        let _ = write!(sql, "{sep}${}", i + 1);
+    }
+    if cells > 0 {
+        sql.push(')');
+    }
+    sql
+}
+
+/// `INSERT INTO {into} VALUES (...), (...)...` of `cells`, `width` to a row, in as few
+/// statements as the bind limit allows; `returning` (empty or ` RETURNING ...`) rows of all.
+async fn insert_many(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    into: &str,
+    width: usize,
+    cells: Vec<Cell>,
+    returning: &str,
+) -> Result<Vec<AnyRow>, StoreError> {
+    let per_statement = (MAX_BINDS / width.max(1)).max(1) * width;
+    let mut out = Vec::new();
+    let mut cells = cells.into_iter().peekable();
+    while cells.peek().is_some() {
+        let chunk: Vec<Cell> = cells.by_ref().take(per_statement).collect();
+        let sql = format!(
+            "INSERT INTO {into} VALUES {}{returning}",
+            values_list(chunk.len(), width)
+        );
+        let mut query = sqlx::query(&sql);
+        for cell in chunk {
+            query = match cell {
+                Cell::Int(i) => query.bind(i),
+                Cell::Text(t) => query.bind(t),
+            };
+        }
+        if returning.is_empty() {
+            query.execute(&mut **tx).await?;
+        } else {
+            out.extend(query.fetch_all(&mut **tx).await?);
+        }
+    }
+    Ok(out)
+}
 
 /// One synthetic project and its files.
 #[derive(Debug, Clone)]
@@ -35,53 +99,103 @@ pub struct BulkFile {
 }
 
 impl Store {
-    /// Inserts `projects` in one transaction. A name or filename already there is an error and
-    /// the whole batch is rolled back.
+    /// Inserts `projects` in one transaction, with multi-row `INSERT`s (a few statements per
+    /// thousands of rows, which matters on PostgreSQL, where each statement is a round trip). A
+    /// name or filename already there is an error and the whole batch is rolled back.
     pub async fn bulk_insert(&self, projects: &[BulkProject]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
+        let mut cells = Vec::with_capacity(projects.len() * 4);
         for p in projects {
-            let normalized = picket_formats::normalize(&p.name);
-            let project_id: i64 = sqlx::query_scalar(
-                "INSERT INTO projects (name, normalized, skeleton, created_at) \
-                 VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(&p.name)
-            .bind(&normalized)
-            .bind(picket_formats::skeleton(&p.name))
-            .bind(p.created_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (version, files) in &p.releases {
-                let release_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO releases (project_id, version, created_at) VALUES ($1, $2, $3) \
-                     RETURNING id",
-                )
-                .bind(project_id)
-                .bind(version)
-                .bind(p.created_at)
-                .fetch_one(&mut *tx)
-                .await?;
-                for f in files {
-                    sqlx::query(
-                        "INSERT INTO files (release_id, filename, packagetype, sha256, size, \
-                         upload_time) VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(release_id)
-                    .bind(&f.filename)
-                    .bind(f.packagetype)
-                    .bind(&f.sha256)
-                    .bind(f.size)
-                    .bind(p.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("INSERT INTO filename_registry (filename, sha256) VALUES ($1, $2)")
-                        .bind(&f.filename)
-                        .bind(&f.sha256)
-                        .execute(&mut *tx)
-                        .await?;
+            cells.extend([
+                Cell::Text(p.name.clone()),
+                Cell::Text(picket_formats::normalize(&p.name)),
+                Cell::Text(picket_formats::skeleton(&p.name)),
+                Cell::Int(p.created_at),
+            ]);
+        }
+        let project_ids: HashMap<String, i64> = insert_many(
+            &mut tx,
+            "projects (name, normalized, skeleton, created_at)",
+            4,
+            cells,
+            " RETURNING id, normalized",
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("normalized")?, r.try_get("id")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let project_id = |p: &BulkProject| {
+            project_ids
+                .get(&picket_formats::normalize(&p.name))
+                .copied()
+                .ok_or_else(|| StoreError::Database(format!("no id returned for {}", p.name)))
+        };
+        let mut cells = Vec::new();
+        for p in projects {
+            let id = project_id(p)?;
+            for (version, _) in &p.releases {
+                cells.extend([
+                    Cell::Int(id),
+                    Cell::Text(version.clone()),
+                    Cell::Int(p.created_at),
+                ]);
+            }
+        }
+        let release_ids: HashMap<(i64, String), i64> = insert_many(
+            &mut tx,
+            "releases (project_id, version, created_at)",
+            3,
+            cells,
+            " RETURNING id, project_id, version",
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                (r.try_get("project_id")?, r.try_get("version")?),
+                r.try_get("id")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        let (mut files, mut registry) = (Vec::new(), Vec::new());
+        for p in projects {
+            let id = project_id(p)?;
+            for (version, list) in &p.releases {
+                let release = release_ids
+                    .get(&(id, version.clone()))
+                    .copied()
+                    .ok_or_else(|| {
+                        StoreError::Database(format!("no id returned for {} {version}", p.name))
+                    })?;
+                for f in list {
+                    files.extend([
+                        Cell::Int(release),
+                        Cell::Text(f.filename.clone()),
+                        Cell::Text(f.packagetype.to_owned()),
+                        Cell::Text(f.sha256.clone()),
+                        Cell::Int(f.size),
+                        Cell::Int(p.created_at),
+                    ]);
+                    registry.extend([Cell::Text(f.filename.clone()), Cell::Text(f.sha256.clone())]);
                 }
             }
         }
+        insert_many(
+            &mut tx,
+            "files (release_id, filename, packagetype, sha256, size, upload_time)",
+            6,
+            files,
+            "",
+        )
+        .await?;
+        insert_many(
+            &mut tx,
+            "filename_registry (filename, sha256)",
+            2,
+            registry,
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
