@@ -53,10 +53,9 @@ fn pair(package: &str, advisory: &str) -> (String, String) {
     (package.to_owned(), advisory.to_owned())
 }
 
-#[test]
-fn monitor_sends_each_new_finding_once_and_retries_what_failed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path();
+/// `DATA/shop`, a project whose requirements pin `requests`, `jinja2` and `urllib3` releases the
+/// fixture records name.
+fn shop(data: &Path) -> std::path::PathBuf {
     let project = data.join("shop");
     std::fs::create_dir(&project).unwrap();
     std::fs::copy(
@@ -64,6 +63,14 @@ fn monitor_sends_each_new_finding_once_and_retries_what_failed() {
         project.join("requirements.txt"),
     )
     .unwrap();
+    project
+}
+
+#[test]
+fn monitor_sends_each_new_finding_once_and_retries_what_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let project = shop(data);
 
     // A folder without dependency files is refused when added, not at the first run.
     let empty = data.join("empty");
@@ -188,4 +195,106 @@ fn monitor_sends_each_new_finding_once_and_retries_what_failed() {
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("no project is monitored"));
     assert_eq!(posts().len(), 3);
+}
+
+/// A webhook receiver that takes one request at a time and answers 200 only when released: a run
+/// whose POST it holds is mid-delivery. Returns its URL, the bodies as they arrive, and the
+/// release.
+fn held_webhook() -> (
+    String,
+    std::sync::mpsc::Receiver<Vec<u8>>,
+    std::sync::mpsc::Sender<()>,
+) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/hook",
+        listener.local_addr().unwrap().port()
+    );
+    let (arrived, bodies) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            arrived.send(body).unwrap();
+            if released.recv().is_err() {
+                return;
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies, release)
+}
+
+#[test]
+fn overlapping_runs_send_a_finding_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let project = shop(data);
+    let out = picket(data, &["monitor", "add", project.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    import(data, &["GHSA-9wx4-h78v-vm56"]);
+
+    // The first run, as cron starts it, is held in the middle of delivering its finding…
+    let (held, bodies, release) = held_webhook();
+    let first = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["--format", "json", "monitor", "run", "--webhook", &held])
+        .env("PICKET_DATA_DIR", data)
+        .env("HOME", data)
+        .current_dir(data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let body = bodies
+        .recv_timeout(std::time::Duration::from_mins(1))
+        .expect("the first run posts its finding");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        advisories(&body["alerts"]),
+        [pair("requests", "GHSA-9wx4-h78v-vm56")]
+    );
+
+    // …when the next one starts: it does nothing, says why in one error and a hint, exits 2.
+    let (hook, received) = recording_server();
+    let hook = format!("{hook}/hook");
+    let out = picket(data, &["monitor", "run", "--webhook", &hook]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: another `picket monitor` command is running on ")
+            && stderr.contains("monitor.lock")
+            && stderr.contains("\nhint: "),
+        "{stderr}"
+    );
+    assert!(received.lock().unwrap().is_empty(), "nothing sent twice");
+    // `add` and `remove` wait their turn too (a run saves the list when it ends).
+    let out = picket(data, &["monitor", "remove", "shop"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // The first run ends well; the next one finds nothing new.
+    release.send(()).unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let (out, doc) = run(data, &["--webhook", &hook]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(doc["new"], serde_json::json!([]), "{doc}");
+    assert!(received.lock().unwrap().is_empty());
+    assert!(bodies.try_recv().is_err(), "one POST in all");
 }

@@ -48,6 +48,7 @@ fn add(
     // What `scan` would read there: a path with no dependency file is refused now, not at the
     // first run.
     let files = scan::discover(&[path.to_path_buf()])?;
+    let _lock = lock(&dir)?;
     let mut state = State::load(&dir)?;
     let project = state.add(path, name)?.clone();
     state.save(&dir)?;
@@ -90,6 +91,7 @@ fn list(dir: Option<&Path>, format: Format) -> anyhow::Result<Exit> {
 
 fn remove(which: &str, dir: Option<&Path>, format: Format) -> anyhow::Result<Exit> {
     let dir = data_dir(dir)?;
+    let _lock = lock(&dir)?;
     let mut state = State::load(&dir)?;
     let project = state.remove(which)?;
     state.save(&dir)?;
@@ -208,9 +210,36 @@ fn post_webhook(url: &str, secret: Option<&str>, body: &serde_json::Value) -> an
     Ok(())
 }
 
+/// Holds `DATA_DIR/monitor.lock` for as long as the returned file lives: two runs from cron that
+/// overlap would otherwise both send the same new findings, and an `add` or `remove` made during
+/// a run would be lost when the run saves the list. The lock is the kernel's (`flock`), so a run
+/// that is killed leaves none behind.
+fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("monitor.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `picket monitor` command is running on {} (it holds {}), so this one did nothing\nhint: usually a `monitor run` from cron still busy (a slow webhook or mail server) when the next starts; nothing is lost, as what is new goes out with that run or the next one: run it less often, or run this again once the other ends",
+            dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 fn run_all(args: &MonitorRunArgs, format: Format) -> anyhow::Result<Exit> {
     let config = Config::load(args.config.as_deref())?;
     let dir = data_dir(args.data_dir.as_deref())?;
+    let _lock = lock(&dir)?;
     let mut state = State::load(&dir)?;
     if state.projects.is_empty() {
         output::hint("no project is monitored; add one with `picket monitor add PATH`");
