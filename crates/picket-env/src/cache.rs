@@ -22,15 +22,17 @@
 //! as well rewrite the environment's `RECORD` files.
 //!
 //! One file per environment (named by a hash of the environment's resolved root), rewritten
-//! whole (atomically, by rename) after each scan with the entries that scan used: it never grows
-//! beyond one environment's files. It ends with the SHA-256 of its content; a file that is torn,
+//! whole (atomically, by rename) after a scan with the entries that scan used or made, so it
+//! never grows beyond one environment's files; a scan that used every entry and made none (an
+//! unchanged environment) leaves it as it is. It ends with the SHA-256 of its content; a file that is torn,
 //! foreign or corrupt is ignored (with a warning) and rebuilt.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
+use rustc_hash::FxHashMap;
 use sha2::Digest as _;
 
 /// How old a file's change time must be for its digest to be kept.
@@ -103,16 +105,23 @@ fn algorithm_code(name: &str) -> Option<u8> {
         .and_then(|i| u8::try_from(i).ok())
 }
 
+/// An entry read from the file, and whether this scan used it.
+#[derive(Debug)]
+struct Known {
+    entry: Entry,
+    used: AtomicBool,
+}
+
 /// The cache of one environment, as read at the start of a scan.
 #[derive(Debug)]
 pub struct HashCache {
     file: PathBuf,
-    known: HashMap<PathBuf, Entry>,
+    known: FxHashMap<PathBuf, Known>,
     /// Change times at or after this are too recent to keep (seconds, nanoseconds).
     cutoff: (i64, i64),
 }
 
-/// Entries one hashing thread used or made, for the cache written after the scan.
+/// Entries one hashing thread made, for the cache written after the scan.
 #[derive(Debug, Default)]
 pub struct Fresh(Vec<(PathBuf, Entry)>);
 
@@ -136,7 +145,7 @@ impl HashCache {
         let (known, warning) = match read_entries(&file) {
             Ok(known) => (known, None),
             Err(why) => (
-                HashMap::new(),
+                FxHashMap::default(),
                 Some(format!(
                     "{}: {why}; ignored, every file hashed (the cache is rewritten)",
                     file.display()
@@ -158,20 +167,15 @@ impl HashCache {
         &self.file
     }
 
-    /// The digest of `path` under `algorithm` if the cache holds it for exactly this `stamp`,
-    /// noted in `fresh` to be kept.
-    pub fn get(
-        &self,
-        path: &Path,
-        stamp: &Stamp,
-        algorithm: &str,
-        fresh: &mut Fresh,
-    ) -> Option<Vec<u8>> {
-        let entry = self.known.get(path)?;
+    /// The digest of `path` under `algorithm` if the cache holds it for exactly this `stamp`
+    /// (the entry is then kept).
+    pub fn get(&self, path: &Path, stamp: &Stamp, algorithm: &str) -> Option<Vec<u8>> {
+        let known = self.known.get(path)?;
+        let entry = &known.entry;
         if entry.stamp != *stamp || Some(entry.algorithm) != algorithm_code(algorithm) {
             return None;
         }
-        fresh.0.push((path.to_owned(), entry.clone()));
+        known.used.store(true, Ordering::Relaxed);
         Some(entry.digest.clone())
     }
 
@@ -203,11 +207,27 @@ impl HashCache {
         ));
     }
 
-    /// Writes the entries the threads used or made (and only those), replacing the file.
+    /// Replaces the file with the entries this scan used and those the threads made (and only
+    /// those); when every entry was used and none made, the file is left as it is.
     pub fn save(&self, fresh: impl IntoIterator<Item = Fresh>) -> std::io::Result<()> {
-        let mut entries: Vec<(PathBuf, Entry)> = fresh.into_iter().flat_map(|f| f.0).collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.dedup_by(|a, b| a.0 == b.0);
+        let mut made: FxHashMap<&Path, &Entry> = FxHashMap::default();
+        let fresh: Vec<Fresh> = fresh.into_iter().collect();
+        for (path, entry) in fresh.iter().flat_map(|f| &f.0) {
+            made.insert(path, entry);
+        }
+        let all_used = self.known.values().all(|k| k.used.load(Ordering::Relaxed));
+        if made.is_empty() && all_used && self.file.exists() {
+            return Ok(());
+        }
+        let mut entries: Vec<(&Path, &Entry)> = self
+            .known
+            .iter()
+            .filter(|(path, k)| {
+                k.used.load(Ordering::Relaxed) && !made.contains_key(path.as_path())
+            })
+            .map(|(path, k)| (path.as_path(), &k.entry))
+            .collect();
+        entries.extend(made);
         let mut bytes = Vec::with_capacity(64 + entries.len() * 128);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(
@@ -215,7 +235,7 @@ impl HashCache {
                 .unwrap_or(u64::MAX)
                 .to_le_bytes(),
         );
-        for (path, e) in &entries {
+        for &(path, e) in &entries {
             let path = path.as_os_str().as_encoded_bytes();
             bytes.extend_from_slice(&u32::try_from(path.len()).unwrap_or(u32::MAX).to_le_bytes());
             bytes.extend_from_slice(path);
@@ -267,9 +287,9 @@ fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(PathBuf, std::fs::
 }
 
 /// The entries of a cache file; a missing file has none.
-fn read_entries(file: &Path) -> Result<HashMap<PathBuf, Entry>, String> {
+fn read_entries(file: &Path) -> Result<FxHashMap<PathBuf, Known>, String> {
     let bytes = match std::fs::metadata(file) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FxHashMap::default()),
         Err(e) => return Err(e.to_string()),
         Ok(meta) if !meta.is_file() => return Err("not a regular file".to_owned()),
         Ok(meta) if meta.len() > MAX_CACHE_BYTES => {
@@ -285,7 +305,8 @@ fn read_entries(file: &Path) -> Result<HashMap<PathBuf, Entry>, String> {
     }
     let mut r = Reader(body.strip_prefix(MAGIC).ok_or_else(corrupt)?);
     let count = r.u64().ok_or_else(corrupt)?;
-    let mut out = HashMap::new();
+    let mut out = FxHashMap::default();
+    out.reserve(usize::try_from(count.min(1 << 20)).unwrap_or(0));
     for _ in 0..count {
         let entry = (|| {
             let len = usize::try_from(u32::from_le_bytes(r.take(4)?.try_into().ok()?)).ok()?;
@@ -313,7 +334,13 @@ fn read_entries(file: &Path) -> Result<HashMap<PathBuf, Entry>, String> {
             ))
         })()
         .ok_or_else(corrupt)?;
-        out.insert(entry.0, entry.1);
+        out.insert(
+            entry.0,
+            Known {
+                entry: entry.1,
+                used: AtomicBool::new(false),
+            },
+        );
     }
     if !r.0.is_empty() {
         return Err(corrupt());

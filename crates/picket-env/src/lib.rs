@@ -877,9 +877,7 @@ fn verify(
     }
     let stamp = bounds.cache.as_ref().and_then(|_| cache::Stamp::of(&meta));
     let known = match (&bounds.cache, &stamp) {
-        (Some(cache), Some(stamp)) => {
-            cache.get(&canonical, stamp, &digest.algorithm, &mut scratch.fresh)
-        }
+        (Some(cache), Some(stamp)) => cache.get(&canonical, stamp, &digest.algorithm),
         _ => None,
     };
     if known.is_some() {

@@ -669,10 +669,17 @@ fn the_hash_cache_skips_unchanged_files_and_sees_an_edit_that_keeps_size_and_mti
     );
     assert_eq!((hashed.files, hashed.cached), (2, 0));
     assert_eq!(hashed.bytes, 6 + 22);
-    // Unchanged: nothing read.
+    // Unchanged: nothing read, and the cache file is not rewritten.
+    let written = || {
+        let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap();
+        let meta = file.metadata().unwrap();
+        (file.path(), meta.modified().unwrap(), meta.len())
+    };
+    let first = written();
     let (changed, hashed, _) = cached_read(&root, Some(&dir));
     assert!(changed.is_empty());
     assert_eq!((hashed.files, hashed.cached), (0, 2));
+    assert_eq!(written(), first);
 
     // An edit keeping the size, with the modification time set back: the change time moved, so
     // the file is hashed again and the edit is found.
@@ -689,6 +696,7 @@ fn the_hash_cache_skips_unchanged_files_and_sees_an_edit_that_keeps_size_and_mti
     let (changed, hashed, _) = cached_read(&root, Some(&dir));
     assert_eq!(changed, ["demo/core.py"]);
     assert_eq!((hashed.files, hashed.cached), (1, 1));
+    assert_ne!(written(), first, "the new digest is kept");
     // The cache holds what the file hashed to, not a verdict: still tampered, from the cache.
     let (changed, hashed, _) = cached_read(&root, Some(&dir));
     assert_eq!(changed, ["demo/core.py"]);
