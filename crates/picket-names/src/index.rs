@@ -11,7 +11,13 @@ use serde::Serialize;
 
 /// The names compiled into picket: every ranked project of the PyPI snapshot (see
 /// `scripts/derive-popular-names.sh`).
+#[cfg(test)]
 const EMBEDDED: &str = include_str!("../data/popular.tsv");
+/// `data/popular.tsv` as [`NameIndex::from_tsv`] builds it, kept in the repository because
+/// building it took 130 M instructions at every start of `check` or `scan` (a third of a scan of
+/// 300 installed distributions). A test checks that the two agree, and rewrites this file when
+/// asked (`scripts/derive-popular-names.sh` does).
+const EMBEDDED_FST: &[u8] = include_bytes!("../data/popular.fst");
 
 /// Year and month of a release, e.g. 2026-11.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -143,7 +149,7 @@ struct Columns {
 impl NameIndex {
     /// The index compiled into picket: the ranked projects of the PyPI snapshot.
     pub fn embedded() -> Self {
-        Self::from_tsv(EMBEDDED.as_bytes()).expect("the embedded name list is well formed")
+        Self::from_bytes(EMBEDDED_FST.to_vec()).expect("the embedded name index is well formed")
     }
 
     /// Builds an index from a name list: the snapshot format (`name`, `latest_version`,
@@ -322,6 +328,22 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_fst_is_the_embedded_list() {
+        let built = NameIndex::from_tsv(EMBEDDED.as_bytes()).unwrap();
+        if std::env::var_os("PICKET_WRITE_EMBEDDED_FST").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/popular.fst");
+            std::fs::write(path, built.as_bytes()).unwrap();
+            return;
+        }
+        assert!(
+            built.as_bytes() == EMBEDDED_FST,
+            "data/popular.fst is not data/popular.tsv's index; rebuild it: \
+             PICKET_WRITE_EMBEDDED_FST=1 cargo test -p picket-names --lib the_embedded_fst"
+        );
+        assert_eq!(NameIndex::embedded().ranked(), built.ranked());
+    }
 
     #[test]
     fn reads_the_snapshot_format_and_normalizes() {
