@@ -65,12 +65,13 @@ http {
   client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
   fastcgi_temp_path $work/nginx/fastcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
   types { text/html html; application/vnd.pypi.simple.v1+json json; }
+  # A map, not an \`if\` in the location: inside \`if\` try_files does not apply, and nginx
+  # answered the JSON requests with index.html.
+  map \$http_accept \$page { default index.html; "~vnd\\.pypi\\.simple\\.v1\\+json" index.json; }
   server {
     listen 127.0.0.1:$port_nginx;
     root $work/static;
     location /simple/ {
-      set \$page index.html;
-      if (\$http_accept ~ "vnd.pypi.simple.v1\+json") { set \$page index.json; }
       try_files \$uri\$page =404;
     }
   }
@@ -79,6 +80,9 @@ EOF
 "$nginx" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
 wait_port "$port_nginx"
 
+json='application/vnd.pypi.simple.v1+json'
+targets=("sqlite|$port_sqlite" "postgres|$port_pg" "nginx-static|$port_nginx")
+accept_of() { if [ "$1" = json ]; then echo "$json"; else echo text/html; fi; }
 measure() { # url accept -> "requests/s p99_ms"
   local out rps p99 errors
   out=$(PICKET_ACCEPT="$2" PICKET_PREFIX=/simple wrk -t2 -c16 -d"$duration" --timeout 30s --latency -s benches/random_project.lua "$1")
@@ -88,9 +92,26 @@ measure() { # url accept -> "requests/s p99_ms"
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
   echo "$rps $p99"
 }
-json='application/vnd.pypi.simple.v1+json'
-targets=("sqlite|$port_sqlite" "postgres|$port_pg" "nginx-static|$port_nginx")
-accept_of() { if [ "$1" = json ]; then echo "$json"; else echo text/html; fi; }
+# Every server answers each format in that format's type, and nginx with the page picket gave.
+page_of() { # port format -> body, then the content type on the last line
+  curl -s -w '\n%{content_type}' -H "Accept: $(accept_of "$2")" "http://127.0.0.1:$1/simple/bench-proj-0007/"
+}
+for format in html json; do
+  for target in "${targets[@]}"; do
+    IFS='|' read -r label port <<<"$target"
+    answer=$(page_of "$port" "$format")
+    case "$format:${answer##*$'\n'}" in
+      html:text/html* | json:application/vnd.pypi.simple.v1+json*) ;;
+      *) echo "error: $label answered ${answer##*$'\n'} to a $format request" >&2; exit 1 ;;
+    esac
+  done
+  sqlite_page=$(page_of "$port_sqlite" "$format")
+  nginx_page=$(page_of "$port_nginx" "$format")
+  if [ "${sqlite_page%$'\n'*}" != "${nginx_page%$'\n'*}" ]; then
+    echo "error: nginx's $format page is not the one picket serves" >&2
+    exit 1
+  fi
+done
 # Warm-up: every server answers every page once in both formats (picket renders each page).
 for target in "${targets[@]}"; do
   IFS='|' read -r label port <<<"$target"
