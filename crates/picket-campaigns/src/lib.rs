@@ -487,7 +487,7 @@ struct ReportTally {
 impl ReportTally {
     /// Counts the reports against `users`' projects; `None` when there are none.
     fn of<'u>(
-        accounts: &FxHashMap<Box<str>, Account>,
+        accounts: &FxHashMap<Box<str>, Box<Account>>,
         users: impl Iterator<Item = &'u Box<str>>,
     ) -> Option<Self> {
         let mut tally = Self::default();
@@ -708,7 +708,9 @@ pub struct Detector {
     start: Option<i64>,
     clock: i64,
     events: u64,
-    accounts: FxHashMap<Box<str>, Account>,
+    /// Boxed: the table holds tens of thousands of young accounts, and growing or sweeping it
+    /// moves entries; an entry of a pointer moves, rehashes and faults in far less memory.
+    accounts: FxHashMap<Box<str>, Box<Account>>,
     by_age: VecDeque<(i64, Box<str>)>,
     domains: FxHashMap<Box<str>, Domain>,
     clusters: FxHashMap<u64, Cluster>,
@@ -1039,7 +1041,7 @@ impl Detector {
         let mut account = new_account(domain, time, false);
         account.net = net;
         account.free_mail = d.free_mail;
-        self.accounts.insert(user.into(), account);
+        self.accounts.insert(user.into(), Box::new(account));
         self.by_age.push_back((time, user.into()));
         for u in newly {
             self.join_burst(&u, domain);
@@ -1114,7 +1116,7 @@ impl Detector {
                 return;
             }
             self.accounts
-                .insert(user.into(), new_account("", time, true));
+                .insert(user.into(), Box::new(new_account("", time, true)));
             self.by_age.push_back((time, user.into()));
         }
         let (fp, specific) = fingerprint(
