@@ -2,7 +2,7 @@
 # `picket scan --image` on a large container image: wall time and peak RSS (goal: RSS bounded,
 # <= 200 MB, whatever the image's size).
 #
-# The image is built by umoci (Debian) in three layers: SIZE_MB of incompressible filler under
+# The image is built by umoci (Debian) in three layers: SIZE_MB (in 16 MB files) of incompressible filler under
 # /data, then DISTRIBUTIONS pip-installed distributions (benches/env_wheels.py, as in
 # benches/scan_env.sh) at /usr/local/lib/python3.X/site-packages, then one installed file edited;
 # skopeo writes the same image as a `docker save` tarball. Each form is scanned 3 times offline
@@ -35,7 +35,7 @@ layer() { # a shell snippet run in the bundle's rootfs
   umoci repack --image oci:t bundle >/dev/null
   rm -rf bundle
 }
-layer "mkdir -p data && for i in \$(seq 1 $((size_mb / 64))); do head -c 64M /dev/urandom > data/filler-\$i; done"
+layer "mkdir -p data && for i in \$(seq 1 $(((size_mb + 15) / 16))); do head -c 16M /dev/urandom > data/filler-\$i; done"
 layer "mkdir -p usr/local/lib/$python && cp -r '$sp' usr/local/lib/$python/"
 edited=$(cd "$sp" && ls -d */ | grep -v -e dist-info -e __pycache__ | head -1)
 edited="usr/local/lib/$python/site-packages/${edited%/}/m1.py"
