@@ -1,16 +1,18 @@
 //! Outgoing mail: into `DATA_DIR/outbox/*.eml` (written whole: temp file, then rename), or through
 //! an SMTP relay when `smtp-url` is set.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// Where mail goes.
 #[derive(Debug, Clone)]
 pub struct Mailer {
-    outbox: PathBuf,
-    smtp: Option<String>,
-    from: String,
+    // Shared: the server's state, which holds the mailer, is cloned per request.
+    outbox: Arc<Path>,
+    smtp: Option<Arc<str>>,
+    from: Arc<str>,
 }
 
 /// One message.
@@ -31,7 +33,11 @@ fn header_safe(text: &str) -> String {
 impl Mailer {
     /// A mailer writing to `outbox` unless `smtp` (`smtp://host:port`) is given.
     pub fn new(outbox: PathBuf, smtp: Option<String>, from: String) -> Self {
-        Self { outbox, smtp, from }
+        Self {
+            outbox: outbox.into(),
+            smtp: smtp.map(Arc::from),
+            from: from.into(),
+        }
     }
 
     fn render(&self, mail: &Mail, now_ms: i64) -> String {

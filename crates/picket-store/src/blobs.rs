@@ -246,7 +246,9 @@ static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 /// A content-addressed folder of blobs: `ROOT/ab/cd/abcd…` for sha256 `abcd…`.
 #[derive(Debug, Clone)]
 pub struct LocalBlobs {
-    root: PathBuf,
+    /// Shared: a `Store` is cloned per request (in the server's state), and a path would be a
+    /// new allocation each time.
+    root: Arc<Path>,
 }
 
 fn is_sha256_hex(key: &str) -> bool {
@@ -261,7 +263,7 @@ impl LocalBlobs {
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, &e))?;
         Ok(Self {
-            root: root.to_owned(),
+            root: Arc::from(root),
         })
     }
 

@@ -11,7 +11,7 @@
 //!   file beside the database (`picket.db.leader`) does it; the kernel releases it when the
 //!   process ends.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sqlx::{Any, Connection as _};
 
@@ -95,7 +95,7 @@ impl Store {
     }
 }
 
-fn try_lock_file(path: &PathBuf) -> Result<Option<std::fs::File>, StoreError> {
+fn try_lock_file(path: &Path) -> Result<Option<std::fs::File>, StoreError> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

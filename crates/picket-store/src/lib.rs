@@ -26,6 +26,7 @@ mod transfer;
 mod web;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -305,7 +306,7 @@ pub struct Store {
     backend: Backend,
     blobs: BlobStore,
     /// SQLite: the file whose lock is the leadership ([`Store::try_lead`]).
-    leader_file: Option<PathBuf>,
+    leader_file: Option<Arc<Path>>,
 }
 
 impl Store {
@@ -356,7 +357,7 @@ impl Store {
             ));
         };
         let leader_file = match backend {
-            Backend::Sqlite => leader::leader_file(&url),
+            Backend::Sqlite => leader::leader_file(&url).map(Arc::from),
             Backend::Postgres => None,
         };
         let pool = match backend {
