@@ -249,24 +249,34 @@ pub fn sorted_letters(normalized: &str) -> String {
 /// Removes separators and folds look-alike characters and pairs into one form, so every homoglyph
 /// variant of a name lands on the same key.
 pub fn glyph_fold(name: &str) -> String {
-    let bare: String = name
+    // Characters first, so `c1` becomes `cl` and then folds with `d`; then the pairs, left to
+    // right. One pass: no pair's letters are another's, and a fold's result (m, w, d) is in
+    // none, so this is what replacing `rn`, then `vv`, then `cl` in turn gives.
+    let mut chars = name
         .chars()
         .filter(|c| !matches!(c, '-' | '_' | '.'))
         .flat_map(char::to_lowercase)
-        .collect();
-    // Characters first, so `c1` becomes `cl` and then folds with `d`.
-    let chars: String = bare
-        .chars()
         .map(|c| match c {
             '0' => 'o',
             '1' | 'i' => 'l',
             other => other,
         })
-        .collect();
-    chars
-        .replace("rn", "m")
-        .replace("vv", "w")
-        .replace("cl", "d")
+        .peekable();
+    let mut out = String::with_capacity(name.len());
+    while let Some(c) = chars.next() {
+        let pair = match (c, chars.peek()) {
+            ('r', Some('n')) => 'm',
+            ('v', Some('v')) => 'w',
+            ('c', Some('l')) => 'd',
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        chars.next();
+        out.push(pair);
+    }
+    out
 }
 
 /// Separators removed.
@@ -379,6 +389,41 @@ pub fn single_edit(candidate: &str, target: &str) -> Option<Technique> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glyph_fold_is_the_replacements_in_turn() {
+        // The three replacements applied one after another, as glyph_fold did before its one pass.
+        let reference = |name: &str| -> String {
+            let bare: String = name
+                .chars()
+                .filter(|c| !matches!(c, '-' | '_' | '.'))
+                .flat_map(char::to_lowercase)
+                .map(|c| match c {
+                    '0' => 'o',
+                    '1' | 'i' => 'l',
+                    other => other,
+                })
+                .collect();
+            bare.replace("rn", "m")
+                .replace("vv", "w")
+                .replace("cl", "d")
+        };
+        let alphabet: Vec<char> = "rnvcl1i0-x".chars().collect();
+        let mut names = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = names
+                .iter()
+                .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
+                .collect();
+            for name in &longer {
+                assert_eq!(glyph_fold(name), reference(name), "{name}");
+            }
+            names = longer;
+        }
+        for name in ["Rn-VV_cL", "İrn", "cIi0", "vvv", "rnrn", "ccl"] {
+            assert_eq!(glyph_fold(name), reference(name), "{name}");
+        }
+    }
 
     #[test]
     fn names_single_edits() {
