@@ -252,16 +252,7 @@ pub fn glyph_fold(name: &str) -> String {
     // Characters first, so `c1` becomes `cl` and then folds with `d`; then the pairs, left to
     // right. One pass: no pair's letters are another's, and a fold's result (m, w, d) is in
     // none, so this is what replacing `rn`, then `vv`, then `cl` in turn gives.
-    let mut chars = name
-        .chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.'))
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            '0' => 'o',
-            '1' | 'i' => 'l',
-            other => other,
-        })
-        .peekable();
+    let mut chars = glyph_chars(name).peekable();
     let mut out = String::with_capacity(name.len());
     while let Some(c) = chars.next() {
         let pair = match (c, chars.peek()) {
@@ -277,6 +268,18 @@ pub fn glyph_fold(name: &str) -> String {
         out.push(pair);
     }
     out
+}
+
+/// `name`'s characters without separators, lowercased, look-alike digits and letters folded.
+fn glyph_chars(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            '0' => 'o',
+            '1' | 'i' => 'l',
+            other => other,
+        })
 }
 
 /// Separators removed.
@@ -394,16 +397,7 @@ mod tests {
     fn glyph_fold_is_the_replacements_in_turn() {
         // The three replacements applied one after another, as glyph_fold did before its one pass.
         let reference = |name: &str| -> String {
-            let bare: String = name
-                .chars()
-                .filter(|c| !matches!(c, '-' | '_' | '.'))
-                .flat_map(char::to_lowercase)
-                .map(|c| match c {
-                    '0' => 'o',
-                    '1' | 'i' => 'l',
-                    other => other,
-                })
-                .collect();
+            let bare: String = glyph_chars(name).collect();
             bare.replace("rn", "m")
                 .replace("vv", "w")
                 .replace("cl", "d")
