@@ -963,12 +963,15 @@ impl Detector {
         // worth keeping.
         let decay = self.decay;
         self.domains.retain(|_, d| {
-            let idle_hours = clock.div_euclid(HOUR).saturating_sub(d.hour).min(100_000);
-            let baseline = d.ema * decay.powi(i32::try_from(idle_hours).unwrap_or(i32::MAX));
+            // The decayed baseline (a power) only for domains idle long enough to go.
+            let baseline = || {
+                let idle_hours = clock.div_euclid(HOUR).saturating_sub(d.hour).min(100_000);
+                d.ema * decay.powi(i32::try_from(idle_hours).unwrap_or(i32::MAX))
+            };
             clock.saturating_sub(d.last_seen) < 2 * young
-                || baseline > 0.01
                 || d.slot.alert.is_some()
                 || d.slot.watch.is_some()
+                || baseline() > 0.01
         });
         self.clusters
             .retain(|_, c| clock.saturating_sub(c.last_seen) < young || c.has_campaign());
@@ -1038,6 +1041,9 @@ impl Detector {
         } else if in_burst {
             newly.push(user.into());
         }
+        // A domain with no burst cohort, and none joining now, has nothing to judge (most
+        // sign-ups): `evaluate_domain` would only look the domain up again to find that.
+        let judge = !d.cohort.is_empty() || !newly.is_empty();
         let mut account = new_account(domain, time, false);
         account.net = net;
         account.free_mail = d.free_mail;
@@ -1046,7 +1052,9 @@ impl Detector {
         for u in newly {
             self.join_burst(&u, domain);
         }
-        self.evaluate_domain(domain, time);
+        if judge {
+            self.evaluate_domain(domain, time);
+        }
     }
 
     fn join_burst(&mut self, user: &str, domain: &str) {
