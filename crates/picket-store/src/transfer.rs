@@ -316,7 +316,7 @@ impl Store {
         for (table, key) in TABLES {
             let mut batches = Batches::new(&self.pool, table, key, batch);
             while let Some(rows) = batches.next().await? {
-                insert_rows(&mut tx, table, rows).await?;
+                insert_rows(&mut tx, target.backend, table, rows).await?;
             }
             batches.finish().await?;
         }
@@ -372,6 +372,7 @@ impl Store {
 /// Inserts `rows` (all of `table`, same columns) with multi-row `INSERT`s.
 async fn insert_rows(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     table: &str,
     rows: Vec<Vec<(String, Value)>>,
 ) -> Result<(), StoreError> {
@@ -393,7 +394,7 @@ async fn insert_rows(
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {}",
             columns.join(", "),
-            crate::bulk::values_list(chunk.len() * columns.len(), columns.len())
+            crate::bulk::values_list(chunk.len() * columns.len(), columns.len(), backend)
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
