@@ -55,7 +55,14 @@ impl Leadership {
     /// Gives the leadership up now (another instance may take it at once).
     pub async fn release(self) {
         match self.hold {
-            Hold::Postgres(conn) => {
+            Hold::Postgres(mut conn) => {
+                // Unlocked by the server before this returns. Closing alone is not enough: the
+                // server ends the session (and frees its locks) a moment after the client hangs
+                // up, so an instance asking right after would still be refused.
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(LEADER_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await;
                 let _ = conn.close().await;
             }
             Hold::File(file) => drop(file),
