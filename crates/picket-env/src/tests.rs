@@ -509,6 +509,81 @@ mod images {
         e
     }
 
+    /// A pax record, `LEN key=value\n`, LEN counting itself.
+    fn pax_record(key: &str, value: &str) -> Vec<u8> {
+        let body = format!(" {key}={value}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}").len() + body.len() != len {
+            len += 1;
+        }
+        format!("{len}{body}").into_bytes()
+    }
+
+    /// A raw entry of `kind` named `name` with `data`, its size declared as `declared`.
+    fn raw_entry(kind: tar::EntryType, name: &str, data: &[u8], declared: u64) -> Vec<u8> {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(declared);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let mut out = header.as_bytes().to_vec();
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        out
+    }
+
+    #[test]
+    fn long_names_in_layers_are_read_and_oversized_ones_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sp = "usr/local/lib/python3.12/site-packages";
+        // A GNU long name (the tar crate writes one for a path over 100 bytes) and a pax path.
+        let deep = format!("{sp}/demo/{}/long.py", "nested".repeat(20));
+        let mut bytes = layer(&[(&deep, Some(b"x = 1\n"))], false);
+        bytes.truncate(bytes.len() - 1024); // the end-of-archive blocks
+        let paxed = format!("{sp}/paxed/renamed.py");
+        let record = pax_record("path", &paxed);
+        bytes.extend(raw_entry(
+            tar::EntryType::XHeader,
+            "PaxHeaders/short.py",
+            &record,
+            record.len() as u64,
+        ));
+        bytes.extend(raw_entry(tar::EntryType::Regular, "short.py", b"y\n", 2));
+        bytes.extend([0; 1024]);
+        let image = tmp.path().join("image");
+        layout(&image, &[(bytes, None)]);
+        let scratch = tmp.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        unpack_python(&image, &scratch, &ImageLimits::default()).unwrap();
+        assert_eq!(std::fs::read(scratch.join(&deep)).unwrap(), b"x = 1\n");
+        assert_eq!(std::fs::read(scratch.join(&paxed)).unwrap(), b"y\n");
+        assert!(!scratch.join("short.py").exists());
+
+        // A long name that declares 1 GiB is refused at its header: nothing of it is read.
+        let limits = ImageLimits::default();
+        let mut huge = raw_entry(tar::EntryType::GNULongName, "././@LongLink", b"a", 1 << 30);
+        huge.extend([0; 1024]);
+        let e = refusal(&[(huge, None)], &limits);
+        assert!(
+            e.contains(
+                "layer 1: a GNU long name entry of 1073741824 bytes (at most 65536 are read)"
+            ),
+            "{e}"
+        );
+        // A pax size record, which the bounded reading cannot honour.
+        let record = pax_record("size", "9000000000");
+        let mut sized = raw_entry(
+            tar::EntryType::XHeader,
+            "PaxHeaders/x",
+            &record,
+            record.len() as u64,
+        );
+        sized.extend([0; 1024]);
+        let e = refusal(&[(sized, None)], &limits);
+        assert!(e.contains("a pax size record"), "{e}");
+    }
+
     #[test]
     fn hostile_layers_are_refused_in_one_line() {
         let limits = ImageLimits::default();
