@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
+use picket_formats::tar_names::TarNames;
 use sha2::Digest as _;
 
 use crate::Environment;
@@ -45,96 +46,6 @@ impl Default for ImageLimits {
             max_extracted_bytes: 8 << 30,
             max_document_bytes: 4 << 20,
         }
-    }
-}
-
-/// The largest GNU long-name, long-link or pax extension entry read. Iterated the usual way,
-/// the tar crate reads such an entry whole into memory, however large it declares itself, so a
-/// hostile layer could make it allocate gigabytes; entries are iterated raw and these read here
-/// with this bound instead (a path is at most a few KiB; pax records for one entry are short).
-const MAX_EXTENSION_BYTES: u64 = 64 << 10;
-
-/// What GNU long-name / long-link and pax entries say about the entry that follows them.
-#[derive(Default)]
-struct PendingNames {
-    path: Option<Vec<u8>>,
-    link: Option<Vec<u8>>,
-}
-
-impl PendingNames {
-    /// Consumes `entry` when it is a metadata entry (long name, long link, pax extensions),
-    /// remembering what it says for the next entry; `Ok(false)` for an ordinary entry. A metadata
-    /// entry over [`MAX_EXTENSION_BYTES`], GNU sparse entries and pax `size` records (which the
-    /// raw iteration cannot honour) are refused with the reason.
-    fn take<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<bool, String> {
-        let kind = entry.header().entry_type();
-        if kind.is_gnu_sparse() {
-            return Err("a GNU sparse entry (not read)".to_owned());
-        }
-        let what = if kind.is_gnu_longname() {
-            "GNU long name"
-        } else if kind.is_gnu_longlink() {
-            "GNU long link"
-        } else if kind.is_pax_local_extensions() {
-            "pax extension"
-        } else if kind.is_pax_global_extensions() {
-            "pax global extension"
-        } else {
-            return Ok(false);
-        };
-        let size = entry
-            .header()
-            .size()
-            .map_err(|e| format!("a {what} entry with a broken size ({e})"))?;
-        if size > MAX_EXTENSION_BYTES {
-            return Err(format!(
-                "a {what} entry of {size} bytes (at most {MAX_EXTENSION_BYTES} are read)"
-            ));
-        }
-        let mut bytes = Vec::new();
-        entry
-            .take(MAX_EXTENSION_BYTES)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("a broken {what} entry ({e})"))?;
-        let trimmed = |mut b: Vec<u8>| {
-            while b.last() == Some(&0) {
-                b.pop();
-            }
-            b
-        };
-        if kind.is_gnu_longname() {
-            self.path = Some(trimmed(bytes));
-        } else if kind.is_gnu_longlink() {
-            self.link = Some(trimmed(bytes));
-        } else if kind.is_pax_local_extensions() {
-            for record in tar::PaxExtensions::new(&bytes) {
-                let record = record.map_err(|e| format!("a broken pax record ({e})"))?;
-                match record.key_bytes() {
-                    b"path" => self.path = Some(record.value_bytes().to_vec()),
-                    b"linkpath" => self.link = Some(record.value_bytes().to_vec()),
-                    b"size" => {
-                        return Err(
-                            "a pax size record (entries over 8 GiB are not read)".to_owned()
-                        );
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(true)
-    }
-
-    /// The path and link name of `entry`, with what the metadata before it said; resets.
-    fn apply<R: Read>(&mut self, entry: &tar::Entry<'_, R>) -> (Vec<u8>, Option<Vec<u8>>) {
-        let path = self
-            .path
-            .take()
-            .unwrap_or_else(|| entry.path_bytes().into_owned());
-        let link = self
-            .link
-            .take()
-            .or_else(|| entry.link_name_bytes().map(std::borrow::Cow::into_owned));
-        (path, link)
     }
 }
 
@@ -261,7 +172,7 @@ pub fn unpack_python(
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut archive = tar::Archive::new(file);
         let mut entries = HashMap::new();
-        let mut pending = PendingNames::default();
+        let mut pending = TarNames::default();
         for entry in archive
             .entries_with_seek()
             .map_err(|e| not_image(&format!("not a tar archive ({e})")))?
@@ -271,7 +182,7 @@ pub fn unpack_python(
             if pending.take(&mut entry).map_err(refused)? {
                 continue;
             }
-            let (path, _) = pending.apply(&entry);
+            let (path, _) = pending.apply(&entry).map_err(refused)?;
             let name = String::from_utf8_lossy(&path)
                 .trim_start_matches("./")
                 .to_owned();
@@ -516,7 +427,7 @@ fn apply_layer(
             LayerError::Refused(format!("not a tar layer ({e})"))
         }
     })?;
-    let mut pending = PendingNames::default();
+    let mut pending = TarNames::default();
     for entry in entries.raw(true) {
         let mut entry = entry.map_err(|e| {
             if bomb(&e) {
@@ -532,16 +443,17 @@ fn apply_layer(
                 limits.max_entries
             )));
         }
-        if pending.take(&mut entry).map_err(|e| {
+        let refused = |e: String| {
             if e.contains(OVER_LIMIT) {
                 over(limits)
             } else {
                 LayerError::Refused(e)
             }
-        })? {
+        };
+        if pending.take(&mut entry).map_err(refused)? {
             continue;
         }
-        let (raw, link_name) = pending.apply(&entry);
+        let (raw, link_name) = pending.apply(&entry).map_err(refused)?;
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let Some(path) = inside(&shown) else {
             return Err(LayerError::Refused(format!(

@@ -579,9 +579,13 @@ mod images {
             &record,
             record.len() as u64,
         );
+        sized.extend(raw_entry(tar::EntryType::Regular, "x", b"ab", 2));
         sized.extend([0; 1024]);
         let e = refusal(&[(sized, None)], &limits);
-        assert!(e.contains("a pax size record"), "{e}");
+        assert!(
+            e.contains("a pax size record of 9000000000 bytes for an entry whose header says 2"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod entry_points;
 pub mod hashes;
 pub mod project_name;
 pub mod simple_api;
+pub mod tar_names;
 pub mod time;
 
 pub use core_metadata::{CoreMetadata, MetadataError};

@@ -8,6 +8,7 @@ use std::io::{self, Read};
 use std::rc::Rc;
 
 use flate2::read::GzDecoder;
+use picket_formats::tar_names::TarNames;
 use tar::EntryType;
 
 use crate::InspectError;
@@ -68,18 +69,30 @@ fn walk_reader<R: Read>(
         }
         InspectError::Tar { index, message }
     };
-    let entries = archive.entries().map_err(|e| fail(0, e))?;
+    // Raw, so that long names and pax records are read with a bound (see `tar_names`).
+    let entries = archive.entries().map_err(|e| fail(0, e))?.raw(true);
+    let mut names = TarNames::default();
     for (index, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| fail(index, e))?;
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let named = match names.take(&mut entry) {
+            Ok(true) => continue,
+            Ok(false) => names.apply(&entry),
+            Err(message) => Err(message),
+        };
+        let (path, link) = named.map_err(|message| {
+            tripped
+                .borrow_mut()
+                .take()
+                .unwrap_or(InspectError::Tar { index, message })
+        })?;
+        let path = String::from_utf8_lossy(&path).into_owned();
         match entry.header().entry_type() {
             EntryType::Regular | EntryType::Continuous => {
                 collector.add_file(&path, &mut entry, None, &|_, e| fail(index, e))?;
             }
             EntryType::Directory => collector.add_dir(&path)?,
             kind @ (EntryType::Symlink | EntryType::Link) => {
-                let target = entry
-                    .link_name_bytes()
+                let target = link
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
                 collector.add_link(&path, &target, kind == EntryType::Link)?;

@@ -256,6 +256,23 @@ pub fn hostile_archives() -> Vec<Hostile> {
             expect: "is a special file",
         },
         Hostile {
+            // A GNU long name declaring 1 GiB: refused at its header, nothing of it read (the tar
+            // crate alone would read it whole into memory).
+            case: "tar-huge-long-name",
+            filename: "longname-1.0.tar.gz",
+            bytes: {
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(tar::EntryType::GNULongName);
+                header.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+                header.set_size(1 << 30);
+                header.set_cksum();
+                let mut raw = header.as_bytes().to_vec();
+                raw.extend(std::iter::repeat_n(b'a', 64 << 10));
+                gzip(&raw)
+            },
+            expect: "a GNU long name entry of 1073741824 bytes (at most 65536 are read)",
+        },
+        Hostile {
             case: "tar-gz-bomb",
             filename: "tgzbomb-1.0.tar.gz",
             bytes: gzip(&tar(&[TarEntry::File(
