@@ -330,7 +330,7 @@ fn status_finding(name: &str, page: &ProjectPage) -> Option<Finding> {
     let reason = page
         .status_reason
         .as_deref()
-        .map(|r| format!(" (\"{}\")", r.trim()))
+        .map(|r| format!(" (\"{}\")", from_index(r)))
         .unwrap_or_default();
     let (severity, message) = match page.status {
         ProjectStatus::Active => return None,
@@ -352,6 +352,22 @@ fn status_finding(name: &str, page: &ProjectPage) -> Option<Finding> {
         ),
     };
     Some(finding(FindingId::ProjectStatus, severity, message, None))
+}
+
+/// Free text an index wrote (a yank or status reason), fit for a finding's message: control
+/// characters (a terminal escape sequence, a line break) become spaces, and at most 200
+/// characters are kept.
+fn from_index(text: &str) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(201)
+        .collect();
+    if out.chars().count() > 200 {
+        out = out.chars().take(199).collect::<String>() + "…";
+    }
+    out
 }
 
 fn finding(id: FindingId, severity: Severity, message: String, target: Option<String>) -> Finding {
@@ -435,7 +451,9 @@ fn online_findings(
             Severity::Medium,
             format!(
                 "{name} {version} is yanked{}; pin another release",
-                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                reason
+                    .map(|r| format!(" ({})", from_index(&r)))
+                    .unwrap_or_default()
             ),
             None,
         ));
@@ -568,6 +586,15 @@ mod tests {
         assert_eq!(Verdict::of(&[f(Severity::High)]), Verdict::Block);
         assert!(Verdict::Warn.at_least(FailOn::Warn));
         assert!(!Verdict::Warn.at_least(FailOn::Block));
+    }
+
+    #[test]
+    fn an_index_reason_cannot_drive_the_terminal_or_flood_it() {
+        assert_eq!(from_index(" use x\u{1b}[2J\nnow "), "use x [2J now");
+        let long = from_index(&"a".repeat(500));
+        assert_eq!(long.chars().count(), 200);
+        assert!(long.ends_with('…'));
+        assert_eq!(from_index(&"b".repeat(200)), "b".repeat(200));
     }
 
     #[test]
