@@ -509,14 +509,20 @@ mod images {
         e
     }
 
-    /// A pax record, `LEN key=value\n`, LEN counting itself.
-    fn pax_record(key: &str, value: &str) -> Vec<u8> {
+    /// A pax extension entry holding one record, `LEN key=value\n` (LEN counting itself).
+    fn pax_entry(key: &str, value: &str) -> Vec<u8> {
         let body = format!(" {key}={value}\n");
         let mut len = body.len() + 1;
         while format!("{len}").len() + body.len() != len {
             len += 1;
         }
-        format!("{len}{body}").into_bytes()
+        let record = format!("{len}{body}").into_bytes();
+        raw_entry(
+            tar::EntryType::XHeader,
+            "PaxHeaders/x",
+            &record,
+            record.len() as u64,
+        )
     }
 
     /// A raw entry of `kind` named `name` with `data`, its size declared as `declared`.
@@ -542,13 +548,7 @@ mod images {
         let mut bytes = layer(&[(&deep, Some(b"x = 1\n"))], false);
         bytes.truncate(bytes.len() - 1024); // the end-of-archive blocks
         let paxed = format!("{sp}/paxed/renamed.py");
-        let record = pax_record("path", &paxed);
-        bytes.extend(raw_entry(
-            tar::EntryType::XHeader,
-            "PaxHeaders/short.py",
-            &record,
-            record.len() as u64,
-        ));
+        bytes.extend(pax_entry("path", &paxed));
         bytes.extend(raw_entry(tar::EntryType::Regular, "short.py", b"y\n", 2));
         bytes.extend([0; 1024]);
         let image = tmp.path().join("image");
@@ -571,14 +571,8 @@ mod images {
             ),
             "{e}"
         );
-        // A pax size record, which the bounded reading cannot honour.
-        let record = pax_record("size", "9000000000");
-        let mut sized = raw_entry(
-            tar::EntryType::XHeader,
-            "PaxHeaders/x",
-            &record,
-            record.len() as u64,
-        );
+        // A pax size record that disagrees with the header (raw reading goes by the header's).
+        let mut sized = pax_entry("size", "9000000000");
         sized.extend(raw_entry(tar::EntryType::Regular, "x", b"ab", 2));
         sized.extend([0; 1024]);
         let e = refusal(&[(sized, None)], &limits);
